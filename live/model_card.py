@@ -1,0 +1,143 @@
+"""The model-file contract: what an .onnx file says about itself in metadata_props.
+
+A show names a model file and nothing else, so each file carries its kind, what
+it expects and gives (value ranges, channel order, layout, size rules), for a
+CPPN its latent size, colour channels and default scale, and how it was made.
+The exporter writes a ModelCard; the engine reads one back and refuses files
+that lack it. Keys are flat strings under the `latentstage.` prefix so tools such
+as Netron show them as they are.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+PREFIX = "latentstage."
+CONTRACT_VERSION = 1
+
+Kind = Literal["pix2pix", "style", "cppn"]
+InputKind = Literal["latent", "edges", "gray", "rgb"]
+Layout = Literal["NCHW", "HWC"]
+
+
+class ModelCardError(ValueError):
+    """A model file whose metadata is missing or does not follow the contract."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    kind: Kind
+    input: InputKind  # what the image input holds; "latent" for a CPPN
+    output_layout: Layout  # NCHW for image-to-image networks, HWC for a CPPN
+    input_range: tuple[float, float] = (0.0, 1.0)
+    output_range: tuple[float, float] = (0.0, 1.0)
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    size_multiple: int = 1  # height and width must be multiples of this
+    native_size: tuple[int, int] | None = None  # (width, height) when the network is not size-free
+    # CPPN only
+    z_dim: int | None = None
+    c_dim: int | None = None
+    scale: float | None = None  # default coordinate scale
+    arch: str | None = None
+    # Provenance: how the file was made
+    command: str = ""
+    data: str = ""
+    steps: int = 0
+    seed: int | None = None
+    date: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_metadata(self) -> dict[str, str]:
+        props = {PREFIX + "contract": str(CONTRACT_VERSION)}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra":
+                props.update({PREFIX + "extra." + k: str(v) for k, v in value.items()})
+            elif value is None:
+                continue
+            elif isinstance(value, tuple):
+                props[PREFIX + f.name] = ",".join(_number(v) for v in value)
+            else:
+                props[PREFIX + f.name] = str(value)
+        return props
+
+    @classmethod
+    def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelCard:
+        if PREFIX + "contract" not in props:
+            raise ModelCardError(
+                f"{source}: no latentstage metadata; export it with `latentstage export` "
+                "(the file must say its kind, inputs and ranges)"
+            )
+        values: dict[str, object] = {}
+        extra = {}
+        for key, text in props.items():
+            if not key.startswith(PREFIX) or key == PREFIX + "contract":
+                continue
+            name = key[len(PREFIX):]
+            if name.startswith("extra."):
+                extra[name[len("extra."):]] = text
+                continue
+            values[name] = text
+        values["extra"] = extra
+        return _coerce(values, source)
+
+    def describe(self) -> str:
+        """One line for logs and the HUD."""
+        parts = [self.kind, f"in={self.input}", f"out={self.output_layout}"]
+        if self.kind == "cppn":
+            parts.append(f"z={self.z_dim} c={self.c_dim} scale={self.scale} arch={self.arch}")
+        return " ".join(parts)
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _coerce(values: dict[str, object], source: str) -> ModelCard:
+    fields = {f.name: f for f in dataclasses.fields(ModelCard)}
+    kwargs: dict[str, object] = {}
+    for name, text in values.items():
+        if name not in fields:
+            continue  # newer writers may add keys; old readers ignore them
+        try:
+            kwargs[name] = _parse(name, text)
+        except ValueError as error:
+            raise ModelCardError(f"{source}: metadata key {PREFIX}{name}={text!r}: {error}") from None
+    for required in ("kind", "input", "output_layout"):
+        if required not in kwargs:
+            raise ModelCardError(f"{source}: metadata lacks {PREFIX}{required}")
+    card = ModelCard(**kwargs)
+    _check_choices(card, source)
+    return card
+
+
+def _parse(name: str, text: object) -> object:
+    if name == "extra":
+        return text
+    assert isinstance(text, str)
+    if name in ("input_range", "output_range"):
+        low, high = (float(v) for v in text.split(","))
+        return (low, high)
+    if name == "native_size":
+        width, height = (int(v) for v in text.split(","))
+        return (width, height)
+    if name in ("size_multiple", "z_dim", "c_dim", "steps", "seed"):
+        return int(text)
+    if name == "scale":
+        return float(text)
+    return text
+
+
+def _check_choices(card: ModelCard, source: str) -> None:
+    choices = {
+        "kind": ("pix2pix", "style", "cppn"),
+        "input": ("latent", "edges", "gray", "rgb"),
+        "output_layout": ("NCHW", "HWC"),
+        "channel_order": ("RGB", "BGR"),
+    }
+    for name, allowed in choices.items():
+        if getattr(card, name) not in allowed:
+            raise ModelCardError(f"{source}: {PREFIX}{name} is {getattr(card, name)!r}, expected one of {allowed}")
+    if card.kind == "cppn" and (card.z_dim is None or card.c_dim is None or card.scale is None):
+        raise ModelCardError(f"{source}: a cppn model must give z_dim, c_dim and scale")

@@ -1,0 +1,120 @@
+"""The CPPN network f(w, z, x, y, r) with cppn-tensorflow's semantics; no I/O here.
+
+Coordinates come in as a unit grid (H, W, 3) of x, y, r (see live.cppn.coordinates)
+and are multiplied by `scale`, so they span [-scale, scale]; z is multiplied by
+the same scale. The latent's projection is a (1, net_size) vector computed once
+per frame and broadcast over the pixels. Weights and biases are drawn N(0, 1)
+from a seeded generator, so a seed names a picture.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from exporters.spec import ExportSpec
+from live.cppn import coordinates
+from live.model_card import ModelCard
+
+ARCHITECTURES = ("tanh", "softplus_tanh", "sine", "residual", "gaussian")
+
+
+@dataclass
+class CPPNConfig:
+    z_dim: int = 8
+    c_dim: int = 3  # 1 for gray, 3 for RGB
+    net_size: int = 32
+    depth: int = 3  # hidden layers after the input layer
+    arch: str = "tanh"
+    scale: float = 8.0  # default coordinate scale; the live loop may change it per frame
+    seed: int = 0  # weights and biases: a new seed re-initialises the network (cppn-tensorflow's reinit)
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown CPPN architecture {self.arch!r}; choose from {', '.join(ARCHITECTURES)}")
+        if self.c_dim not in (1, 3):
+            raise ValueError(f"c_dim must be 1 (gray) or 3 (RGB), got {self.c_dim}")
+        for name in ("z_dim", "net_size", "depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+def _gaussian(x: torch.Tensor) -> torch.Tensor:
+    return torch.exp(-x * x)
+
+
+class CPPN(nn.Module):
+    """(coords (H, W, 3), z (1, z_dim), scale (1,)) -> image (H, W, c_dim) in [0, 1]."""
+
+    def __init__(self, config: CPPNConfig):
+        super().__init__()
+        self.config = config
+        n = config.net_size
+        self.from_coords = nn.Linear(3, n, bias=False)  # x, y, r carry no bias, as in cppn-tensorflow
+        self.from_latent = nn.Linear(config.z_dim, n)
+        self.hidden = nn.ModuleList(nn.Linear(n, n) for _ in range(config.depth))
+        self.to_colour = nn.Linear(n, config.c_dim)
+        self.reset_parameters(config.seed)
+
+    def reset_parameters(self, seed: int) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.copy_(torch.randn(parameter.shape, generator=generator))
+
+    def _activation(self, layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        arch = self.config.arch
+        if arch == "softplus_tanh":
+            return nn.functional.softplus if layer % 2 == 0 else torch.tanh
+        if arch == "gaussian":
+            return _gaussian
+        return torch.tanh
+
+    def forward(self, coords: torch.Tensor, z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        # (1, n): once per frame, not per pixel
+        latent_term = self.from_latent(z * scale)
+        h = torch.tanh(scale * self.from_coords(coords) + latent_term)  # (H, W, n)
+        for index, layer in enumerate(self.hidden):
+            if self.config.arch == "residual":
+                h = h + torch.tanh(layer(h))
+            else:
+                h = self._activation(index)(layer(h))
+        out = self.to_colour(h)
+        if self.config.arch == "sine":
+            return 0.5 + 0.5 * torch.sin(out)
+        return torch.sigmoid(out)
+
+    @torch.no_grad()
+    def render(self, width: int, height: int, z: torch.Tensor, scale: float | None = None,
+               keep_aspect: bool = False, rows_per_chunk: int = 256) -> torch.Tensor:
+        """(H, W, c_dim) float in [0, 1] at any size; rows go through in chunks so a 4K
+        frame's hidden activations stay a few hundred MB."""
+        grid = torch.from_numpy(coordinates(width, height, keep_aspect).copy())
+        s = torch.tensor([self.config.scale if scale is None else scale], dtype=torch.float32)
+        z = z.reshape(1, -1).float()
+        return torch.cat([self(grid[r:r + rows_per_chunk], z, s) for r in range(0, height, rows_per_chunk)])
+
+    def export_spec(self) -> ExportSpec:
+        c = self.config
+
+        def sample_inputs(height: int, width: int, seed: int) -> tuple[torch.Tensor, ...]:
+            generator = torch.Generator().manual_seed(seed)
+            coords = torch.rand((height, width, 3), generator=generator) * 2 - 1
+            z = torch.rand((1, c.z_dim), generator=generator) * 2 - 1
+            scale = torch.rand((1,), generator=generator) * c.scale * 2
+            return coords, z, scale
+
+        card = ModelCard(
+            kind="cppn", input="latent", output_layout="HWC", output_range=(0.0, 1.0),
+            z_dim=c.z_dim, c_dim=c.c_dim, scale=c.scale, arch=c.arch, seed=c.seed,
+            extra={"net_size": str(c.net_size), "depth": str(c.depth)},
+        )
+        return ExportSpec(
+            input_names=("coords", "z", "scale"),
+            output_names=("image",),
+            dynamic_axes={"coords": {0: "height", 1: "width"}, "image": {0: "height", 1: "width"}},
+            sample_inputs=sample_inputs,
+            card=card,
+        )
