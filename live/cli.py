@@ -1,0 +1,183 @@
+"""The `latentstage` command: run, rehearse, check and demo shows; doctor; and the trainers' commands.
+
+Live commands import no torch. `latentstage cppn ...` hands over to the CPPN
+trainer, which needs the `train` extra (torch); without it the command says so.
+Bad input (a broken show, a missing model) is one clear line and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.resources
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+TRAINER_COMMANDS = {"cppn": "trainers.cppn.cli"}
+
+
+def default_show() -> Path:
+    return Path(str(importlib.resources.files("shows") / "demo.yaml"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in TRAINER_COMMANDS:
+        return _hand_over_to_trainer(argv[0], argv[1:])
+    if argv and argv[0] == "doctor":
+        from live import doctor
+
+        return doctor.main(argv[1:])
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from live.engine import EngineError
+    from live.model_card import ModelCardError
+    from live.show import ShowError
+
+    try:
+        return args.command(args)
+    except (ShowError, EngineError, ModelCardError) as error:
+        print(f"latentstage: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latentstage", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="play the bundled demo show: in a window if there is a display, "
+                                            "else rehearsed into a video file")
+    demo.add_argument("-o", "--output", type=Path, default=Path("out/demo.mp4"),
+                      help="video file when there is no display (default out/demo.mp4)")
+    demo.add_argument("--seconds", type=float, help="how long (default: the show's length)")
+    demo.set_defaults(command=_demo)
+
+    run = commands.add_parser("run", help="perform a show live in a window")
+    _add_show_options(run)
+    run.add_argument("--fullscreen", action="store_true", default=None)
+    run.add_argument("--screen", type=int, help="monitor number, from 0")
+    run.add_argument("--hud", action="store_true", default=None, help="start with the HUD on ('h' toggles)")
+    run.add_argument("--mirror", action="store_true", default=None, help="flip left-right")
+    run.add_argument("--seconds", type=float, help="stop after this long (default: run until Esc)")
+    run.add_argument("--screenshots", type=Path, help="save the screen as PNGs into this folder")
+    run.add_argument("--screenshot-every", type=float, default=1.0, help="seconds between screenshots")
+    run.set_defaults(command=_run)
+
+    rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
+    _add_show_options(rehearse)
+    rehearse.add_argument("-o", "--output", type=Path, required=True, help="video file (.mp4)")
+    rehearse.add_argument("--seconds", type=float, help="how much of the show (default: its length)")
+    rehearse.set_defaults(command=_rehearse)
+
+    check = commands.add_parser("check", help="validate a show file and the models it names")
+    check.add_argument("show", type=Path)
+    check.set_defaults(command=_check)
+
+    commands.add_parser("doctor", help="what this machine can run: providers, display, audio, cameras, OSC")
+    for name in TRAINER_COMMANDS:
+        commands.add_parser(name, help=f"CPPN trainer commands (`latentstage {name} --help`; needs the train extra)")
+    return parser
+
+
+def _add_show_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("show", type=Path, nargs="?", help="show file (default: the bundled demo)")
+    parser.add_argument("--size", help="output size WIDTHxHEIGHT, overriding the show's")
+    parser.add_argument("--providers", choices=("auto", "tensorrt", "cuda", "cpu"), help="execution providers")
+    parser.add_argument("--require-gpu", action="store_true", default=None,
+                        help="refuse to start unless a GPU provider loads")
+
+
+def _load(args: argparse.Namespace):
+    from live.show import ShowError, load_show
+
+    show = load_show(args.show or default_show())
+    changes = {}
+    if getattr(args, "size", None):
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            raise ShowError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
+        changes["output"] = dataclasses.replace(show.output, width=width, height=height)
+    engine = {k: v for k, v in (("providers", getattr(args, "providers", None)),
+                                ("require_gpu", getattr(args, "require_gpu", None))) if v is not None}
+    if engine:
+        changes["engine"] = dataclasses.replace(show.engine, **engine)
+    window = {k: v for k in ("fullscreen", "screen", "hud", "mirror") if (v := getattr(args, k, None)) is not None}
+    if window:
+        changes["window"] = dataclasses.replace(show.window, **window)
+    return show.model_copy(update=changes)
+
+
+def _show_seconds(show, seconds: float | None) -> float:
+    if seconds is not None:
+        return seconds
+    if show.length:
+        return show.length
+    last_cue = max((cue.at + cue.fade for cue in show.cues), default=0.0)
+    return last_cue + 10.0
+
+
+def _rehearse(args: argparse.Namespace) -> int:
+    from live.rehearse import rehearse
+
+    show = _load(args)
+    report = rehearse(show, args.output, _show_seconds(show, args.seconds))
+    print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
+          f"in {report.wall_seconds:.1f} s")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from live.performance import Performance
+    from live.render import open_renderer
+    from live.stage import Stage
+
+    show = _load(args)
+    stage = Stage.build(show)
+    renderer = open_renderer(show.window, stage.size, headless=False)
+    try:
+        stats = Performance(stage, renderer).run(args.seconds, args.screenshots, args.screenshot_every)
+    finally:
+        renderer.close()
+    print(f"presented {stats.presented} frames ({stats.new_frames} new), {stats.fps():.1f} fps at the end")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from live.engine import Engine, EngineConfig
+    from live.show import load_show
+
+    show = load_show(args.show)
+    for scene in show.scenes:
+        card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
+        print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
+    print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if _display_available():
+        print("display found: playing the demo show in a window (Esc quits, h shows the HUD)")
+        return _run(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None, fullscreen=None,
+                                       screen=None, hud=True, mirror=None, seconds=args.seconds,
+                                       screenshots=None, screenshot_every=1.0))
+    print(f"no display: rehearsing the demo show into {args.output}")
+    return _rehearse(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None,
+                                        output=args.output, seconds=args.seconds))
+
+
+def _display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _hand_over_to_trainer(name: str, argv: list[str]) -> int:
+    if importlib.util.find_spec("torch") is None:
+        print(f"latentstage {name}: needs PyTorch; install the train extra: pip install -e '.[train]'",
+              file=sys.stderr)
+        return 2
+    module = importlib.import_module(TRAINER_COMMANDS[name])
+    return module.main(argv)

@@ -1,0 +1,64 @@
+"""A CPPN scene: a CPPN model whose latent morphs through seeded keyframes, rendered to RGB frames.
+
+Everything is a function of the time t passed in (seconds), so the live loop
+and an offline rehearsal on a virtual clock give the same pictures. Output
+buffers are allocated once per size and reused: the returned array is valid
+until the next render.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from live.cppn import coordinates, keyframes, latent_at
+from live.engine import Engine
+
+
+@dataclass(config=ConfigDict(extra="forbid"))
+class CppnSceneConfig:
+    seed: int = 0  # which keyframes: the same seed gives the same morph
+    keyframes: int = Field(5, ge=1)
+    period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next
+    interp: Literal["slerp", "linear"] = "slerp"
+    scale: float | None = Field(None, gt=0)  # None: the model's own default scale
+    keep_aspect: bool = True  # round circles on a wide screen
+
+
+class CppnScene:
+    def __init__(self, engine: Engine, config: CppnSceneConfig):
+        card = engine.card
+        if card.kind != "cppn":
+            raise ValueError(f"{engine.path}: a cppn scene needs a cppn model, this one is {card.kind}")
+        self.engine = engine
+        self.config = config
+        self.latents = keyframes(config.seed, config.keyframes, card.z_dim)  # (K, z_dim)
+        self.scale = np.array([config.scale or card.scale], dtype=np.float32)  # (1,)
+        self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
+        self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
+
+    def inputs_at(self, t: float, width: int, height: int) -> dict[str, np.ndarray]:
+        z = latent_at(self.latents, t, self.config.period, self.config.interp)
+        return {
+            "coords": coordinates(width, height, self.config.keep_aspect),
+            "z": z.reshape(1, -1),
+            "scale": self.scale,
+        }
+
+    def warm_up(self, width: int, height: int) -> None:
+        self.engine.warm_up(self.inputs_at(0.0, width, height))
+
+    def render(self, t: float, width: int, height: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of the scene at time t (seconds)."""
+        image = self.engine.run(self.inputs_at(t, width, height))[self.engine.output_names[0]]  # (H, W, C) in [0, 1]
+        if self._rgb is None or self._rgb.shape[:2] != (height, width):
+            self._rgb = np.empty((height, width, 3), dtype=np.uint8)
+            self._scratch = np.empty(image.shape, dtype=np.float32)
+        np.multiply(image, 255.0, out=self._scratch)
+        np.add(self._scratch, 0.5, out=self._scratch)  # round rather than truncate on the cast below
+        np.clip(self._scratch, 0.0, 255.0, out=self._scratch)
+        # a gray (c_dim=1) model broadcasts into all three channels
+        np.copyto(self._rgb, self._scratch, casting="unsafe")
+        return self._rgb

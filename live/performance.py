@@ -1,0 +1,176 @@
+"""The live loop: an inference thread filling a latest-wins mailbox, and a render loop that never waits for it.
+
+The inference thread renders the director's layers for the wall-clock time at
+the show's frame rate and hands over copies; the render loop uploads whatever
+is newest, redraws the last good frame otherwise, and keeps the HUD's figures
+(fps, frame-time p99, capture-to-display latency, dropped frames). A failing
+inference step is logged, shown on the HUD and retried with backoff.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from live.frames import Mailbox
+from live.render import Renderer
+from live.stage import Layers, Stage
+
+log = logging.getLogger("latentstage.performance")
+
+
+@dataclass(frozen=True)
+class ComposedFrame:
+    layers: Layers
+    captured_at: float  # seconds on the performance clock when inference started on it
+    seq: int
+
+
+@dataclass
+class Stats:
+    """Rolling figures for the HUD and the end-of-run report."""
+
+    intervals: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds between presents
+    latencies: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds, capture to display
+    presented: int = 0
+    new_frames: int = 0
+
+    def fps(self) -> float:
+        return len(self.intervals) / sum(self.intervals) if self.intervals else 0.0
+
+    @staticmethod
+    def percentile_ms(values: deque, q: float) -> float:
+        return float(np.percentile(np.fromiter(values, float), q) * 1000.0) if values else 0.0
+
+
+class Performance:
+    def __init__(self, stage: Stage, renderer: Renderer, clock: Callable[[], float] = time.perf_counter):
+        self.stage = stage
+        self.renderer = renderer
+        self.clock = clock
+        self.mailbox: Mailbox[ComposedFrame] = Mailbox()
+        self.stats = Stats()
+        self.health = "ok"  # the latest problem, shown on the HUD
+        self.hud_visible = renderer.config.hud
+        self._stop = threading.Event()
+        self._start = 0.0
+        self._mix = 1.0
+        self._scene = 0
+        self._deadline = 0.0  # seconds: when the next present is due
+
+    def now(self) -> float:
+        """Seconds since the performance started."""
+        return self.clock() - self._start
+
+    def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
+            screenshot_every: float = 1.0) -> Stats:
+        self._start = self.clock()
+        self._connect_keys()
+        worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
+        worker.start()
+        next_screenshot = 0.0
+        last_present = None
+        try:
+            window = self.renderer.window
+            while not window.has_exit and (seconds is None or self.now() < seconds):
+                window.dispatch_events()
+                self._draw()
+                if screenshot_dir is not None and self.now() >= next_screenshot and self.stats.new_frames:
+                    self._screenshot(screenshot_dir)
+                    next_screenshot = self.now() + screenshot_every
+                window.flip()
+                presented_at = self.now()
+                if last_present is not None:
+                    self.stats.intervals.append(presented_at - last_present)
+                last_present = presented_at
+                self.stats.presented += 1
+                self._pace(presented_at)
+        finally:
+            self._stop.set()
+            worker.join(timeout=5.0)
+        return self.stats
+
+    def _infer_loop(self) -> None:
+        period = 1.0 / self.stage.show.output.fps
+        seq = 0
+        backoff = 0.5
+        while not self._stop.is_set():
+            started = self.now()
+            try:
+                layers = self.stage.frame_at(started, copy=True)
+            except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
+                self.health = f"inference failed: {error}"
+                log.exception("inference failed; retrying in %.1f s", backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 0.5
+            self.mailbox.put(ComposedFrame(layers, started, seq))
+            seq += 1
+            self._stop.wait(max(0.0, started + period - self.now()))
+
+    def _draw(self) -> None:
+        frame = self.mailbox.take_new()
+        if frame is not None:
+            layers = frame.layers
+            self.renderer.upload(1, layers.current)
+            if layers.previous is not None:
+                self.renderer.upload(0, layers.previous)
+            self._mix = layers.composition.mix if layers.previous is not None else 1.0
+            self._scene = layers.composition.scene
+            self.stats.latencies.append(self.now() - frame.captured_at)
+            self.stats.new_frames += 1
+        self.renderer.draw(self._mix)
+        if self.hud_visible:
+            self.renderer.draw_hud(self.hud_text())
+
+    def hud_text(self) -> str:
+        stats = self.stats
+        engines = {provider for scene in self.stage.scenes for provider in scene.engine.providers}
+        return "\n".join([
+            f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
+            f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
+            f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
+            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(sorted(engines))}",
+            f"health {self.health}",
+        ])
+
+    def _pace(self, presented_at: float) -> None:
+        """Without a vsync'd display (Xvfb, some drivers) flip returns at once: sleep to the show's rate."""
+        period = 1.0 / self.stage.show.output.fps
+        self._deadline = max(self._deadline + period, presented_at - period)  # never bank more than a frame
+        time.sleep(max(0.0, self._deadline - self.now()))
+
+    def _screenshot(self, folder: Path) -> None:
+        from PIL import Image
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"frame-{self.stats.presented:06d}.png"
+        Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
+
+    def _connect_keys(self) -> None:
+        from pyglet.window import key
+
+        window = self.renderer.window
+        director = self.stage.director
+        scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
+
+        def on_key_press(symbol, modifiers):
+            if symbol == key.SPACE:
+                director.next_scene(self.now(), fade=1.0)
+            elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
+                director.select(scene_keys[symbol], self.now(), fade=1.0)
+            elif symbol == key.H:
+                self.hud_visible = not self.hud_visible
+            elif symbol == key.M:
+                self.renderer.mirror = not self.renderer.mirror
+            elif symbol == key.F:
+                window.set_fullscreen(not window.fullscreen)
+
+        window.push_handlers(on_key_press=on_key_press)

@@ -1,0 +1,60 @@
+"""Rehearsal: the show rendered offline on a virtual clock into a video file.
+
+The same stage, director and renderer as a live run, on a headless GL surface,
+with frame i shown at t = i / fps exactly. Nothing depends on the wall clock,
+so the same show and seed give the same frames, run after run.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from live.record import VideoWriter
+from live.render import open_renderer
+from live.show import Show
+from live.stage import Stage
+
+log = logging.getLogger("latentstage.rehearse")
+
+
+@dataclass(frozen=True)
+class RehearsalReport:
+    path: Path
+    frames: int
+    seconds: float  # of show time
+    wall_seconds: float
+
+
+def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True) -> RehearsalReport:
+    fps = show.output.fps
+    frame_count = max(1, round(seconds * fps))
+    stage = Stage.build(show)
+    renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
+    started = time.perf_counter()
+    try:
+        with VideoWriter(out_path, *stage.output_size, fps) as writer:
+            for index in range(frame_count):
+                layers = stage.frame_at(index / fps)
+                renderer.present(layers.current, layers.previous, layers.composition.mix)
+                writer.write(renderer.read_pixels())
+                if progress:
+                    _report_progress(index + 1, frame_count, fps, time.perf_counter() - started)
+    finally:
+        renderer.close()
+    if progress:
+        print(file=sys.stderr)
+    return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started)
+
+
+def _report_progress(done: int, total: int, fps: float, elapsed: float) -> None:
+    # one line, rewritten in place about every show-second
+    if done % max(1, round(fps)) and done != total:
+        return
+    rate = done / elapsed if elapsed > 0 else 0.0
+    remaining = (total - done) / rate if rate > 0 else 0.0
+    print(f"\rrehearsing: {done / fps:6.1f} / {total / fps:.1f} s of show  "
+          f"({done}/{total} frames, {rate:4.1f} frames/s, ~{remaining:4.0f} s left)",
+          end="", file=sys.stderr, flush=True)

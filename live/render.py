@@ -1,0 +1,197 @@
+"""The pyglet renderer: two layer textures crossfaded by a shader onto a window or an offscreen surface.
+
+Textures are allocated once per image size and updated in place each frame;
+the crossfade, fit and mirror happen on the GPU. The same renderer draws a
+fullscreen window live and an invisible headless surface (EGL) in rehearsal,
+so both give the same pictures. pyglet is imported only once `open_renderer`
+has chosen windowed or headless, because pyglet fixes that at first import.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Literal
+
+import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+log = logging.getLogger("latentstage.render")
+
+FitMode = Literal["contain", "cover", "stretch"]
+
+
+@dataclass(config=ConfigDict(extra="forbid"))
+class RenderConfig:
+    fullscreen: bool = False
+    screen: int = Field(0, ge=0)  # which monitor, counted from 0 as the display lists them
+    width: int = Field(1280, ge=16)  # window size when not fullscreen
+    height: int = Field(720, ge=16)
+    vsync: bool = True
+    fit: FitMode = "contain"
+    mirror: bool = False  # flip left-right, as a mirror installation wants
+    hud: bool = False  # frame rate and health overlay; 'h' toggles it
+    hide_cursor: bool = True
+
+
+VERTEX_SHADER = """#version 330 core
+in vec2 position;
+in vec2 tex_coords;
+out vec2 uv;
+uniform vec2 fit_scale;
+uniform int mirror;
+void main() {
+    uv = vec2(mirror == 1 ? 1.0 - tex_coords.x : tex_coords.x, tex_coords.y);
+    gl_Position = vec4(position * fit_scale, 0.0, 1.0);
+}
+"""
+
+FRAGMENT_SHADER = """#version 330 core
+in vec2 uv;
+out vec4 colour;
+uniform sampler2D previous_layer;
+uniform sampler2D current_layer;
+uniform float mix_current;  // 1 shows only the current layer
+void main() {
+    vec3 previous = texture(previous_layer, uv).rgb;
+    vec3 current = texture(current_layer, uv).rgb;
+    colour = vec4(mix(previous, current, mix_current), 1.0);
+}
+"""
+
+
+def fit_scale(image_size: tuple[int, int], target_size: tuple[int, int], fit: FitMode) -> tuple[float, float]:
+    """How much of the target (in each axis, 1 = all of it) the image quad covers."""
+    if fit == "stretch":
+        return 1.0, 1.0
+    image_aspect = image_size[0] / image_size[1]
+    target_aspect = target_size[0] / target_size[1]
+    wider = image_aspect > target_aspect
+    if (fit == "contain") == wider:
+        return 1.0, target_aspect / image_aspect
+    return image_aspect / target_aspect, 1.0
+
+
+def open_renderer(config: RenderConfig, image_size: tuple[int, int], headless: bool,
+                  surface_size: tuple[int, int] | None = None) -> Renderer:
+    """Open a window, or an invisible headless surface of surface_size (default: the image's),
+    ready to present frames of image_size."""
+    import pyglet
+
+    pyglet.options["headless"] = headless
+    pyglet.options["debug_gl"] = False  # per-call error checks cost real time in a show
+    import pyglet.window
+
+    if headless:
+        window = pyglet.window.Window(*(surface_size or image_size), visible=False)
+    else:
+        screens = pyglet.display.get_display().get_screens()
+        if config.screen >= len(screens):
+            raise RuntimeError(f"screen {config.screen} asked for, but the display has {len(screens)}")
+        window = pyglet.window.Window(
+            config.width, config.height, caption="latentstage", fullscreen=config.fullscreen,
+            screen=screens[config.screen], vsync=config.vsync, resizable=True,
+        )
+        window.set_mouse_visible(not config.hide_cursor)
+    return Renderer(window, config, image_size)
+
+
+class Renderer:
+    def __init__(self, window, config: RenderConfig, image_size: tuple[int, int]):
+        from pyglet import gl
+        from pyglet.graphics.shader import Shader, ShaderProgram
+
+        self.window = window
+        self.config = config
+        self.mirror = config.mirror
+        self.fit: FitMode = config.fit
+        self.image_size = image_size  # (width, height) of the frames presented
+        self._gl = gl
+        self._program = ShaderProgram(Shader(VERTEX_SHADER, "vertex"), Shader(FRAGMENT_SHADER, "fragment"))
+        # Top-left of the screen shows the image's first row: numpy's row 0 is uploaded at v = 0.
+        self._quad = self._program.vertex_list(
+            4, gl.GL_TRIANGLE_STRIP,
+            position=("f", (-1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, 1.0)),
+            tex_coords=("f", (0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0)),
+        )
+        self._textures = [self._make_texture(*image_size) for _ in range(2)]  # previous, current
+        self._readback: np.ndarray | None = None
+        self._hud_label = None
+
+    def _make_texture(self, width: int, height: int) -> int:
+        gl = self._gl
+        texture = gl.GLuint()
+        gl.glGenTextures(1, ctypes.byref(texture))
+        gl.glBindTexture(gl.GL_TEXTURE_2D, texture)
+        gl.glTexImage2D(gl.GL_TEXTURE_2D, 0, gl.GL_RGB8, width, height, 0, gl.GL_RGB, gl.GL_UNSIGNED_BYTE, None)
+        for parameter, value in (
+            (gl.GL_TEXTURE_MIN_FILTER, gl.GL_LINEAR), (gl.GL_TEXTURE_MAG_FILTER, gl.GL_LINEAR),
+            (gl.GL_TEXTURE_WRAP_S, gl.GL_CLAMP_TO_EDGE), (gl.GL_TEXTURE_WRAP_T, gl.GL_CLAMP_TO_EDGE),
+        ):
+            gl.glTexParameteri(gl.GL_TEXTURE_2D, parameter, value)
+        return texture.value
+
+    def upload(self, layer: int, pixels: np.ndarray) -> None:
+        """Copy (H, W, 3) uint8 RGB into layer 0 (previous) or 1 (current), in place."""
+        gl = self._gl
+        height, width = pixels.shape[:2]
+        if (width, height) != self.image_size or pixels.dtype != np.uint8 or pixels.shape[2] != 3:
+            raise ValueError(f"frame {pixels.shape} {pixels.dtype} does not fit the {self.image_size} RGB8 textures")
+        pixels = np.ascontiguousarray(pixels)
+        gl.glBindTexture(gl.GL_TEXTURE_2D, self._textures[layer])
+        gl.glPixelStorei(gl.GL_UNPACK_ALIGNMENT, 1)  # rows of odd widths are not 4-byte aligned
+        gl.glTexSubImage2D(gl.GL_TEXTURE_2D, 0, 0, 0, width, height, gl.GL_RGB, gl.GL_UNSIGNED_BYTE,
+                           pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte)))
+
+    def draw(self, mix_current: float) -> None:
+        """Draw the layers into the window's back buffer: previous faded into current."""
+        gl = self._gl
+        width, height = self.window.get_framebuffer_size()
+        gl.glViewport(0, 0, width, height)
+        gl.glClearColor(0.0, 0.0, 0.0, 1.0)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        program = self._program
+        program.use()
+        program["fit_scale"] = fit_scale(self.image_size, (width, height), self.fit)
+        program["mirror"] = int(self.mirror)
+        program["mix_current"] = float(min(max(mix_current, 0.0), 1.0))
+        for unit, name in enumerate(("previous_layer", "current_layer")):
+            gl.glActiveTexture(gl.GL_TEXTURE0 + unit)
+            gl.glBindTexture(gl.GL_TEXTURE_2D, self._textures[unit])
+            program[name] = unit
+        self._quad.draw(gl.GL_TRIANGLE_STRIP)
+        program.stop()
+        gl.glActiveTexture(gl.GL_TEXTURE0)
+
+    def present(self, current: np.ndarray, previous: np.ndarray | None = None, mix_current: float = 1.0) -> None:
+        self.upload(1, current)
+        if previous is not None:
+            self.upload(0, previous)
+        self.draw(mix_current if previous is not None else 1.0)
+
+    def draw_hud(self, text: str) -> None:
+        import pyglet
+
+        width, height = self.window.get_framebuffer_size()
+        if self._hud_label is None:
+            self._hud_label = pyglet.text.Label(
+                "", x=12, y=height - 12, anchor_y="top", multiline=True, width=max(width - 24, 100),
+                font_size=12, color=(255, 255, 160, 255),
+            )
+        self._hud_label.y = height - 12
+        self._hud_label.text = text
+        self._hud_label.draw()
+
+    def read_pixels(self) -> np.ndarray:
+        """The back buffer as (H, W, 3) uint8 RGB, top row first. The array is reused."""
+        gl = self._gl
+        width, height = self.window.get_framebuffer_size()
+        if self._readback is None or self._readback.shape[:2] != (height, width):
+            self._readback = np.empty((height, width, 3), dtype=np.uint8)
+        gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+        gl.glReadPixels(0, 0, width, height, gl.GL_RGB, gl.GL_UNSIGNED_BYTE,
+                        self._readback.ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte)))
+        return self._readback[::-1]  # GL's first row is the bottom one
+
+    def close(self) -> None:
+        self.window.close()
