@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import importlib.resources
-import importlib.util
 import logging
 import os
 import sys
@@ -175,9 +175,12 @@ def _display_available() -> bool:
 
 
 def _hand_over_to_trainer(name: str, argv: list[str]) -> int:
-    if importlib.util.find_spec("torch") is None:
+    try:
+        module = importlib.import_module(TRAINER_COMMANDS[name])
+    except ImportError as error:
+        if error.name != "torch" and "torch" not in str(error):
+            raise
         print(f"latentstage {name}: needs PyTorch; install the train extra: pip install -e '.[train]'",
               file=sys.stderr)
         return 2
-    module = importlib.import_module(TRAINER_COMMANDS[name])
     return module.main(argv)

@@ -16,7 +16,6 @@ import logging
 import os
 import tempfile
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +23,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from google.protobuf.message import DecodeError
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from live.model_card import ModelCard, ModelCardError
 from live.providers import CPU, CUDA, GPU_PROVIDERS, SHORT_NAMES, TENSORRT, ProviderStatus, probe_providers
@@ -50,12 +51,12 @@ class EngineError(RuntimeError):
     """A model that cannot be loaded or run as asked; the message names the file."""
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))  # a show's `engine:` block; unknown keys are errors
 class EngineConfig:
     providers: ProviderChoice = "auto"  # auto: TensorRT, then CUDA, then CPU, whichever loads
     require_gpu: bool = False  # refuse to start on CPU
-    warmup_runs: int = 2
-    device_id: int = 0  # which GPU
+    warmup_runs: int = Field(2, ge=1)
+    device_id: int = Field(0, ge=0)  # which GPU
 
 
 class Engine:
@@ -100,7 +101,7 @@ class Engine:
     def warm_up(self, inputs: dict[str, np.ndarray]) -> None:
         """Run warmup_runs times at these inputs' shapes (first-run allocations, cuDNN
         and TensorRT tuning happen here, not on stage) and record node placement."""
-        for _ in range(max(1, self._warmup_runs)):
+        for _ in range(self._warmup_runs):
             self.run(inputs)
         logger.info("%s: nodes per provider %s", self.path.name, self.node_providers)
 

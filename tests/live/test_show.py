@@ -76,3 +76,9 @@ def test_yaml_tags_that_would_build_python_objects_are_refused(tmp_path):
 def test_odd_output_sizes_are_refused_since_recordings_need_even_ones(tmp_path):
     message = error_of(tmp_path, "output: {width: 641}\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
     assert "output.width" in message and "multiple of 2" in message
+
+
+def test_every_component_block_refuses_unknown_keys(tmp_path):
+    for block in ("engine: {provider: cpu}", "window: {fulscreen: true}", "output: {fsp: 30}"):
+        message = error_of(tmp_path, block + "\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
+        assert message.endswith("unknown key") and ":1: " in message, message

@@ -1,0 +1,58 @@
+"""The `latentstage` command as a user meets it: help, checks, clear errors, and no torch in the runtime."""
+import subprocess
+import sys
+
+from tests.conftest import DEMO_SHOW, REPO, run_cli
+
+NO_TORCH = "import sys; sys.modules['torch'] = None; "
+
+
+def test_live_runs_on_a_machine_without_torch(tmp_path):
+    # torch made unimportable: every live module must still import, and a show must still rehearse
+    modules = ["live." + path.stem for path in (REPO / "live").glob("*.py") if path.stem != "__main__"]
+    code = NO_TORCH + "import importlib; [importlib.import_module(m) for m in %r]" % modules
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    code = NO_TORCH + f"from live.cli import main; raise SystemExit(main(['check', {str(DEMO_SHOW)!r}]))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "ok, 2 scenes" in result.stdout
+
+
+def test_trainer_commands_without_torch_say_what_to_install():
+    code = NO_TORCH + "from live.cli import main; raise SystemExit(main(['cppn', 'sample']))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2
+    assert "needs PyTorch" in result.stderr and "[train]" in result.stderr
+
+
+def test_a_broken_show_is_one_clear_line_and_exit_code_2(tmp_path):
+    show = tmp_path / "broken.yaml"
+    show.write_text("scenes:\n  - {name: a, kind: cppn, model: missing.onnx}\n")
+    result = run_cli("rehearse", str(show), "-o", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"latentstage: {show}:2: scenes[0].model: scene 'a' names missing.onnx, "
+                                     f"which does not exist (looked for {tmp_path / 'missing.onnx'})")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_model_without_the_contract_names_the_file(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "bare",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    onnx.save(helper.make_model(graph), tmp_path / "bare.onnx")
+    show = tmp_path / "show.yaml"
+    show.write_text("scenes:\n  - {name: a, kind: cppn, model: bare.onnx}\n")
+    result = run_cli("check", str(show))
+    assert result.returncode == 2
+    assert "bare.onnx" in result.stderr and "latentstage export" in result.stderr
+
+
+def test_python_dash_m_live_is_the_same_command():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("demo", "run", "rehearse", "check", "doctor", "cppn"):
+        assert command in result.stdout
