@@ -7,6 +7,7 @@ until the next render.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -15,6 +16,7 @@ from pydantic.dataclasses import dataclass
 
 from live.cppn import coordinates, keyframes, latent_at
 from live.engine import Engine
+from live.model_card import ModelCard
 
 
 @dataclass(config=ConfigDict(extra="forbid"))
@@ -25,6 +27,9 @@ class CppnSceneConfig:
     interp: Literal["slerp", "linear"] = "slerp"
     scale: float | None = Field(None, gt=0)  # None: the model's own default scale
     keep_aspect: bool = True  # round circles on a wide screen
+    # None: keyframes anywhere in [-1, 1]. A number: keyframes within this distance (per
+    # dimension) of the model's home latent, so a fitted picture dissolves and comes back.
+    wander: float | None = Field(None, ge=0)
 
 
 class CppnScene:
@@ -34,7 +39,7 @@ class CppnScene:
             raise ValueError(f"{engine.path}: a cppn scene needs a cppn model, this one is {card.kind}")
         self.engine = engine
         self.config = config
-        self.latents = keyframes(config.seed, config.keyframes, card.z_dim)  # (K, z_dim)
+        self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
         self.scale = np.array([config.scale or card.scale], dtype=np.float32)  # (1,)
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
@@ -62,3 +67,16 @@ class CppnScene:
         # a gray (c_dim=1) model broadcasts into all three channels
         np.copyto(self._rgb, self._scratch, casting="unsafe")
         return self._rgb
+
+
+def _scene_keyframes(config: CppnSceneConfig, card: ModelCard, path: Path) -> np.ndarray:
+    """(K, z_dim): seeded keyframes, or with `wander` keyframes around the home latent (the first one on it)."""
+    frames = keyframes(config.seed, config.keyframes, card.z_dim)
+    if config.wander is None:
+        return frames
+    if card.latent is None or len(card.latent) != card.z_dim:
+        raise ValueError(f"{path}: `wander` needs a model that records its home latent (one from `cppn fit`)")
+    home = np.asarray(card.latent, dtype=np.float32)
+    frames = home + config.wander * frames
+    frames[0] = home
+    return frames

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import weakref
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,8 @@ class Engine:
                 f"{', '.join(session.get_providers())}"
             )
         engine = cls(path, card, session, config.device_id, config.warmup_runs)
+        # An engine dropped before its first run (`latentstage check`) must not leave its profile behind.
+        weakref.finalize(engine, _discard_profile, session)
         logger.info("%s: %s on %s", path.name, card.describe(), ", ".join(engine.providers))
         return engine
 
@@ -174,6 +177,12 @@ class Engine:
             self.node_providers = _count_node_providers(json.loads(profile_path.read_text()))
         finally:
             profile_path.unlink(missing_ok=True)
+
+
+def _discard_profile(session: ort.InferenceSession) -> None:
+    profile = session.end_profiling()  # "" when the first run already ended it
+    if profile:
+        Path(profile).unlink(missing_ok=True)
 
 
 def _read_card(path: Path) -> ModelCard:

@@ -40,6 +40,7 @@ class ModelCard:
     c_dim: int | None = None
     scale: float | None = None  # default coordinate scale
     arch: str | None = None
+    latent: tuple[float, ...] | None = None  # the latent it was made or fitted at: its "home" picture
     # Provenance: how the file was made
     command: str = ""
     data: str = ""
@@ -116,6 +117,8 @@ def _parse(name: str, text: object) -> object:
     if name == "extra":
         return text
     assert isinstance(text, str)
+    if name == "latent":
+        return tuple(float(v) for v in text.split(","))
     if name in ("input_range", "output_range"):
         low, high = (float(v) for v in text.split(","))
         return (low, high)

@@ -16,7 +16,7 @@ def test_live_runs_on_a_machine_without_torch(tmp_path):
     code = NO_TORCH + f"from live.cli import main; raise SystemExit(main(['check', {str(DEMO_SHOW)!r}]))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert "ok, 2 scenes" in result.stdout
+    assert "ok, 3 scenes" in result.stdout
 
 
 def test_trainer_commands_without_torch_say_what_to_install():

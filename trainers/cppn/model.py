@@ -96,7 +96,8 @@ class CPPN(nn.Module):
         z = z.reshape(1, -1).float()
         return torch.cat([self(grid[r:r + rows_per_chunk], z, s) for r in range(0, height, rows_per_chunk)])
 
-    def export_spec(self) -> ExportSpec:
+    def export_spec(self, latent: torch.Tensor | None = None) -> ExportSpec:
+        """What export needs; `latent`, when given, is recorded as the model's home latent."""
         c = self.config
 
         def sample_inputs(height: int, width: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -109,6 +110,7 @@ class CPPN(nn.Module):
         card = ModelCard(
             kind="cppn", input="latent", output_layout="HWC", output_range=(0.0, 1.0),
             z_dim=c.z_dim, c_dim=c.c_dim, scale=c.scale, arch=c.arch, seed=c.seed,
+            latent=None if latent is None else tuple(float(v) for v in latent.reshape(-1)),
             extra={"net_size": str(c.net_size), "depth": str(c.depth)},
         )
         return ExportSpec(

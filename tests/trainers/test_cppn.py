@@ -1,0 +1,244 @@
+"""The CPPN trainer end to end: stills at 4K, walks as GIF and MP4, fitting a real picture,
+checkpoints, ONNX export through the CLI, and one-line errors for bad input."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+from skimage import data
+
+from live.cppn import coordinates
+from live.model_card import ModelCard
+from trainers.cppn.checkpoint import CheckpointError, load_checkpoint, load_loss_history, save_checkpoint
+from trainers.cppn.cli import main
+from trainers.cppn.fit import FitConfig, fit
+from trainers.cppn.model import ARCHITECTURES, CPPN, CPPNConfig
+from trainers.cppn.sample import save_png, walk_frame_count
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL_NETWORK = ["--net-size", "8", "--depth", "2"]  # keeps renders cheap; the CLI path is what is tested
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """The test machine's cores are shared: one thread avoids torch's workers waiting on busy cores
+    (measured: a 48 px fit took 3 s on one thread, 42 s on two, with other jobs running)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def astronaut_png(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pictures") / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(astronaut_png, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("fit")
+    config = FitConfig(image=str(astronaut_png), out_dir=str(out_dir), steps=150, size=48, preview_every=50,
+                       command="pytest fit")
+    return fit(config)
+
+
+def test_sample_writes_a_4k_png_of_exactly_that_size(tmp_path):
+    out = tmp_path / "still.png"
+    assert main(["sample", "-o", str(out), "--width", "3840", "--height", "2160", "--keep-aspect",
+                 *SMALL_NETWORK]) == 0
+    with Image.open(out) as image:
+        assert image.size == (3840, 2160)
+        assert image.mode == "RGB"
+        corner = np.asarray(image.crop((0, 0, 256, 256)))
+    assert corner.std() > 1.0  # a picture, not a flat fill
+
+
+def test_seeds_name_pictures(tmp_path):
+    def still(name: str, *options: str) -> np.ndarray:
+        assert main(["sample", "-o", str(tmp_path / name), "--width", "96", "--height", "64", *options]) == 0
+        return pixels(tmp_path / name)
+
+    first, again, other = still("a.png", "--seed", "1"), still("b.png", "--seed", "1"), still("c.png", "--seed", "2")
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first.astype(int) - other.astype(int)).mean() > 5
+    other_latent = still("d.png", "--seed", "1", "--latent-seed", "7")
+    assert np.abs(first.astype(int) - other_latent.astype(int)).mean() > 1
+
+
+def test_reinit_prints_a_seed_that_reproduces_the_picture(tmp_path, capsys):
+    assert main(["sample", "-o", str(tmp_path / "r.png"), "--width", "64", "--height", "64", "--reinit"]) == 0
+    seed = capsys.readouterr().out.split("--seed ")[1].split(")")[0]
+    assert main(["sample", "-o", str(tmp_path / "s.png"), "--width", "64", "--height", "64", "--seed", seed]) == 0
+    np.testing.assert_array_equal(pixels(tmp_path / "r.png"), pixels(tmp_path / "s.png"))
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_every_architecture_draws_a_picture_in_range(arch):
+    model = CPPN(CPPNConfig(arch=arch, seed=3))
+    image = model.render(80, 60, torch.linspace(-1, 1, 8))
+    assert image.shape == (60, 80, 3)
+    assert float(image.min()) >= 0.0 and float(image.max()) <= 1.0
+    assert float(image.std()) > 0.02, f"{arch} drew a flat picture"
+
+
+def test_gray_network_saves_a_gray_png(tmp_path):
+    image = CPPN(CPPNConfig(c_dim=1)).render(40, 30, torch.zeros(8))  # (30, 40, 1)
+    with Image.open(save_png(image, tmp_path / "gray.png")) as png:
+        assert png.mode == "L" and png.size == (40, 30)
+        np.testing.assert_array_equal(np.asarray(png), np.rint(image[..., 0].numpy() * 255).astype(np.uint8))
+
+
+def decoded_frames(path: Path) -> tuple[int, tuple[int, int]]:
+    """(frames, (width, height)) as a player sees them."""
+    if path.suffix == ".gif":
+        with Image.open(path) as gif:
+            return gif.n_frames, gif.size
+    with av.open(str(path)) as container:
+        frames = [frame for frame in container.decode(video=0)]
+    return len(frames), (frames[0].width, frames[0].height)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+@pytest.mark.parametrize("loop", [False, True])
+def test_walk_frame_counts_follow_keyframes_and_steps(tmp_path, capsys, suffix, loop):
+    out = tmp_path / f"walk{suffix}"
+    # 3 keyframes, 5 steps each: 2 segments + the last keyframe, or 3 segments when looping
+    expected = 3 * 5 if loop else 2 * 5 + 1
+    options = ["--loop"] if loop else []
+    assert main(["walk", "-o", str(out), "--keyframes", "3", "--steps", "5", "--width", "40", "--height", "32",
+                 "--fps", "12", *options, *SMALL_NETWORK]) == 0
+    assert f"wrote {expected} frames" in capsys.readouterr().out
+    assert decoded_frames(out) == (expected, (40, 32))
+    assert walk_frame_count(3, 5, loop) == expected  # the progress bar's total
+
+
+def test_mp4_walk_with_odd_size_is_cropped_to_even_and_says_so(tmp_path, capsys):
+    out = tmp_path / "odd.mp4"
+    assert main(["walk", "-o", str(out), "--keyframes", "2", "--steps", "2", "--width", "41", "--height", "31",
+                 *SMALL_NETWORK]) == 0
+    assert "needs even sides" in capsys.readouterr().err
+    assert decoded_frames(out) == (3, (40, 30))
+
+
+def test_gif_walk_runs_at_the_asked_frame_rate(tmp_path):
+    out = tmp_path / "timed.gif"
+    assert main(["walk", "-o", str(out), "--keyframes", "2", "--steps", "3", "--fps", "20", "--width", "24",
+                 "--height", "24", *SMALL_NETWORK]) == 0
+    with Image.open(out) as gif:
+        assert gif.info["duration"] == 50  # milliseconds per frame at 20 fps
+        assert gif.info["loop"] == 0  # forever
+
+
+def test_fit_to_a_real_picture_lowers_the_loss_and_writes_its_artifacts(fitted):
+    history = fitted.loss_history
+    assert len(history) == 150
+    assert history[-1] < 0.5 * history[0], f"loss went {history[0]:.4f} -> {history[-1]:.4f}"
+    with Image.open(fitted.preview) as preview:
+        assert preview.size == (2 * 48, 48)  # target | current, astronaut is square
+    with Image.open(fitted.loss_plot) as plot:
+        assert plot.format == "PNG" and plot.size[0] > 100
+    assert load_loss_history(fitted.checkpoint) == pytest.approx(history)
+
+
+def test_fitted_checkpoint_loads_back_into_the_same_network(fitted, astronaut_png):
+    model, z, provenance = load_checkpoint(fitted.checkpoint)
+    grid = torch.from_numpy(coordinates(48, 48, keep_aspect=True).copy())
+    scale = torch.tensor([model.config.scale])
+    with torch.no_grad():
+        torch.testing.assert_close(model(grid, z.reshape(1, -1), scale),
+                                   fitted.model(grid, fitted.z.reshape(1, -1), scale), rtol=0, atol=0)
+    assert provenance["data"] == str(astronaut_png)
+    assert provenance["steps"] == 150
+    assert provenance["command"] == "pytest fit"
+    assert provenance["date"].startswith("20")
+
+
+def test_checkpoint_round_trip_keeps_config_weights_latent_and_provenance(tmp_path):
+    config = CPPNConfig(z_dim=5, c_dim=1, net_size=12, depth=2, arch="gaussian", scale=3.5, seed=11)
+    model, z = CPPN(config), torch.linspace(-1, 1, 5)
+    provenance = {"command": "latentstage cppn test", "data": "", "steps": 0, "date": "2024-01-01T00:00:00"}
+    path = save_checkpoint(tmp_path / "deep" / "net.pt", model, z, provenance, [0.3, 0.2])
+    loaded, loaded_z, loaded_provenance = load_checkpoint(path)
+    assert loaded.config == config
+    torch.testing.assert_close(loaded_z, z)
+    assert loaded_provenance == provenance
+    torch.testing.assert_close(loaded.render(20, 10, loaded_z), model.render(20, 10, z), rtol=0, atol=0)
+    assert load_loss_history(path) == [0.3, 0.2]
+
+
+def test_wrong_kind_and_corrupt_checkpoints_name_the_file(tmp_path):
+    foreign = tmp_path / "pix2pix.pt"
+    torch.save({"kind": "pix2pix", "state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match=r"pix2pix\.pt.*not a CPPN checkpoint"):
+        load_checkpoint(foreign)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x02not a checkpoint at all")
+    with pytest.raises(CheckpointError, match=r"corrupt\.pt: not a readable checkpoint"):
+        load_checkpoint(corrupt)
+
+
+def test_sample_from_a_fitted_checkpoint_draws_the_fitted_picture(fitted, tmp_path):
+    out = tmp_path / "from_checkpoint.png"
+    assert main(["sample", "-o", str(out), "--width", "48", "--height", "48", "--keep-aspect",
+                 "--checkpoint", str(fitted.checkpoint)]) == 0
+    expected = np.rint(fitted.model.render(48, 48, fitted.z, keep_aspect=True).numpy() * 255)
+    assert np.abs(pixels(out).astype(float) - expected).max() <= 1
+
+
+def test_export_a_fitted_checkpoint_carries_its_provenance(fitted, tmp_path, capsys, astronaut_png):
+    out = tmp_path / "fitted.onnx"
+    assert main(["export", "-o", str(out), "--checkpoint", str(fitted.checkpoint)]) == 0
+    assert "max |ORT - torch|" in capsys.readouterr().out
+    card = ModelCard.from_metadata({p.key: p.value for p in onnx.load(str(out)).metadata_props}, str(out))
+    assert (card.kind, card.z_dim, card.c_dim, card.arch) == ("cppn", 8, 3, fitted.model.config.arch)
+    assert card.data == str(astronaut_png) and card.steps == 150
+    assert card.command.startswith("latentstage cppn export -o ")
+
+
+def test_fit_through_the_cli_reports_where_it_wrote(astronaut_png, tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    assert main(["fit", str(astronaut_png), "-o", str(out_dir), "--steps", "5", "--size", "24",
+                 "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("cppn.pt", "preview.png", "loss.png"):
+        assert (out_dir / name).is_file() and name in printed
+    _, _, provenance = load_checkpoint(out_dir / "cppn.pt")
+    assert provenance["command"] == f"latentstage cppn fit {astronaut_png} -o {out_dir} --steps 5 --size 24 --threads 1"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "-o", "x.png", "--arch", "bogus"], "invalid choice: 'bogus'"),
+    (["sample", "-o", "x.png", "--width", "0"], "--width: must be at least 1"),
+    (["fit", "missing.png", "-o", "out"], "missing.png: no such image"),
+    (["walk", "-o", "walk.avi"], "unknown output format '.avi'"),
+    (["sample", "-o", "x.png", "--checkpoint", "nothing.pt"], "nothing.pt: no such checkpoint"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "bad input must not leave files behind"
+
+
+def test_module_entry_point_exits_2_on_a_bad_arch(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "trainers.cppn.cli", "sample", "-o", str(tmp_path / "x.png"),
+                             "--arch", "nonsense"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("latentstage cppn: error:") and "nonsense" in result.stderr
+    assert "Traceback" not in result.stderr

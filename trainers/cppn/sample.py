@@ -1,0 +1,113 @@
+"""Render a CPPN to files: stills as PNG, latent walks as animated GIF or H.264 MP4.
+
+Walk latents come from live.cppn.walk, the same maths the live loop morphs
+with, so a rendered walk previews what the stage will show. The writer is
+picked from the output file's suffix; frames stream into it one at a time so a
+long 4K walk never sits in memory whole.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from live.cppn import Interpolation, walk
+from trainers.cppn.model import CPPN
+
+WALK_SUFFIXES = (".gif", ".mp4")
+
+
+def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
+    """(H, W, C) float in [0, 1] -> (H, W, C) uint8, rounding rather than truncating."""
+    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
+
+
+def save_png(image: torch.Tensor | np.ndarray, path: str | Path) -> Path:
+    """Write (H, W, C) float in [0, 1] as an 8-bit PNG: gray for C=1, RGB for C=3."""
+    pixels = to_uint8(image)
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+        raise ValueError(f"expected an (H, W, 1) or (H, W, 3) image, got shape {pixels.shape}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "L" if pixels.shape[2] == 1 else "RGB"
+    Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(path, format="PNG")
+    return path
+
+
+def walk_frame_count(keyframe_count: int, steps_per_segment: int, loop: bool) -> int:
+    """Frames in a walk: one per step of each segment, plus the last keyframe when not looping."""
+    segments = keyframe_count if loop else keyframe_count - 1
+    return segments * steps_per_segment + (0 if loop else 1)
+
+
+def render_walk(model: CPPN, keyframes: np.ndarray, steps_per_segment: int, how: Interpolation = "slerp",
+                loop: bool = False, width: int = 512, height: int = 512, scale: float | None = None,
+                keep_aspect: bool = False) -> Iterator[np.ndarray]:
+    """Yield the walk's frames as (H, W, 3) uint8 RGB; gray networks are repeated to three channels."""
+    for latent in walk(keyframes, steps_per_segment, how, loop):
+        image = model.render(width, height, torch.from_numpy(latent), scale=scale, keep_aspect=keep_aspect)
+        yield to_uint8(image.expand(-1, -1, 3))
+
+
+def write_walk(frames: Iterator[np.ndarray], path: str | Path, fps: float, total: int | None = None) -> int:
+    """Write (H, W, 3) uint8 frames to a .gif or .mp4 chosen by suffix; returns the frames written."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WALK_SUFFIXES:
+        raise ValueError(f"{path}: unknown walk format {path.suffix!r}; use {' or '.join(WALK_SUFFIXES)}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = tqdm(frames, total=total, desc=f"walk -> {path.name}", unit="frame")
+    return _write_gif(frames, path, fps) if suffix == ".gif" else _write_mp4(frames, path, fps)
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """H.264 in yuv420p halves chroma in both axes, so both sides must be even; round odd ones down."""
+    return width - width % 2, height - height % 2
+
+
+def _write_gif(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
+    # GIF has no streaming writer in Pillow: frames are collected as palette images,
+    # which keeps them at a third of their RGB size. Pillow merges identical
+    # consecutive frames into one longer one, so timing holds but n_frames can be
+    # lower than the count returned (only for a network that ignores its latent).
+    images = [Image.fromarray(frame, "RGB").quantize(colors=256) for frame in frames]
+    if not images:
+        raise ValueError(f"{path}: a walk needs at least one frame")
+    duration_ms = round(1000.0 / fps)  # GIF stores delays in centiseconds; Pillow rounds
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms,
+                   loop=0, disposal=1)  # loop=0: forever
+    return len(images)
+
+
+def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
+    count = 0
+    with av.open(str(path), mode="w") as container:
+        stream = None
+        for frame in frames:
+            if stream is None:
+                height, width = frame.shape[:2]
+                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+                stream.width, stream.height = even_size(width, height)
+                stream.pix_fmt = "yuv420p"
+                if (stream.width, stream.height) != (width, height):
+                    tqdm.write(f"{path}: H.264 yuv420p needs even sides; writing {stream.width}x{stream.height} "
+                               f"(cropped from {width}x{height})", file=sys.stderr)
+            # crop to the even size chosen above: at most one column and one row
+            video_frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(frame[:stream.height, :stream.width]), format="rgb24")
+            container.mux(stream.encode(video_frame))
+            count += 1
+        if stream is None:
+            raise ValueError(f"{path}: a walk needs at least one frame")
+        container.mux(stream.encode())  # flush frames the encoder still holds
+    return count
