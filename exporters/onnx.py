@@ -3,7 +3,8 @@
 `export` traces the network with the shapes and dynamic axes its ExportSpec
 declares, writes the ModelCard into metadata_props, runs the ONNX checker and
 then runs ONNX Runtime (CPU provider) and PyTorch on fresh random inputs at
-two sizes, one of them odd. Only a file that agrees with PyTorch lands at the
+two sizes, one of them odd (a network that needs multiples of some size names
+its own, one not square). Only a file that agrees with PyTorch lands at the
 target path: everything happens in a temporary file beside it, moved into
 place with os.replace, so a refused export leaves nothing (and an older good
 file stays untouched). With fp16=True the weights and arithmetic become
@@ -59,6 +60,10 @@ NORMALISATION_OPS = (
     "ReduceMean", "Pow", "Sqrt",
 )
 
+# (height, width) for the parity check when neither caller nor spec names sizes:
+# one odd, so size arithmetic that only works for even sizes shows up.
+DEFAULT_PARITY_SIZES = ((48, 64), (37, 53))
+
 # Seeds for the parity inputs; the trace uses a different one, so behaviour that
 # tracing froze for its own sample input shows up as a mismatch.
 TRACE_SEED = 0
@@ -85,12 +90,13 @@ def export(
     fp16: bool = False,
     provenance: Mapping[str, Any] | None = None,
     opset: int = 17,
-    parity_sizes: tuple[tuple[int, int], ...] = ((48, 64), (37, 53)),
+    parity_sizes: tuple[tuple[int, int], ...] | None = None,
     tolerance: Tolerance | None = None,
 ) -> ExportReport:
     """Export `module` to `path` and prove it: ORT must match torch within `tolerance`
-    (FP32_TOLERANCE or FP16_TOLERANCE by default) at every (height, width) in parity_sizes.
-    The module is put in eval mode, as inference uses it.
+    (FP32_TOLERANCE or FP16_TOLERANCE by default) at every (height, width) in parity_sizes
+    (by default the spec's own, else DEFAULT_PARITY_SIZES); each must be a multiple of
+    the card's size_multiple. The module is put in eval mode, as inference uses it.
 
     fp16 parity runs on the CPU provider too: ORT's CPU provider loads fp16 graphs
     and wraps each node it has no fp16 kernel for in Casts to fp32 (its
@@ -101,6 +107,7 @@ def export(
     if not target.parent.is_dir():
         raise ExportError(f"{target}: the directory {target.parent} does not exist")
     card = _card_with_provenance(spec.card, provenance or {}, fp16, opset)
+    parity_sizes = _parity_sizes(parity_sizes or spec.parity_sizes or DEFAULT_PARITY_SIZES, card.size_multiple)
     tolerance = tolerance if tolerance is not None else (FP16_TOLERANCE if fp16 else FP32_TOLERANCE)
     module.eval()
 
@@ -139,6 +146,14 @@ def _card_with_provenance(card: ModelCard, provenance: Mapping[str, Any], fp16: 
         date=str(provenance.get("date", now)),
         extra={**card.extra, "precision": "fp16" if fp16 else "fp32", "opset": str(opset)},
     )
+
+
+def _parity_sizes(sizes: tuple[tuple[int, int], ...], size_multiple: int) -> tuple[tuple[int, int], ...]:
+    unfit = [size for size in sizes if size[0] % size_multiple or size[1] % size_multiple]
+    if unfit:
+        raise ExportError(f"parity sizes {unfit} (HxW) are not multiples of the model's size_multiple "
+                          f"{size_multiple}; give sizes it can run (ExportSpec.parity_sizes)")
+    return tuple(sizes)
 
 
 def _trace(module: torch.nn.Module, spec: ExportSpec, destination: Path, opset: int,
@@ -183,7 +198,28 @@ def _to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxconverter_common import float16  # only fp16 exports need it
 
     block_list = sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(NORMALISATION_OPS))
+    _unshare_initializers(model)
     return float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
+
+
+def _unshare_initializers(model: onnx.ModelProto) -> None:
+    """Give each parameter its own initializer again, in place.
+
+    torch's exporter stores equal parameters once and reaches the copies through
+    Identity nodes (e.g. a conv's zero bias and an instance norm's zero shift). The
+    fp16 converter then halves the shared tensor for the conv and hands the half
+    float to the norm it keeps in float32, which ONNX Runtime refuses to load."""
+    graph = model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    graph_outputs = {value.name for value in graph.output}
+    aliases = [node for node in graph.node
+               if node.op_type == "Identity" and node.input[0] in initializers and node.output[0] not in graph_outputs]
+    for node in aliases:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(initializers[node.input[0]])
+        copy.name = node.output[0]
+        graph.initializer.append(copy)
+        graph.node.remove(node)
 
 
 def _check_parity(module: torch.nn.Module, spec: ExportSpec, model_path: Path,

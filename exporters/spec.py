@@ -20,3 +20,7 @@ class ExportSpec:
     # sample_inputs(height, width, seed) -> tuple of tensors in input_names order
     sample_inputs: Callable[[int, int, int], tuple[Any, ...]]
     card: ModelCard
+    # (height, width) pairs for the parity check; None takes the exporter's defaults,
+    # one of them odd. A network that only runs at multiples of card.size_multiple
+    # (a U-Net) names sizes it can run, one of them not square.
+    parity_sizes: tuple[tuple[int, int], ...] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import importlib
 import importlib.resources
 import logging
@@ -65,12 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=float, help="stop after this long (default: run until Esc)")
     run.add_argument("--screenshots", type=Path, help="save the screen as PNGs into this folder")
     run.add_argument("--screenshot-every", type=float, default=1.0, help="seconds between screenshots")
+    run.add_argument("--record", type=Path, help="also record what is shown into this .mp4 (frames the encoder "
+                                                 "cannot keep up with are dropped and counted, never waited for)")
+    run.add_argument("--headless", action="store_true", help="no window: draw offscreen (benchmarks, soak tests)")
+    run.add_argument("--stats-json", type=Path, help="write the run's figures (fps, latency, memory) here at the end")
     run.set_defaults(command=_run)
 
     rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
     _add_show_options(rehearse)
     rehearse.add_argument("-o", "--output", type=Path, required=True, help="video file (.mp4)")
     rehearse.add_argument("--seconds", type=float, help="how much of the show (default: its length)")
+    rehearse.add_argument("--frames", type=Path, help="also save every frame, exactly as rendered, as PNGs here")
     rehearse.set_defaults(command=_rehearse)
 
     check = commands.add_parser("check", help="validate a show file and the models it names")
@@ -125,7 +131,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     from live.rehearse import rehearse
 
     show = _load(args)
-    report = rehearse(show, args.output, _show_seconds(show, args.seconds))
+    report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames)
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
           f"in {report.wall_seconds:.1f} s")
     return 0
@@ -133,17 +139,31 @@ def _rehearse(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from live.performance import Performance
+    from live.record import Recorder
     from live.render import open_renderer
     from live.stage import Stage
 
     show = _load(args)
     stage = Stage.build(show)
-    renderer = open_renderer(show.window, stage.size, headless=False)
+    renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
+    recorder = None
+    if args.record:
+        width, height = renderer.window.get_framebuffer_size()
+        # H.264 wants even sizes: an odd window loses its last row or column in the file
+        recorder = Recorder(args.record, width - width % 2, height - height % 2, show.output.fps)
+        recorder.start()
     try:
-        stats = Performance(stage, renderer).run(args.seconds, args.screenshots, args.screenshot_every)
+        stats = Performance(stage, renderer).run(args.seconds, args.screenshots, args.screenshot_every, recorder)
     finally:
         renderer.close()
-    print(f"presented {stats.presented} frames ({stats.new_frames} new), {stats.fps():.1f} fps at the end")
+        if recorder is not None:
+            recorder.close()
+    print(f"presented {stats.presented} frames ({stats.new_frames} new, {stats.dropped} dropped), "
+          f"{stats.fps():.1f} fps at the end")
+    if recorder is not None:
+        print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)")
+    if args.stats_json:
+        args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
 
 
@@ -164,10 +184,11 @@ def _demo(args: argparse.Namespace) -> int:
         print("display found: playing the demo show in a window (Esc quits, h shows the HUD)")
         return _run(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None, fullscreen=None,
                                        screen=None, hud=True, mirror=None, seconds=args.seconds,
-                                       screenshots=None, screenshot_every=1.0))
+                                       screenshots=None, screenshot_every=1.0, record=None, headless=False,
+                                       stats_json=None))
     print(f"no display: rehearsing the demo show into {args.output}")
     return _rehearse(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None,
-                                        output=args.output, seconds=args.seconds))
+                                        output=args.output, seconds=args.seconds, frames=None))
 
 
 def _display_available() -> bool:

@@ -44,6 +44,16 @@ class CppnScene:
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
 
+    captured_at = None  # a CPPN has no input frame: latency counts from the start of inference
+
+    @property
+    def providers(self) -> list[str]:
+        return self.engine.providers
+
+    @property
+    def last_output(self) -> np.ndarray | None:
+        return self._rgb
+
     def inputs_at(self, t: float, width: int, height: int) -> dict[str, np.ndarray]:
         z = latent_at(self.latents, t, self.config.period, self.config.interp)
         return {

@@ -9,6 +9,7 @@ inference step is logged, shown on the HUD and retried with backoff.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -19,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from live.frames import Mailbox
+from live.record import Recorder
 from live.render import Renderer
 from live.stage import Layers, Stage
 
@@ -28,7 +30,6 @@ log = logging.getLogger("latentstage.performance")
 @dataclass(frozen=True)
 class ComposedFrame:
     layers: Layers
-    captured_at: float  # seconds on the performance clock when inference started on it
     seq: int
 
 
@@ -40,6 +41,8 @@ class Stats:
     latencies: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds, capture to display
     presented: int = 0
     new_frames: int = 0
+    dropped: int = 0  # results overwritten before the renderer took them
+    resident_mb: list = field(default_factory=list)  # (seconds, MB) sampled every RSS_EVERY seconds
 
     def fps(self) -> float:
         return len(self.intervals) / sum(self.intervals) if self.intervals else 0.0
@@ -47,6 +50,30 @@ class Stats:
     @staticmethod
     def percentile_ms(values: deque, q: float) -> float:
         return float(np.percentile(np.fromiter(values, float), q) * 1000.0) if values else 0.0
+
+    def summary(self) -> dict:
+        """The figures a benchmark or an operator's log wants, as plain JSON-able values."""
+        return {
+            "presented": self.presented, "new_frames": self.new_frames, "dropped": self.dropped,
+            "fps": round(self.fps(), 2),
+            "frame_interval_ms": {"p50": self.percentile_ms(self.intervals, 50),
+                                  "p99": self.percentile_ms(self.intervals, 99)},
+            "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
+                           "p99": self.percentile_ms(self.latencies, 99)},
+            "resident_mb": self.resident_mb,
+        }
+
+
+RSS_EVERY = 5.0  # seconds between resident-memory samples
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return 0.0
 
 
 class Performance:
@@ -69,12 +96,13 @@ class Performance:
         return self.clock() - self._start
 
     def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
-            screenshot_every: float = 1.0) -> Stats:
+            screenshot_every: float = 1.0, recorder: Recorder | None = None) -> Stats:
         self._start = self.clock()
         self._connect_keys()
+        self.stage.start()
         worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
         worker.start()
-        next_screenshot = 0.0
+        next_screenshot = next_rss = 0.0
         last_present = None
         try:
             window = self.renderer.window
@@ -84,6 +112,11 @@ class Performance:
                 if screenshot_dir is not None and self.now() >= next_screenshot and self.stats.new_frames:
                     self._screenshot(screenshot_dir)
                     next_screenshot = self.now() + screenshot_every
+                if recorder is not None:
+                    self._record(recorder)
+                if self.now() >= next_rss:
+                    self.stats.resident_mb.append((round(self.now(), 1), round(resident_mb(), 1)))
+                    next_rss = self.now() + RSS_EVERY
                 window.flip()
                 presented_at = self.now()
                 if last_present is not None:
@@ -94,6 +127,8 @@ class Performance:
         finally:
             self._stop.set()
             worker.join(timeout=5.0)
+            self.stage.stop()
+            self.stats.dropped = self.mailbox.dropped
         return self.stats
 
     def _infer_loop(self) -> None:
@@ -111,7 +146,8 @@ class Performance:
                 backoff = min(backoff * 2, 10.0)
                 continue
             backoff = 0.5
-            self.mailbox.put(ComposedFrame(layers, started, seq))
+            self.health = "ok"
+            self.mailbox.put(ComposedFrame(layers, seq))
             seq += 1
             self._stop.wait(max(0.0, started + period - self.now()))
 
@@ -124,7 +160,7 @@ class Performance:
                 self.renderer.upload(0, layers.previous)
             self._mix = layers.composition.mix if layers.previous is not None else 1.0
             self._scene = layers.composition.scene
-            self.stats.latencies.append(self.now() - frame.captured_at)
+            self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
         self.renderer.draw(self._mix)
         if self.hud_visible:
@@ -132,13 +168,13 @@ class Performance:
 
     def hud_text(self) -> str:
         stats = self.stats
-        engines = {provider for scene in self.stage.scenes for provider in scene.engine.providers}
+        problems = "; ".join(f"{name}: {message}" for name, message in self.stage.health.items())
         return "\n".join([
             f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
-            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(sorted(engines))}",
-            f"health {self.health}",
+            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers)}",
+            f"health {problems or self.health}",
         ])
 
     def _pace(self, presented_at: float) -> None:
@@ -146,6 +182,14 @@ class Performance:
         period = 1.0 / self.stage.show.output.fps
         self._deadline = max(self._deadline + period, presented_at - period)  # never bank more than a frame
         time.sleep(max(0.0, self._deadline - self.now()))
+
+    def _record(self, recorder: Recorder) -> None:
+        pixels = self.renderer.read_pixels()
+        height, width = pixels.shape[:2]
+        if width - width % 2 != recorder.width or height - height % 2 != recorder.height:
+            self.health = "recording paused: the window changed size"  # the file keeps its first size
+            return
+        recorder.submit(pixels[:recorder.height, :recorder.width], self.clock())
 
     def _screenshot(self, folder: Path) -> None:
         from PIL import Image

@@ -12,6 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from live.record import VideoWriter
 from live.render import open_renderer
 from live.show import Show
@@ -28,10 +31,16 @@ class RehearsalReport:
     wall_seconds: float
 
 
-def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True) -> RehearsalReport:
+def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
+             frames_dir: Path | None = None) -> RehearsalReport:
+    """Render `seconds` of the show into out_path (H.264), and each frame as a PNG into frames_dir
+    if given. The rendered frames are exactly reproducible; the H.264 file is lossy and x264's
+    lookahead can round a few levels differently from run to run, so compare the PNGs."""
+    if frames_dir is not None:
+        frames_dir.mkdir(parents=True, exist_ok=True)
     fps = show.output.fps
     frame_count = max(1, round(seconds * fps))
-    stage = Stage.build(show)
+    stage = Stage.build(show, rehearsal=True)
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
@@ -39,7 +48,10 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True) 
             for index in range(frame_count):
                 layers = stage.frame_at(index / fps)
                 renderer.present(layers.current, layers.previous, layers.composition.mix)
-                writer.write(renderer.read_pixels())
+                pixels = renderer.read_pixels()
+                writer.write(pixels)
+                if frames_dir is not None:
+                    _save_png(pixels, frames_dir / f"frame-{index:06d}.png")
                 if progress:
                     _report_progress(index + 1, frame_count, fps, time.perf_counter() - started)
     finally:
@@ -47,6 +59,10 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True) 
     if progress:
         print(file=sys.stderr)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started)
+
+
+def _save_png(pixels: np.ndarray, path: Path) -> None:
+    Image.fromarray(np.ascontiguousarray(pixels)).save(path, compress_level=1)  # fast: rehearsal is waiting
 
 
 def _report_progress(done: int, total: int, fps: float, elapsed: float) -> None:

@@ -9,7 +9,7 @@ into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,7 +17,9 @@ from pydantic.dataclasses import dataclass
 
 from live.cppn_scene import CppnSceneConfig
 from live.engine import EngineConfig
+from live.filters import FilterStep
 from live.render import RenderConfig
+from live.sources import SourceConfig
 
 FORBID = ConfigDict(extra="forbid")
 
@@ -40,12 +42,28 @@ class OutputConfig:
         return max(2, round(self.width * self.render_scale)), max(2, round(self.height * self.render_scale))
 
 
-class SceneSpec(BaseModel):
+class CppnSceneSpec(BaseModel):
+    """A CPPN whose latent morphs through keyframes."""
+
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str = Field(min_length=1)
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder
     cppn: CppnSceneConfig = Field(default_factory=CppnSceneConfig)
+
+
+class PipelineSceneSpec(BaseModel):
+    """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(min_length=1)
+    kind: Literal["pipeline"]
+    source: SourceConfig
+    chain: list[FilterStep] = Field(default_factory=list)
+    model: Path | None = None  # relative to the show file's folder
+
+
+SceneSpec = Annotated[Union[CppnSceneSpec, PipelineSceneSpec], Field(discriminator="kind")]
 
 
 class Cue(BaseModel):
@@ -65,6 +83,11 @@ class Show(BaseModel):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     scenes: list[SceneSpec] = Field(min_length=1)
     cues: list[Cue] = Field(default_factory=list)
+    # When a scene fails (a camera unplugged, a model erroring), its last good frame holds
+    # for `hold` seconds, then the idle scene shows until it recovers. None: the first CPPN
+    # scene, or the bundled CPPN if the show has none.
+    idle: str | None = None
+    hold: float = Field(2.0, ge=0)  # seconds
     source: Path = Path("<memory>")  # the file it came from; set by load_show
 
     @field_validator("cues")
@@ -81,6 +104,8 @@ class Show(BaseModel):
         for cue in self.cues:
             if cue.scene not in names:
                 raise ValueError(f"cue at {cue.at}s names scene {cue.scene!r}; scenes are: {', '.join(names)}")
+        if self.idle is not None and self.idle not in names:
+            raise ValueError(f"idle names scene {self.idle!r}; scenes are: {', '.join(names)}")
         return self
 
     def scene_index(self, name: str) -> int:
@@ -115,19 +140,30 @@ def parse_show(text: str, path: Path) -> Show:
 
 
 def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
+    """Model and media paths are relative to the show file; each must exist."""
     for index, scene in enumerate(show.scenes):
-        resolved = (path.parent / scene.model).resolve()
-        if not resolved.is_file():
-            line = _line_of(tree, ("scenes", index, "model"))
-            raise ShowError(f"{path}:{line}: scenes[{index}].model: scene {scene.name!r} names {scene.model}, "
-                            f"which does not exist (looked for {resolved})")
-        scene.model = resolved
+        if scene.model is not None:
+            scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), scene.name)
+        if isinstance(scene, PipelineSceneSpec):
+            for key in ("path", "folder"):
+                if isinstance(getattr(scene.source, key, None), Path):
+                    location = ("scenes", index, "source", key)
+                    setattr(scene.source, key, _existing(path, tree, getattr(scene.source, key), location, scene.name))
+
+
+def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, scene: str) -> Path:
+    resolved = (show_path.parent / named).resolve()
+    if not resolved.exists():
+        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {key}: scene {scene!r} names {named}, "
+                        f"which does not exist (looked for {resolved})")
+    return resolved
 
 
 def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
     lines = []
     for problem in error.errors():
-        location = tuple(part for part in problem["loc"] if part not in ("function-after",))
+        location = _in_file_terms(tree, problem["loc"])
         key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
         line = _line_of(tree, location)
         message = problem["msg"]
@@ -137,6 +173,28 @@ def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
             message = "required key is missing"
         lines.append(f"{path}:{line}: {key or 'show'}: {message}")
     return "\n".join(lines)
+
+
+def _in_file_terms(tree: yaml.Node | None, location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """pydantic's error location without the parts it adds that are not keys in the file:
+    a discriminated union's tag (the `kind:` value) and validator names."""
+    kept, node, tag_skipped = [], tree, None
+    for part in location:
+        if part == "function-after":
+            continue
+        if isinstance(node, yaml.MappingNode) and node is not tag_skipped and _kind_of(node) == part:
+            tag_skipped = node  # once: `kind: cppn` also has a `cppn:` key below the tag
+            continue
+        kept.append(part)
+        node = _child(node, part) if node is not None else None
+    return tuple(kept)
+
+
+def _kind_of(node: yaml.MappingNode) -> str | None:
+    for key_node, value_node in node.value:
+        if key_node.value == "kind" and isinstance(value_node, yaml.ScalarNode):
+            return value_node.value
+    return None
 
 
 def _line_of(tree: yaml.Node | None, location: tuple[Any, ...]) -> int:

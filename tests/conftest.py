@@ -38,3 +38,30 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
     """`latentstage ARGS` in a fresh process (pyglet's headless switch is per process)."""
     return subprocess.run([sys.executable, "-m", "live", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
+
+
+def write_test_video(path: Path, frames: int, fps: float = 30.0, size: tuple[int, int] = (96, 64)) -> Path:
+    """A real H.264 file: a bright square moving over a dark, slowly changing background."""
+    import numpy as np
+
+    from live.record import VideoWriter
+
+    width, height = size
+    with VideoWriter(path, width, height, fps) as writer:
+        for index in range(frames):
+            picture = np.full((height, width, 3), (40 + index % 50, 20, 60), np.uint8)
+            x = (index * 3) % (width - 16)
+            picture[24:40, x:x + 16] = (250, 230, 40)
+            writer.write(picture)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_pix2pix(tmp_path_factory) -> Path:
+    """A small untrained pix2pix generator (edges in, RGB out), exported with the model contract."""
+    from exporters.onnx import export
+    from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
+
+    path = tmp_path_factory.mktemp("models") / "pix2pix-tiny.onnx"
+    export(Pix2PixGenerator(Pix2PixConfig(in_channels=1, base_channels=8, depth=3)).eval(), path)
+    return path

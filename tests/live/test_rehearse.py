@@ -3,6 +3,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from PIL import Image
 
 from tests.conftest import DEMO_SHOW, REPO, run_cli
 
@@ -13,12 +14,20 @@ def decoded_frames(path: Path) -> tuple[list[np.ndarray], list[float]]:
     return [f for f, _ in frames], [t for _, t in frames]
 
 
+def rendered_frames(folder: Path) -> list[np.ndarray]:
+    return [np.asarray(Image.open(path)) for path in sorted(folder.glob("frame-*.png"))]
+
+
 def rehearse(show: Path, out: Path) -> list[np.ndarray]:
-    """One second of the show at 160x90 (models at 80x45), as decoded frames."""
-    result = run_cli("rehearse", str(show), "-o", str(out), "--size", "160x90", "--seconds", "1")
+    """One second of the show at 160x90 (models at 80x45): the frames exactly as rendered
+    (PNGs); the H.264 file beside them is checked for its frame count."""
+    frames = out.with_suffix("")
+    result = run_cli("rehearse", str(show), "-o", str(out), "--size", "160x90", "--seconds", "1",
+                     "--frames", str(frames))
     assert result.returncode == 0, result.stderr
     assert f"wrote {out}: 30 frames" in result.stdout
-    return decoded_frames(out)[0]
+    assert len(decoded_frames(out)[0]) == 30
+    return rendered_frames(frames)
 
 
 def demo_variant(tmp_path: Path, name: str, old: str, new: str) -> Path:

@@ -1,0 +1,221 @@
+"""Image filters between a source and a model: auto-Canny edges, gray, fit to a size, mirror.
+
+The math lives in pure functions (`auto_canny`, `to_gray`, `fit_to`, `mirror`)
+that trainers, exporters and the live loop share. A `FilterChain` runs a list
+of steps written in a show as `[{canny: {sigma: 0.4}}, {fit: {width: 256,
+height: 256}}, {mirror: {}}]`, keeps one output buffer per step so a frame
+costs few allocations, and always returns (H, W, 3) uint8 RGB so whatever
+comes next never has to ask what it got.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+import cv2
+import numpy as np
+from pydantic import ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+FORBID = ConfigDict(extra="forbid")
+
+FitMode = Literal["cover", "contain", "stretch"]
+
+
+def to_gray(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint8 luma of an (H, W, 3) uint8 RGB image; a gray image is returned as it is."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY, dst=out)
+
+
+def median_level(gray: np.ndarray) -> int:
+    """Median of a uint8 image (the lower middle value for an even count), from a histogram: no sort."""
+    counts = np.bincount(gray.ravel(), minlength=256)
+    return int(np.searchsorted(np.cumsum(counts), (gray.size + 1) // 2))
+
+
+def canny_thresholds(median: float, sigma: float) -> tuple[int, int]:
+    """Hysteresis thresholds around the median: a wider sigma keeps fainter edges."""
+    lower = int(max(0.0, (1.0 - sigma) * median))
+    upper = int(min(255.0, (1.0 + sigma) * median))
+    return lower, upper
+
+
+def auto_canny(image: np.ndarray, sigma: float = 0.33, blur: int = 3, out: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) uint8 edges (0 or 255) of an RGB or gray uint8 image, thresholds taken from its median.
+
+    blur is the Gaussian kernel size in pixels (odd; 0 = no blur): it keeps sensor
+    noise from turning into speckle edges."""
+    _check_blur(blur)
+    gray = to_gray(image)
+    if blur:
+        gray = cv2.GaussianBlur(gray, (blur, blur), 0)  # allocates: cv2 cannot blur a read-only input in place
+    lower, upper = canny_thresholds(median_level(gray), sigma)
+    return cv2.Canny(gray, lower, upper, edges=out)
+
+
+def fit_to(image: np.ndarray, width: int, height: int, mode: FitMode = "cover",
+           out: np.ndarray | None = None) -> np.ndarray:
+    """The image resized to exactly (height, width) (plus its channels, if any).
+
+    cover: fill the whole target and crop the overflow around the centre;
+    contain: show the whole image, letterboxed with black;
+    stretch: ignore the aspect ratio."""
+    if out is None:
+        out = np.empty((height, width, *image.shape[2:]), dtype=image.dtype)
+    source_height, source_width = image.shape[:2]
+    if mode == "stretch":
+        return cv2.resize(image, (width, height), dst=out, interpolation=_interpolation(image, width))
+    if mode == "cover":
+        crop_width, crop_height = _cover_crop(source_width, source_height, width, height)
+        left = (source_width - crop_width) // 2
+        top = (source_height - crop_height) // 2
+        crop = image[top:top + crop_height, left:left + crop_width]
+        return cv2.resize(crop, (width, height), dst=out, interpolation=_interpolation(crop, width))
+    inner_width, inner_height = _contain_size(source_width, source_height, width, height)
+    left = (width - inner_width) // 2
+    top = (height - inner_height) // 2
+    out.fill(0)
+    # cv2 writes straight into the window of `out` (a view), so the bars stay black
+    cv2.resize(image, (inner_width, inner_height), dst=out[top:top + inner_height, left:left + inner_width],
+               interpolation=_interpolation(image, inner_width))
+    return out
+
+
+def mirror(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The image flipped left-right, as a mirror shows a visitor."""
+    return cv2.flip(image, 1, dst=out)
+
+
+def _cover_crop(source_width: int, source_height: int, width: int, height: int) -> tuple[int, int]:
+    """Size of the centre crop with the target's aspect ratio (pixels, at least 1)."""
+    if source_width * height > width * source_height:  # source wider than the target
+        return max(1, round(source_height * width / height)), source_height
+    return source_width, max(1, round(source_width * height / width))
+
+
+def _contain_size(source_width: int, source_height: int, width: int, height: int) -> tuple[int, int]:
+    """Size of the whole image scaled into the target (pixels, at least 1)."""
+    scale = min(width / source_width, height / source_height)
+    return max(1, min(width, round(source_width * scale))), max(1, min(height, round(source_height * scale)))
+
+
+def _interpolation(image: np.ndarray, target_width: int) -> int:
+    """Area averaging when shrinking (no aliasing), linear when enlarging."""
+    return cv2.INTER_AREA if target_width < image.shape[1] else cv2.INTER_LINEAR
+
+
+def _check_blur(blur: int) -> None:
+    if blur < 0 or (blur and blur % 2 == 0):
+        raise ValueError(f"blur is a Gaussian kernel size: 0 (none) or an odd number of pixels, not {blur}")
+
+
+@dataclass(config=FORBID)
+class CannyConfig:
+    sigma: float = Field(0.33, ge=0, le=1)  # thresholds at (1 -/+ sigma) * median level
+    blur: int = Field(3, ge=0, le=31)  # Gaussian kernel size in pixels, odd; 0 = no blur
+
+    @field_validator("blur")
+    @classmethod
+    def _odd_or_zero(cls, blur: int) -> int:
+        _check_blur(blur)
+        return blur
+
+
+@dataclass(config=FORBID)
+class FitConfig:
+    width: int = Field(ge=1)  # pixels
+    height: int = Field(ge=1)  # pixels
+    mode: FitMode = "cover"
+
+
+@dataclass(config=FORBID)
+class MirrorConfig:
+    """Flip left-right; no settings."""
+
+
+@dataclass(config=FORBID)
+class GrayConfig:
+    """Luma only (still handed on as three equal channels); no settings."""
+
+
+STEP_NAMES = ("canny", "fit", "mirror", "gray")
+
+
+@dataclass(config=FORBID)
+class FilterStep:
+    """One step of a chain, written `{name: settings}`; exactly one field is set."""
+
+    canny: CannyConfig | None = None
+    fit: FitConfig | None = None
+    mirror: MirrorConfig | None = None
+    gray: GrayConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_known_step(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data  # an already built FilterStep, or a type error pydantic reports itself
+        if len(data) != 1:
+            raise ValueError(f"a filter step is one `name: settings` pair, e.g. {{canny: {{sigma: 0.4}}}}; "
+                             f"got {len(data)} keys: {', '.join(map(str, data)) or 'none'}")
+        (name, settings), = data.items()
+        if name not in STEP_NAMES:
+            raise ValueError(f"unknown filter step {name!r}; the steps are: {', '.join(STEP_NAMES)}")
+        return {name: {} if settings is None else settings}  # `- mirror:` in YAML reads as None
+
+    @property
+    def name(self) -> str:
+        return next(name for name in STEP_NAMES if getattr(self, name) is not None)
+
+    @property
+    def settings(self) -> CannyConfig | FitConfig | MirrorConfig | GrayConfig:
+        return getattr(self, self.name)
+
+
+FilterSteps = list[FilterStep]  # what a show embeds: `filters: [{canny: {}}, {mirror: {}}]`
+
+_STEPS_ADAPTER = TypeAdapter(FilterSteps)
+
+
+class FilterChain:
+    """Runs filter steps in order; `apply` returns (H, W, 3) uint8 RGB.
+
+    Each step writes into a buffer it keeps (reallocated only when the input size
+    changes), so the returned array belongs to the chain and is valid until the
+    next `apply`: copy it before handing it to another thread. With no step that
+    changes an RGB input, the input itself comes back. Not thread-safe: one chain
+    per pipeline thread."""
+
+    def __init__(self, steps: Sequence[FilterStep | dict] = ()):
+        self.steps: list[FilterStep] = _STEPS_ADAPTER.validate_python(list(steps))
+        self._buffers: list[np.ndarray | None] = [None] * (len(self.steps) + 1)  # one per step, plus the RGB out
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB in, (H', W', 3) uint8 RGB out."""
+        image = rgb
+        for index, step in enumerate(self.steps):
+            image = self._run(index, step, image)
+        if image.ndim == 3:
+            return image
+        out = self._buffer(len(self.steps), (*image.shape, 3))
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB, dst=out)  # edges and gray as three equal channels
+
+    def _run(self, index: int, step: FilterStep, image: np.ndarray) -> np.ndarray:
+        settings = step.settings
+        if isinstance(settings, CannyConfig):
+            return auto_canny(image, settings.sigma, settings.blur, out=self._buffer(index, image.shape[:2]))
+        if isinstance(settings, FitConfig):
+            shape = (settings.height, settings.width, *image.shape[2:])
+            return fit_to(image, settings.width, settings.height, settings.mode, out=self._buffer(index, shape))
+        if isinstance(settings, MirrorConfig):
+            return mirror(image, out=self._buffer(index, image.shape))
+        if image.ndim == 2:
+            return image  # already gray (edges, or gray twice)
+        return to_gray(image, out=self._buffer(index, image.shape[:2]))
+
+    def _buffer(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
+        buffer = self._buffers[index]
+        if buffer is None or buffer.shape != shape:
+            buffer = self._buffers[index] = np.empty(shape, dtype=np.uint8)
+        return buffer

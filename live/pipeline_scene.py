@@ -1,0 +1,90 @@
+"""A pipeline scene: frames from a source, through a chain of filters, optionally through an image model.
+
+This is the Cubist Mirror's scene: a camera, auto-Canny edges, a pix2pix
+model; or a camera straight into a style network. Live, it takes the source's
+newest frame and only recomputes when a new one has come; in rehearsal it asks
+the source for the frame that belongs to time t. When the source is unhealthy
+or silent it raises SceneUnavailable, and the stage decides what to show.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from live.engine import Engine
+from live.filters import FilterChain
+from live.frames import Frame
+from live.model_io import ImageModelIO
+
+
+class SceneUnavailable(RuntimeError):
+    """A scene that has nothing good to show right now; the message says why, for the HUD."""
+
+
+class PipelineScene:
+    def __init__(self, source, chain: FilterChain, engine: Engine | None, rehearsal: bool):
+        self.source = source
+        self.chain = chain
+        self.engine = engine
+        self.rehearsal = rehearsal
+        self.captured_at: float | None = None  # source clock time of the frame last rendered
+        self._io = ImageModelIO(engine.card) if engine is not None else None
+        self._last_seq = -1
+        self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
+
+    @property
+    def last_output(self) -> np.ndarray | None:
+        """The last picture rendered, held on screen for a while when the source fails."""
+        return self._output
+
+    @property
+    def providers(self) -> list[str]:
+        return self.engine.providers if self.engine is not None else []
+
+    def start(self) -> None:
+        if not self.rehearsal:
+            self.source.start()
+
+    def stop(self) -> None:
+        if not self.rehearsal:
+            self.source.stop()
+
+    def warm_up(self, width: int, height: int) -> None:
+        if self.engine is not None:
+            blank = np.zeros((height, width, 3), dtype=np.uint8)
+            self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank))})
+
+    def render(self, t: float, width: int, height: int) -> np.ndarray:
+        """(height, width, 3) uint8 RGB for time t (seconds); the array is reused."""
+        frame = self.source.frame_at(t) if self.rehearsal else self._live_frame()
+        if frame.seq == self._last_seq and self._output is not None and self._output.shape[:2] == (height, width):
+            return self._output  # nothing new from the source: the last picture stands
+        filtered = self.chain.apply(frame.pixels)
+        if self._io is None:
+            self._output = _resized(filtered, width, height, self._output)
+        else:
+            name = self.engine.input_names[0]
+            result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
+            self._output = self._io.to_frame(result, width, height)
+        self._last_seq = frame.seq
+        self.captured_at = frame.captured_at
+        return self._output
+
+    def _live_frame(self) -> Frame:
+        # Whether a silent source has stalled is the source's call: a camera has its
+        # stall timeout, while a still picture may rightly not change for minutes.
+        status = self.source.status()
+        frame = self.source.mailbox.newest()
+        if not status.healthy:
+            raise SceneUnavailable(status.message)
+        if frame is None:
+            raise SceneUnavailable("waiting for the first frame")
+        return frame
+
+
+def _resized(image: np.ndarray, width: int, height: int, out: np.ndarray | None) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return image
+    if out is None or out.shape != (height, width, 3):
+        out = np.empty((height, width, 3), dtype=np.uint8)
+    return cv2.resize(image, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)

@@ -1,0 +1,146 @@
+"""trainers.pix2pix.model: the U-Net generator's shapes and ranges, its norms, and real ONNX exports."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+from exporters.onnx import FP16_TOLERANCE, ExportError, export
+from live.model_card import ModelCard
+from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
+
+TINY = {"base_channels": 8, "depth": 3}  # size multiple 8: fast, and still every kind of block
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """The test machine's cores are shared; one torch thread does not wait on busy ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _generator(**overrides) -> Pix2PixGenerator:
+    torch.manual_seed(0)
+    return Pix2PixGenerator(Pix2PixConfig(**{**TINY, **overrides}))
+
+
+def _without_dropout(generator: Pix2PixGenerator) -> Pix2PixGenerator:
+    """Training mode (batch statistics) but deterministic: dropout switched off."""
+    generator.train()
+    for module in generator.modules():
+        if isinstance(module, nn.Dropout):
+            module.eval()
+    return generator
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+@pytest.mark.parametrize("height, width", [(16, 24), (40, 8)])
+def test_output_is_rgb_at_the_input_size_in_minus_one_to_one(in_channels, height, width):
+    generator = _generator(in_channels=in_channels).eval()
+    with torch.no_grad():
+        picture = generator(torch.rand(2, in_channels, height, width) * 2 - 1)
+    assert picture.shape == (2, 3, height, width)
+    assert picture.min() >= -1 and picture.max() <= 1 and picture.std() > 0
+
+
+def test_the_papers_depth_trains_at_batch_size_one_with_a_one_pixel_bottleneck():
+    # Depth 8 at 256x256 leaves 1x1 at the bottleneck: batch norm there would refuse to train.
+    generator = _generator(base_channels=4, depth=8, norm="batch").train()
+    picture = generator(torch.rand(1, 1, 256, 256) * 2 - 1)
+    assert picture.shape == (1, 3, 256, 256)
+
+
+def test_the_papers_widths_give_its_parameter_count():
+    parameters = sum(p.numel() for p in Pix2PixGenerator(Pix2PixConfig()).parameters())
+    assert 54_000_000 < parameters < 55_000_000  # 54.4 M, as the reference implementation
+
+
+def test_instance_norm_makes_each_picture_independent_of_its_batch():
+    pictures = torch.rand(2, 1, 16, 16) * 2 - 1
+    instance = _without_dropout(_generator())
+    np.testing.assert_allclose(instance(pictures)[:1].detach(), instance(pictures[:1]).detach(), atol=1e-6)
+    batch = _without_dropout(_generator(norm="batch"))
+    assert not torch.allclose(batch(pictures)[:1], batch(pictures[:1]), atol=1e-3)  # the contrast
+
+
+def test_dropout_is_live_in_training_and_off_for_inference():
+    pictures = torch.rand(1, 1, 16, 16) * 2 - 1
+    generator = _generator().train()
+    assert not torch.equal(generator(pictures), generator(pictures))
+    generator.eval()
+    assert torch.equal(generator(pictures), generator(pictures))
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("in_channels", 2, "in_channels"), ("depth", 1, "depth"), ("norm", "group", "unknown norm"),
+])
+def test_bad_configs_are_refused_by_name(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        Pix2PixConfig(**{field: value})
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    generator = _generator()
+    report = export(generator, tmp_path_factory.mktemp("pix2pix") / "edges.onnx")
+    return generator, report
+
+
+def test_export_matches_torch_at_two_sizes_one_not_square(exported):
+    generator, report = exported
+    assert set(report.max_abs_error) == {(8, 16), (24, 8)}  # the spec's own sizes: multiples of 8
+    assert all(error <= 1e-4 for error in report.max_abs_error.values())
+
+
+def test_exported_height_and_width_stay_free(exported):
+    generator, report = exported
+    session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
+    picture = torch.rand(1, 1, 32, 56) * 2 - 1
+    (actual,) = session.run(["output"], {"image": picture.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(actual, generator(picture).numpy(), atol=1e-4)
+
+
+def test_metadata_reads_back_as_a_pix2pix_card(exported):
+    _, report = exported
+    props = {p.key: p.value for p in onnx.load(report.path).metadata_props}
+    card = ModelCard.from_metadata(props, source=str(report.path))
+    assert card == report.card
+    assert (card.kind, card.input, card.output_layout) == ("pix2pix", "edges", "NCHW")
+    assert (card.input_range, card.output_range, card.size_multiple) == ((-1.0, 1.0), (-1.0, 1.0), 8)
+    assert card.extra["norm"] == "instance" and card.extra["depth"] == "3"
+    assert _generator(in_channels=3).export_spec().card.input == "rgb"
+
+
+def test_parity_sizes_that_the_network_cannot_run_are_refused(tmp_path):
+    with pytest.raises(ExportError, match="size_multiple 8"):
+        export(_generator(), tmp_path / "refused.onnx", parity_sizes=((48, 64), (37, 53)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fp16_export_keeps_instance_norm_in_fp32(tmp_path):
+    report = export(_generator(), tmp_path / "edges16.onnx", fp16=True)
+    assert all(error <= FP16_TOLERANCE.max_abs for error in report.max_abs_error.values())
+    model = onnx.load(report.path)
+    types = _elem_types(model)
+    norms = [node for node in model.graph.node if node.op_type == "InstanceNormalization"]
+    assert len(norms) == 2 * TINY["depth"] - 3  # encoder (not first, not bottleneck) and decoder blocks
+    assert all(types[name] == onnx.TensorProto.FLOAT for node in norms for name in node.input)
+    convs = [node for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
+    assert all(types[node.input[1]] == onnx.TensorProto.FLOAT16 for node in convs)
+
+
+def _elem_types(model: onnx.ModelProto) -> dict[str, int]:
+    """Tensor name -> ONNX element type, over initializers, value_info, inputs, outputs and Casts."""
+    types = {init.name: init.data_type for init in model.graph.initializer}
+    for info in [*model.graph.value_info, *model.graph.input, *model.graph.output]:
+        types[info.name] = info.type.tensor_type.elem_type
+    for node in model.graph.node:
+        if node.op_type == "Cast":
+            types[node.output[0]] = next(a.i for a in node.attribute if a.name == "to")
+    return types
