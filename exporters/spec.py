@@ -24,3 +24,13 @@ class ExportSpec:
     # one of them odd. A network that only runs at multiples of card.size_multiple
     # (a U-Net) names sizes it can run, one of them not square.
     parity_sizes: tuple[tuple[int, int], ...] | None = None
+
+
+def image_to_image_spec(card: ModelCard, sample_inputs: Callable[[int, int, int], tuple[Any, ...]],
+                        parity_sizes: tuple[tuple[int, int], ...]) -> ExportSpec:
+    """The spec of a network from a (1, C, H, W) "image" to a (1, C', H, W) "output", H and W free.
+    The output is not called "image" too: torch would rename the input to "image.1"."""
+    free_size = {2: "height", 3: "width"}
+    return ExportSpec(input_names=("image",), output_names=("output",),
+                      dynamic_axes={"image": free_size, "output": free_size},
+                      sample_inputs=sample_inputs, card=card, parity_sizes=parity_sizes)

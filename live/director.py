@@ -24,6 +24,7 @@ class _Change:
     scene: int
     fade: float  # seconds
     previous: int  # the scene on screen when the change came
+    curve: str = "smooth"  # "smooth" or "linear"
 
 
 def smoothstep(x: float) -> float:
@@ -38,7 +39,7 @@ class Director:
         self._cued: list[_Change] = []
         for cue in show.cues:
             previous = self._cued[-1].scene if self._cued else 0
-            self._cued.append(_Change(cue.at, show.scene_index(cue.scene), cue.fade, previous))
+            self._cued.append(_Change(cue.at, show.scene_index(cue.scene), cue.fade, previous, cue.curve))
         self._manual: _Change | None = None
 
     def show_time(self, t: float) -> float:
@@ -56,7 +57,9 @@ class Director:
             return Composition(scene=0, previous=None, mix=1.0)
         elapsed = self._elapsed(current, t)
         if current.fade > 0 and elapsed < current.fade and current.previous != current.scene:
-            return Composition(current.scene, current.previous, smoothstep(elapsed / current.fade))
+            progress = elapsed / current.fade
+            mix = smoothstep(progress) if current.curve == "smooth" else progress
+            return Composition(current.scene, current.previous, mix)
         return Composition(current.scene, None, 1.0)
 
     def next_scene(self, t: float, fade: float = 0.0) -> None:

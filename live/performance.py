@@ -39,6 +39,7 @@ class Stats:
 
     intervals: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds between presents
     latencies: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds, capture to display
+    steps: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds per inference-thread step
     presented: int = 0
     new_frames: int = 0
     dropped: int = 0  # results overwritten before the renderer took them
@@ -60,6 +61,8 @@ class Stats:
                                   "p99": self.percentile_ms(self.intervals, 99)},
             "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
                            "p99": self.percentile_ms(self.latencies, 99)},
+            "inference_step_ms": {"p50": self.percentile_ms(self.steps, 50),
+                                  "p99": self.percentile_ms(self.steps, 99)},
             "resident_mb": self.resident_mb,
         }
 
@@ -147,6 +150,7 @@ class Performance:
                 continue
             backoff = 0.5
             self.health = "ok"
+            self.stats.steps.append(self.now() - started)
             self.mailbox.put(ComposedFrame(layers, seq))
             seq += 1
             self._stop.wait(max(0.0, started + period - self.now()))
@@ -173,6 +177,7 @@ class Performance:
             f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
+            f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers)}",
             f"health {problems or self.health}",
         ])

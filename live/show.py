@@ -71,6 +71,7 @@ class Cue(BaseModel):
     at: float = Field(ge=0)  # seconds from the start of the show
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
+    curve: Literal["smooth", "linear"] = "smooth"  # smooth eases in and out; linear is a straight ramp
 
 
 class Show(BaseModel):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from exporters.onnx import FP16_TOLERANCE, ExportError, Tolerance, export
+from tests.onnx_graph import element_types
 from exporters.spec import ExportSpec
 from live.model_card import ModelCard
 from trainers.cppn.model import CPPN, CPPNConfig
@@ -150,23 +151,12 @@ class NormNet(nn.Module):
         )
 
 
-def _elem_types(model: onnx.ModelProto) -> dict[str, int]:
-    """Tensor name -> ONNX element type, over initializers, value_info, inputs and outputs."""
-    types = {init.name: init.data_type for init in model.graph.initializer}
-    for info in [*model.graph.value_info, *model.graph.input, *model.graph.output]:
-        types[info.name] = info.type.tensor_type.elem_type
-    for node in model.graph.node:
-        if node.op_type == "Cast":
-            types[node.output[0]] = next(a.i for a in node.attribute if a.name == "to")
-    return types
-
-
 def test_fp16_export_keeps_the_instance_norm_in_fp32(tmp_path):
     report = export(NormNet(), tmp_path / "norm16.onnx", fp16=True)
     assert report.fp16 and report.card.extra["precision"] == "fp16"
     assert all(error <= FP16_TOLERANCE.max_abs for error in report.max_abs_error.values())
     model = onnx.load(report.path)
-    types = _elem_types(model)
+    types = element_types(model)
     norms = [node for node in model.graph.node if node.op_type == "InstanceNormalization"]
     assert len(norms) == 1
     assert all(types[name] == onnx.TensorProto.FLOAT for name in norms[0].input)  # data, scale, bias

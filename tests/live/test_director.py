@@ -12,7 +12,7 @@ scenes:
 cues:
   - {at: 10, scene: b, fade: 2}
   - {at: 0, scene: a}
-  - {at: 20, scene: c}
+  - {at: 20, scene: c, fade: 4, curve: linear}
 """
 
 
@@ -51,3 +51,8 @@ def test_a_manual_change_holds_until_the_next_cue(tmp_path):
     assert d.composition_at(10.5).scene == 1  # the next cue takes over again
     d.next_scene(t=16.0)
     assert d.composition_at(16.0).scene == 2
+
+
+def test_a_linear_fade_ramps_straight(tmp_path):
+    d = director(tmp_path)
+    assert d.composition_at(21.0).mix == 0.25 and d.composition_at(23.0).mix == 0.75

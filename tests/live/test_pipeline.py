@@ -3,6 +3,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from live.show import parse_show
@@ -74,17 +75,12 @@ def test_a_pipeline_rehearses_identically_with_edges_and_a_model(tmp_path, tiny_
     assert np.abs(first[15].astype(int) - edges.astype(int)).mean() > 10, "the model changed the picture"
 
 
-def test_a_missing_media_file_names_the_scene_and_line(tmp_path):
-    (tmp_path / "show.yaml").write_text(
-        "scenes:\n  - name: cam\n    kind: pipeline\n    source: {kind: video, path: nowhere.mp4}\n")
+@pytest.mark.parametrize("source, expected", [
+    ("source: {kind: video, path: nowhere.mp4}", ":4: scenes[0].source.path: scene 'cam' names nowhere.mp4"),
+    ("source:\n      kind: camera\n      devise: 0", ":6: scenes[0].source.devise: unknown key"),  # through the union
+])
+def test_source_errors_name_the_scene_line_and_key(tmp_path, source, expected):
+    (tmp_path / "show.yaml").write_text(f"scenes:\n  - name: cam\n    kind: pipeline\n    {source}\n")
     result = run_cli("check", str(tmp_path / "show.yaml"))
     assert result.returncode == 2
-    assert ":4: scenes[0].source.path: scene 'cam' names nowhere.mp4" in result.stderr
-
-
-def test_unknown_source_keys_name_their_line_through_the_union(tmp_path):
-    (tmp_path / "show.yaml").write_text(
-        "scenes:\n  - name: cam\n    kind: pipeline\n    source:\n      kind: camera\n      devise: 0\n")
-    result = run_cli("check", str(tmp_path / "show.yaml"))
-    assert result.returncode == 2
-    assert ":6: scenes[0].source.devise: unknown key" in result.stderr
+    assert expected in result.stderr

@@ -8,19 +8,11 @@ import pytest
 import torch
 
 from exporters.onnx import FP16_TOLERANCE, export
+from tests.onnx_graph import element_types
 from live.model_card import ModelCard
 from trainers.style.model import StyleConfig, StyleNetwork
 
 TINY = {"base_channels": 8, "residual_blocks": 2}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The test machine's cores are shared; one torch thread does not wait on busy ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _network(**overrides) -> StyleNetwork:
@@ -90,20 +82,9 @@ def test_fp16_export_keeps_instance_norm_in_fp32(tmp_path):
     report = export(_network(), tmp_path / "style16.onnx", fp16=True)
     assert all(error <= FP16_TOLERANCE.max_abs for error in report.max_abs_error.values())
     model = onnx.load(report.path)
-    types = _elem_types(model)
+    types = element_types(model)
     norms = [node for node in model.graph.node if node.op_type == "InstanceNormalization"]
     assert len(norms) == 3 + 2 * TINY["residual_blocks"] + 2  # down, residual, up
     assert all(types[name] == onnx.TensorProto.FLOAT for node in norms for name in node.input)
     convs = [node for node in model.graph.node if node.op_type == "Conv"]
     assert all(types[node.input[1]] == onnx.TensorProto.FLOAT16 for node in convs)
-
-
-def _elem_types(model: onnx.ModelProto) -> dict[str, int]:
-    """Tensor name -> ONNX element type, over initializers, value_info, inputs, outputs and Casts."""
-    types = {init.name: init.data_type for init in model.graph.initializer}
-    for info in [*model.graph.value_info, *model.graph.input, *model.graph.output]:
-        types[info.name] = info.type.tensor_type.elem_type
-    for node in model.graph.node:
-        if node.op_type == "Cast":
-            types[node.output[0]] = next(a.i for a in node.attribute if a.name == "to")
-    return types

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from exporters.spec import ExportSpec
+from exporters.spec import ExportSpec, image_to_image_spec
 from live.model_card import ModelCard
 
 NORMS = ("instance", "batch")
@@ -145,13 +145,5 @@ class Pix2PixGenerator(nn.Module):
             extra={"base_channels": str(c.base_channels), "depth": str(c.depth), "norm": c.norm,
                    "out_channels": str(c.out_channels)},
         )
-        free_size = {2: "height", 3: "width"}
-        return ExportSpec(
-            input_names=("image",),
-            output_names=("output",),  # not "image" too: torch would rename the input to "image.1"
-            dynamic_axes={"image": free_size, "output": free_size},
-            sample_inputs=sample_inputs,
-            card=card,
-            # Neither square, the second an odd number of multiples high.
-            parity_sizes=((multiple, 2 * multiple), (3 * multiple, multiple)),
-        )
+        # Neither square, the second an odd number of multiples high.
+        return image_to_image_spec(card, sample_inputs, parity_sizes=((multiple, 2 * multiple), (3 * multiple, multiple)))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from exporters.spec import ExportSpec
+from exporters.spec import ExportSpec, image_to_image_spec
 from live.model_card import ModelCard
 
 SIZE_MULTIPLE = 4  # two stride-2 downsamplings
@@ -104,13 +104,5 @@ class StyleNetwork(nn.Module):
             size_multiple=SIZE_MULTIPLE,
             extra={"base_channels": str(c.base_channels), "residual_blocks": str(c.residual_blocks)},
         )
-        free_size = {2: "height", 3: "width"}
-        return ExportSpec(
-            input_names=("image",),
-            output_names=("output",),  # not "image" too: torch would rename the input to "image.1"
-            dynamic_axes={"image": free_size, "output": free_size},
-            sample_inputs=sample_inputs,
-            card=card,
-            # Neither square; the second a multiple of 4 but not of 8 (an odd size at the bottleneck).
-            parity_sizes=((48, 64), (36, 52)),
-        )
+        # Neither square; the second a multiple of 4 but not of 8 (an odd size at the bottleneck).
+        return image_to_image_spec(card, sample_inputs, parity_sizes=((48, 64), (36, 52)))
