@@ -82,7 +82,13 @@ def latent_at(frames: np.ndarray, t: float, period: float, how: Interpolation = 
     travelling from each keyframe to the next, and from the last back to the first."""
     if period <= 0:
         raise ValueError(f"period must be positive seconds, got {period}")
-    position = (t / period) % len(frames)
+    return latent_at_position(frames, t / period, how)
+
+
+def latent_at_position(frames: np.ndarray, position: float, how: Interpolation = "slerp") -> np.ndarray:
+    """The latent `position` keyframes along a loop through the keyframes (any real number:
+    2.5 is half way from the third to the fourth; negative positions run backwards)."""
+    position = position % len(frames)
     index = int(position)
     alpha = position - index
     return interpolate(frames[index], frames[(index + 1) % len(frames)], alpha, how)

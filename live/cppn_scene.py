@@ -14,7 +14,8 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from live.cppn import coordinates, keyframes, latent_at
+from live.cppn import coordinates, keyframes, latent_at_position
+from live.drive import STILL, Drive
 from live.engine import Engine
 from live.model_card import ModelCard
 
@@ -40,7 +41,9 @@ class CppnScene:
         self.engine = engine
         self.config = config
         self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
-        self.scale = np.array([config.scale or card.scale], dtype=np.float32)  # (1,)
+        self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed)
+        self.base_scale = config.scale or card.scale
+        self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
 
@@ -54,8 +57,9 @@ class CppnScene:
     def last_output(self) -> np.ndarray | None:
         return self._rgb
 
-    def inputs_at(self, t: float, width: int, height: int) -> dict[str, np.ndarray]:
-        z = latent_at(self.latents, t, self.config.period, self.config.interp)
+    def inputs_at(self, t: float, width: int, height: int, drive: Drive = STILL) -> dict[str, np.ndarray]:
+        z = self.walk.at(t, drive)
+        self.scale[0] = self.base_scale * drive.scale
         return {
             "coords": coordinates(width, height, self.config.keep_aspect),
             "z": z.reshape(1, -1),
@@ -64,10 +68,12 @@ class CppnScene:
 
     def warm_up(self, width: int, height: int) -> None:
         self.engine.warm_up(self.inputs_at(0.0, width, height))
+        self.walk.restart()
 
-    def render(self, t: float, width: int, height: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of the scene at time t (seconds)."""
-        image = self.engine.run(self.inputs_at(t, width, height))[self.engine.output_names[0]]  # (H, W, C) in [0, 1]
+    def render(self, t: float, width: int, height: int, drive: Drive = STILL) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of the scene at time t (seconds), as the drive asks."""
+        inputs = self.inputs_at(t, width, height, drive)
+        image = self.engine.run(inputs)[self.engine.output_names[0]]  # (H, W, C) in [0, 1]
         if self._rgb is None or self._rgb.shape[:2] != (height, width):
             self._rgb = np.empty((height, width, 3), dtype=np.uint8)
             self._scratch = np.empty(image.shape, dtype=np.float32)
@@ -77,6 +83,41 @@ class CppnScene:
         # a gray (c_dim=1) model broadcasts into all three channels
         np.copyto(self._rgb, self._scratch, casting="unsafe")
         return self._rgb
+
+
+KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
+
+
+class LatentWalk:
+    """Where a scene's latent is: travelling through the keyframes at `speed` keyframes per
+    period, plus a kick from each onset that fades. Advances with t (seconds), so a virtual
+    clock gives the same walk; with speed 1 and no onsets it is latent_at(t)."""
+
+    def __init__(self, latents: np.ndarray, period: float, interp: str, seed: int):
+        self.latents = latents  # (K, z_dim)
+        self.period = period
+        self.interp = interp
+        self._rng_seed = seed
+        self.restart()
+
+    def restart(self) -> None:
+        self._t: float | None = None
+        self._position = 0.0  # keyframes travelled
+        self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
+        self._rng = np.random.default_rng(self._rng_seed)
+
+    def at(self, t: float, drive: Drive = STILL) -> np.ndarray:
+        if self._t is None or t < self._t:  # first call, or the clock went back: start from t
+            self._position, self._kick[:] = t / self.period, 0.0
+        else:
+            dt = t - self._t
+            self._position += drive.speed * dt / self.period
+            self._kick *= np.float32(np.exp(-dt / KICK_DECAY))
+        self._t = t
+        if drive.onset and drive.jitter > 0:
+            direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
+            self._kick += drive.jitter * direction / np.linalg.norm(direction)
+        return latent_at_position(self.latents, self._position, self.interp) + self._kick
 
 
 def _scene_keyframes(config: CppnSceneConfig, card: ModelCard, path: Path) -> np.ndarray:

@@ -191,20 +191,22 @@ class FilterChain:
         self.steps: list[FilterStep] = _STEPS_ADAPTER.validate_python(list(steps))
         self._buffers: list[np.ndarray | None] = [None] * (len(self.steps) + 1)  # one per step, plus the RGB out
 
-    def apply(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 RGB in, (H', W', 3) uint8 RGB out."""
+    def apply(self, rgb: np.ndarray, canny_sigma: float | None = None) -> np.ndarray:
+        """(H, W, 3) uint8 RGB in, (H', W', 3) uint8 RGB out; `canny_sigma` (a performer's
+        fader) overrides the Canny steps' own sigma when given."""
         image = rgb
         for index, step in enumerate(self.steps):
-            image = self._run(index, step, image)
+            image = self._run(index, step, image, canny_sigma)
         if image.ndim == 3:
             return image
         out = self._buffer(len(self.steps), (*image.shape, 3))
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB, dst=out)  # edges and gray as three equal channels
 
-    def _run(self, index: int, step: FilterStep, image: np.ndarray) -> np.ndarray:
+    def _run(self, index: int, step: FilterStep, image: np.ndarray, canny_sigma: float | None) -> np.ndarray:
         settings = step.settings
         if isinstance(settings, CannyConfig):
-            return auto_canny(image, settings.sigma, settings.blur, out=self._buffer(index, image.shape[:2]))
+            sigma = settings.sigma if canny_sigma is None else canny_sigma
+            return auto_canny(image, sigma, settings.blur, out=self._buffer(index, image.shape[:2]))
         if isinstance(settings, FitConfig):
             shape = (settings.height, settings.width, *image.shape[2:])
             return fit_to(image, settings.width, settings.height, settings.mode, out=self._buffer(index, shape))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from live.drive import STILL, Drive
 from live.engine import Engine
 from live.filters import FilterChain
 from live.frames import Frame
@@ -30,6 +31,7 @@ class PipelineScene:
         self.captured_at: float | None = None  # source clock time of the frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
         self._last_seq = -1
+        self._last_sigma: float | None = None
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
 
     @property
@@ -54,19 +56,20 @@ class PipelineScene:
             blank = np.zeros((height, width, 3), dtype=np.uint8)
             self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank))})
 
-    def render(self, t: float, width: int, height: int) -> np.ndarray:
+    def render(self, t: float, width: int, height: int, drive: Drive = STILL) -> np.ndarray:
         """(height, width, 3) uint8 RGB for time t (seconds); the array is reused."""
         frame = self.source.frame_at(t) if self.rehearsal else self._live_frame()
-        if frame.seq == self._last_seq and self._output is not None and self._output.shape[:2] == (height, width):
-            return self._output  # nothing new from the source: the last picture stands
-        filtered = self.chain.apply(frame.pixels)
+        unchanged = frame.seq == self._last_seq and drive.canny_sigma == self._last_sigma
+        if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
+            return self._output  # nothing new from the source or the performer: the last picture stands
+        filtered = self.chain.apply(frame.pixels, drive.canny_sigma)
         if self._io is None:
             self._output = _resized(filtered, width, height, self._output)
         else:
             name = self.engine.input_names[0]
             result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
-        self._last_seq = frame.seq
+        self._last_seq, self._last_sigma = frame.seq, drive.canny_sigma
         self.captured_at = frame.captured_at
         return self._output
 

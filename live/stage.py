@@ -21,6 +21,7 @@ import numpy as np
 
 from live.cppn_scene import CppnScene, CppnSceneConfig
 from live.director import Composition, Director
+from live.drive import STILL, Drive
 from live.engine import Engine, EngineConfig
 from live.filters import FilterChain
 from live.pipeline_scene import PipelineScene, SceneUnavailable
@@ -95,15 +96,15 @@ class Stage:
     def scene_name(self, index: int) -> str:
         return "idle" if index == IDLE else self.show.scenes[index].name
 
-    def frame_at(self, t: float, copy: bool = False) -> Layers:
-        """The layers at t (seconds of show time). Scenes reuse their buffers: pass copy=True
-        to hand them to another thread."""
+    def frame_at(self, t: float, copy: bool = False, drive: Drive = STILL) -> Layers:
+        """The layers at t (seconds of show time), as the drive asks. Scenes reuse their
+        buffers: pass copy=True to hand them to another thread."""
         started = self.clock()
         composition = self.director.composition_at(t)
-        current, scene, captured = self._render(composition.scene, t, started)
+        current, scene, captured = self._render(composition.scene, t, started, drive)
         previous = None
         if composition.previous is not None:
-            previous, _, captured_before = self._render(composition.previous, t, started)
+            previous, _, captured_before = self._render(composition.previous, t, started, drive)
             captured = min(captured, captured_before)
             if copy:
                 previous = previous.copy()
@@ -113,19 +114,19 @@ class Stage:
             composition = Composition(scene, composition.previous, composition.mix)
         return Layers(current, previous, composition, captured)
 
-    def _render(self, index: int, t: float, started: float) -> tuple[np.ndarray, int, float]:
+    def _render(self, index: int, t: float, started: float, drive: Drive) -> tuple[np.ndarray, int, float]:
         """(pixels, index of the scene really shown, capture time) for scene `index` at t."""
         scene = self.scenes[index]
         name = self.scene_name(index)
         width, height = self.size
         try:
-            pixels = scene.render(t, width, height)
+            pixels = scene.render(t, width, height, drive)
         except Exception as error:  # any failure of a scene degrades, never stops, the show
             self._report(name, error)
             held = scene.last_output
             if held is not None and t - self._last_good.get(index, -math.inf) <= self.show.hold:
                 return held, index, scene.captured_at or started
-            return self.idle.render(t, width, height), IDLE, started
+            return self.idle.render(t, width, height, drive), IDLE, started
         if name in self.health:
             log.info("scene %r recovered", name)
             self.health = {key: value for key, value in self.health.items() if key != name}
