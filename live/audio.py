@@ -52,7 +52,10 @@ TEMPO_RANGE = (60.0, 200.0)  # BPM
 TEMPO_PRIOR_BPM = 120.0  # the log-Gaussian prior's centre ...
 TEMPO_PRIOR_OCTAVES = 1.0  # ... and width: octave errors (x2, /2) lose to the candidate nearer 120
 TEMPO_MIN_CONFIDENCE = 0.1  # normalised autocorrelation at the chosen lag below which no tempo is claimed
-STALL_TIMEOUT = 1.0  # seconds without a block from an open stream that count as a lost device
+STALL_TIMEOUT = 1.0  # seconds without a block from a running stream that count as a lost device
+# seconds an opened stream may take to deliver its first block: PortAudio through ALSA's
+# pulse plugin was seen taking 0.8 to 2 s here, at normal latency once it runs
+FIRST_BLOCK_TIMEOUT = 5.0
 SUPERVISE_EVERY = 0.1  # seconds between the live supervisor's health checks
 BACKOFF_START, BACKOFF_MAX = 0.5, 10.0  # seconds between attempts to reopen the device, doubling
 RING_SECONDS = 4.0  # seconds of audio the live ring holds beyond any latency offset
@@ -268,11 +271,6 @@ class Analyser:
         self._last_beat = -math.inf  # frame index
         self.onset_times.clear()
         self.beat_times.clear()
-
-    @property
-    def seconds(self) -> float:
-        """Stream seconds consumed so far, including a partial hop."""
-        return (self._frames * self.hop + self._pending_count) / self.samplerate
 
     def push(self, samples: np.ndarray) -> None:
         """Consume (n,) float32 mono samples, -1..1, analysing every completed hop."""
@@ -502,6 +500,7 @@ class LiveAudio:
         self._generation = 0  # streams opened so far
         self._stream = None  # sounddevice.InputStream, supervisor thread only
         self._opened_at = 0.0  # clock seconds
+        self._blocks_at_open = 0  # the block count when the stream opened
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -586,6 +585,8 @@ class LiveAudio:
                 self._close()
                 self._set_health(False, f"{problem}; reopening in {delay:.1f} s")
                 retry_at, delay = self.clock() + delay, min(2 * delay, BACKOFF_MAX)
+            elif self._stream is not None and self._blocks > self._blocks_at_open:
+                self._set_health(True, "ok")  # healthy means audio is flowing, not merely a stream opened
             self._stop.wait(SUPERVISE_EVERY)
         self._close()
 
@@ -614,22 +615,25 @@ class LiveAudio:
                 log.warning(message)
             self._set_health(False, message)
             return False
-        self._stream, self._opened_at = stream, self.clock()
+        self._stream, self._opened_at, self._blocks_at_open = stream, self.clock(), self._blocks
         with self._lock:
             self._generation += 1
             self._channels_open = channels
             self._device_name = str(info["name"])
-            self._healthy, self._message = True, "ok"
+            self._healthy, self._message = False, f"opened {info['name']}, waiting for its first block"
         log.info("audio input: %s, %d channel(s) at %d Hz", info["name"], channels, self.config.samplerate)
         return True
 
     def _stream_problem(self) -> str | None:
-        blocks = self._blocks
-        last = self._block_times[(blocks - 1) % len(self._block_times)] if blocks else self._opened_at
         if not self._stream.active:
             return f"audio input {self._device_name!r} stopped"
-        if self.clock() - max(last, self._opened_at) > STALL_TIMEOUT:
-            return f"no audio from {self._device_name!r} for {STALL_TIMEOUT:.1f} s"
+        blocks = self._blocks
+        last = self._block_times[(blocks - 1) % len(self._block_times)]
+        if blocks > self._blocks_at_open:
+            if self.clock() - last > STALL_TIMEOUT:
+                return f"no audio from {self._device_name!r} for {STALL_TIMEOUT:.1f} s"
+        elif self.clock() - self._opened_at > FIRST_BLOCK_TIMEOUT:
+            return f"no audio from {self._device_name!r} in {FIRST_BLOCK_TIMEOUT:.1f} s after opening"
         return None
 
     def _close(self) -> None:

@@ -77,7 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("-o", "--output", type=Path, required=True, help="video file (.mp4)")
     rehearse.add_argument("--seconds", type=float, help="how much of the show (default: its length)")
     rehearse.add_argument("--frames", type=Path, help="also save every frame, exactly as rendered, as PNGs here")
+    rehearse.add_argument("--audio", type=Path, help="a WAV/FLAC (or a video's sound) standing in for the show's "
+                                                     "audio input")
+    rehearse.add_argument("--osc-script", type=Path, help="a YAML list of timed OSC messages standing in for the "
+                                                          "controllers: [{at: 4.0, address: /latentstage/scene, "
+                                                          "args: [bloom]}]")
     rehearse.set_defaults(command=_rehearse)
+
+    osc = commands.add_parser("osc", help="the OSC address space: `latentstage osc list [SHOW]`")
+    osc.add_argument("action", choices=("list",))
+    osc.add_argument("show", type=Path, nargs="?", help="show file (default: the bundled demo)")
+    osc.set_defaults(command=_osc)
 
     check = commands.add_parser("check", help="validate a show file and the models it names")
     check.add_argument("show", type=Path)
@@ -128,16 +138,20 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
+    from live.desk import load_osc_script
     from live.rehearse import rehearse
 
     show = _load(args)
-    report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames)
+    script = load_osc_script(args.osc_script) if args.osc_script else None
+    report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
+                      audio_file=args.audio, osc_script=script)
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
           f"in {report.wall_seconds:.1f} s")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from live.desk import Desk
     from live.performance import Performance
     from live.record import Recorder
     from live.render import open_renderer
@@ -153,7 +167,9 @@ def _run(args: argparse.Namespace) -> int:
         recorder = Recorder(args.record, width - width % 2, height - height % 2, show.output.fps)
         recorder.start()
     try:
-        stats = Performance(stage, renderer).run(args.seconds, args.screenshots, args.screenshot_every, recorder)
+        desk = Desk.build(show)
+        stats = Performance(stage, renderer, desk).run(args.seconds, args.screenshots, args.screenshot_every,
+                                                       recorder)
     finally:
         renderer.close()
         if recorder is not None:
@@ -164,6 +180,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)")
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
+    return 0
+
+
+def _osc(args: argparse.Namespace) -> int:
+    from live.control import ControlBus, standard_parameters
+    from live.osc import address_table
+    from live.show import load_show
+
+    show = load_show(args.show or default_show())
+    bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))
+    print(f"OSC on udp://{show.osc.host}:{show.osc.port}; query {show.osc.prefix}/query, list {show.osc.prefix}/list")
+    print(address_table(bus, show.osc.prefix))
     return 0
 
 
@@ -188,7 +216,8 @@ def _demo(args: argparse.Namespace) -> int:
                                        stats_json=None))
     print(f"no display: rehearsing the demo show into {args.output}")
     return _rehearse(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None,
-                                        output=args.output, seconds=args.seconds, frames=None))
+                                        output=args.output, seconds=args.seconds, frames=None, audio=None,
+                                        osc_script=None))
 
 
 def _display_available() -> bool:

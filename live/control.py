@@ -39,7 +39,7 @@ LfoShape = Literal["sine", "triangle", "saw", "square"]
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")  # "cppn.scale"
 TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "off", "no"})
-# How bent the exp and log curves are: exp(0.5) = 0.12, log(0.5) = 0.88. They are each other's inverse.
+# How bent the exp and log curves are: exp(0.5) = 0.12, log(0.5) = 0.83. They are each other's inverse.
 CURVE_STEEPNESS = 4.0
 
 
@@ -261,7 +261,7 @@ def standard_parameters(scene_names: Sequence[str]) -> list[Parameter]:
         Parameter("cppn.speed", "float", 1.0, -8.0, 8.0,
                   description="CPPN morph speed, times the keyframe rate; negative runs backwards"),
         Parameter("cppn.jitter", "float", 0.0, 0.0, 1.0,
-                  description="how far an onset kicks the CPPN latent, fraction of the keyframe spread"),
+                  description="how far an onset kicks the CPPN latent, in latent units (keyframes lie in -1..1)"),
         Parameter("canny.sigma", "float", 0.33, 0.0, 1.0,
                   description="Canny threshold spread around the median level, fraction: higher keeps fainter edges"),
         Parameter("style.strength", "float", 1.0, 0.0, 1.0,
@@ -400,13 +400,20 @@ class MappingConfig(BaseModel):
         return f"lfo:{self.lfo.shape}/{self.lfo.period:g}s"
 
 
+def value_bounds(parameter: Parameter) -> tuple[float | None, float | None]:
+    """What a mapping can reach on a parameter: its range, choice indices, or 0..1 for on/off and triggers."""
+    if parameter.kind in ("bool", "trigger"):
+        return 0.0, 1.0
+    if parameter.kind == "str":
+        return (0.0, float(len(parameter.choices) - 1)) if parameter.choices else (None, None)
+    return parameter.minimum, parameter.maximum
+
+
 def output_range(mapping: MappingConfig, parameter: Parameter) -> tuple[float, float]:
     """The parameter values a mapping's 0 and 1 become: `out`, or the parameter's whole range."""
     if parameter.kind in ("bool", "trigger"):
         return 0.0, 1.0
-    if parameter.kind == "str":
-        return mapping.out or (0.0, float(len(parameter.choices) - 1))
-    return mapping.out or (parameter.minimum, parameter.maximum)
+    return mapping.out or value_bounds(parameter)
 
 
 def check_targets(mappings: Sequence[MappingConfig], bus: ControlBus) -> None:
@@ -419,18 +426,15 @@ def check_targets(mappings: Sequence[MappingConfig], bus: ControlBus) -> None:
             raise ControlError(f"{where}: to: {mapping.to!r} is not a parameter; known: {', '.join(sorted(known))}")
         if parameter.kind == "str" and not parameter.choices:
             raise ControlError(f"{where}: {mapping.to} is free text, which a mapping cannot drive")
-        if parameter.kind in ("bool", "trigger"):
-            if mapping.out is not None:
-                raise ControlError(f"{where}: {mapping.to} is a {parameter.kind}: it switches at half way; "
-                                   "leave out `out`")
-            continue
-        bottom, top = (0, len(parameter.choices) - 1) if parameter.kind == "str" else (parameter.minimum,
-                                                                                        parameter.maximum)
+        if parameter.kind in ("bool", "trigger") and mapping.out is not None:
+            raise ControlError(f"{where}: {mapping.to} is a {parameter.kind}: it switches at half way; leave out `out`")
+        bottom, top = value_bounds(parameter)
         if mapping.out is None and (bottom is None or top is None):
             raise ControlError(f"{where}: {mapping.to} has no fixed range: give `out: [low, high]`")
-        for bound in output_range(mapping, parameter):
+        for bound in mapping.out or ():
             if (bottom is not None and bound < bottom) or (top is not None and bound > top):
-                raise ControlError(f"{where}: out {list(mapping.out)} goes outside {mapping.to}'s range {bottom}..{top}")
+                raise ControlError(f"{where}: out {list(mapping.out)} goes outside {mapping.to}'s range "
+                                   f"{bottom}..{top}")
 
 
 @dataclass

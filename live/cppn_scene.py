@@ -59,7 +59,7 @@ class CppnScene:
 
     def inputs_at(self, t: float, width: int, height: int, drive: Drive = STILL) -> dict[str, np.ndarray]:
         z = self.walk.at(t, drive)
-        self.scale[0] = self.base_scale * drive.scale
+        self.scale[0] = self.base_scale if drive.scale is None else drive.scale
         return {
             "coords": coordinates(width, height, self.config.keep_aspect),
             "z": z.reshape(1, -1),

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PREFIX_PATTERN = re.compile(r"^(/[a-zA-Z0-9_.-]+)+$")
 KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")  # what python-osc decodes; anything else shifts the arguments
+FIXED_SIZES = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8}  # bytes per argument of these type tags
 LOG_INTERVAL = 5.0  # seconds between warnings about bad packets; the counters still count every one
 
 
@@ -78,6 +79,29 @@ class OscConfig:
 
 def parameter_address(prefix: str, name: str) -> str:
     return f"{prefix}/{name.replace('.', '/')}"
+
+
+def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[Any], source: str) -> None:
+    """One OSC message into the bus, as the live server does it (and a rehearsal's scripted OSC must).
+
+    `<prefix>/<name>` sets the parameter from the first argument; a trigger counts a press for no
+    argument or a non-zero one, and ignores 0/false (a push button's release). Any other address
+    is a controller's: its first number goes to the input "osc:<address>". Raises ControlError.
+    """
+    if address == prefix or address.startswith(f"{prefix}/"):
+        name = address[len(prefix) + 1:].replace("/", ".")
+        if bus.parameter(name).kind == "trigger":
+            if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):
+                bus.set(name, source=source)
+            return
+        if not arguments:
+            raise ControlError(f"{name} needs a value")
+        bus.set(name, arguments[0], source=source)
+        return
+    numbers = [argument for argument in arguments if isinstance(argument, (int, float))]
+    if not numbers:
+        raise ControlError("a controller address needs a number to store")
+    bus.set_input(f"osc:{address}", float(numbers[0]))  # true/false count as 1/0
 
 
 def osc_value(value: Value) -> float | int | str:
@@ -130,6 +154,10 @@ class OscServer:
     def start(self) -> None:
         if self._listener is not None:
             raise RuntimeError("the OSC server is already started")
+        feedback = None
+        if self.config.feedback is not None:  # resolved first: a bad name fails before anything is bound
+            host, port = split_host_port(self.config.feedback)
+            feedback = (socket.gethostbyname(host), port)
         try:
             listener = _Listener((self.config.host, self.config.port), _PacketDispatcher(self._handle_packet),
                                  self._admit)
@@ -137,10 +165,9 @@ class OscServer:
             raise OSError(error.errno, f"OSC cannot listen on {self.config.host}:{self.config.port}: "
                                        f"{error.strerror}") from None
         logging.getLogger().addFilter(self._quiet)
-        if self.config.feedback is not None:
-            host, port = split_host_port(self.config.feedback)
-            self._feedback_ip = socket.gethostbyname(host)
-            self._feedback = SimpleUDPClient(self._feedback_ip, port)
+        if feedback is not None:
+            self._feedback_ip = feedback[0]
+            self._feedback = SimpleUDPClient(*feedback)
             self._unsubscribe = self.bus.subscribe(self._echo)
         self._listener = listener
         self._thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05},
@@ -185,8 +212,8 @@ class OscServer:
         try:
             messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
             for message in messages:
-                _check_type_tags(message)
-        except osc_packet.ParseError as error:
+                _check_message(message)
+        except Exception as error:  # python-osc lets some bad bytes through as other errors (bad UTF-8)
             self.malformed += 1
             self._warn(f"malformed packet of {len(data)} bytes from {sender[0]}: {error}")
             return []
@@ -202,11 +229,8 @@ class OscServer:
                 replies = self._query(message.params)
             elif message.address == f"{prefix}/list":
                 replies = self._listing()
-            elif message.address.startswith(f"{prefix}/"):
-                self._set_parameter(message.address[len(prefix) + 1:].replace("/", "."), message.params, sender)
-                replies = []
             else:
-                self._set_input(message.address, message.params)
+                apply_message(self.bus, prefix, message.address, message.params, f"osc:{sender[0]}:{sender[1]}")
                 replies = []
         except ControlError as error:
             self.rejected += 1
@@ -214,24 +238,6 @@ class OscServer:
             return []
         self.applied += 1
         return replies
-
-    def _set_parameter(self, name: str, arguments: list[Any], sender: tuple[str, int]) -> None:
-        parameter = self.bus.parameter(name)
-        source = f"osc:{sender[0]}:{sender[1]}"
-        if parameter.kind == "trigger":
-            # a push button sends 1 when pressed and 0 when released: only the press counts
-            if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):
-                self.bus.set(name, source=source)
-            return
-        if not arguments:
-            raise ControlError(f"{name} needs a value")
-        self.bus.set(name, arguments[0], source=source)
-
-    def _set_input(self, address: str, arguments: list[Any]) -> None:
-        numbers = [argument for argument in arguments if isinstance(argument, (int, float))]
-        if not numbers:
-            raise ControlError("a controller address needs a number to store")
-        self.bus.set_input(f"osc:{address}", float(numbers[0]))
 
     def _query(self, arguments: list[Any]) -> list[tuple]:
         if not arguments:
@@ -268,15 +274,27 @@ def _sender_ip(source: str) -> str | None:
     return source[4:].rpartition(":")[0] if source.startswith("osc:") else None
 
 
-def _check_type_tags(message: OscMessage) -> None:
-    """python-osc skips type tags it does not know, which shifts later arguments onto the wrong
-    values: a message carrying one is malformed, not merely wrong."""
-    address, index = osc_types.get_string(message.dgram, 0)
-    if index < len(message.dgram):
-        tags, _ = osc_types.get_string(message.dgram, index)
-        unknown = set(tags[1:]) - KNOWN_TYPE_TAGS
-        if unknown:
-            raise osc_packet.ParseError(f"{address}: unknown type tags {''.join(sorted(unknown))!r}")
+def _check_message(message: OscMessage) -> None:
+    """python-osc is lenient where a stage needs strict: it skips type tags it does not know (later
+    arguments then land on the wrong values) and zero-pads numbers cut short (a truncated packet
+    would set 0). Either makes the packet malformed here."""
+    dgram = message.dgram
+    address, index = osc_types.get_string(dgram, 0)
+    if index >= len(dgram):
+        return  # no type tags: no arguments
+    tags, index = osc_types.get_string(dgram, index)
+    unknown = set(tags[1:]) - KNOWN_TYPE_TAGS
+    if unknown:
+        raise osc_packet.ParseError(f"{address}: unknown type tags {''.join(sorted(unknown))!r}")
+    for tag in tags[1:]:
+        if tag == "s":
+            _, index = osc_types.get_string(dgram, index)
+        elif tag == "b":
+            _, index = osc_types.get_blob(dgram, index)
+        else:
+            index += FIXED_SIZES.get(tag, 0)
+    if index > len(dgram):
+        raise osc_packet.ParseError(f"{address}: cut short ({len(dgram)} of {index} bytes)")
 
 
 def _bounds(parameter: Parameter) -> tuple[float | None, float | None]:

@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from live.desk import Desk
 from live.frames import Mailbox
 from live.record import Recorder
 from live.render import Renderer
@@ -80,14 +81,14 @@ def resident_mb() -> float:
 
 
 class Performance:
-    def __init__(self, stage: Stage, renderer: Renderer, clock: Callable[[], float] = time.perf_counter):
+    def __init__(self, stage: Stage, renderer: Renderer, desk: Desk, clock: Callable[[], float] = time.perf_counter):
         self.stage = stage
         self.renderer = renderer
+        self.desk = desk
         self.clock = clock
         self.mailbox: Mailbox[ComposedFrame] = Mailbox()
         self.stats = Stats()
         self.health = "ok"  # the latest problem, shown on the HUD
-        self.hud_visible = renderer.config.hud
         self._stop = threading.Event()
         self._start = 0.0
         self._mix = 1.0
@@ -103,6 +104,7 @@ class Performance:
         self._start = self.clock()
         self._connect_keys()
         self.stage.start()
+        self.desk.start()
         worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
         worker.start()
         next_screenshot = next_rss = 0.0
@@ -131,6 +133,7 @@ class Performance:
             self._stop.set()
             worker.join(timeout=5.0)
             self.stage.stop()
+            self.desk.stop()
             self.stats.dropped = self.mailbox.dropped
         return self.stats
 
@@ -141,7 +144,8 @@ class Performance:
         while not self._stop.is_set():
             started = self.now()
             try:
-                layers = self.stage.frame_at(started, copy=True)
+                drive = self.desk.drive_at(started, self.stage.director)
+                layers = self.stage.frame_at(started, copy=True, drive=drive)
             except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
                 self.health = f"inference failed: {error}"
                 log.exception("inference failed; retrying in %.1f s", backoff)
@@ -166,8 +170,10 @@ class Performance:
             self._scene = layers.composition.scene
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
+        bus = self.desk.bus
+        self.renderer.mirror = bool(bus.get("mirror"))
         self.renderer.draw(self._mix)
-        if self.hud_visible:
+        if bus.get("hud"):
             self.renderer.draw_hud(self.hud_text())
 
     def hud_text(self) -> str:
@@ -179,6 +185,7 @@ class Performance:
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers)}",
+            self.desk.status_line(),
             f"health {problems or self.health}",
         ])
 
@@ -204,22 +211,27 @@ class Performance:
         Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
 
     def _connect_keys(self) -> None:
+        """Keys go through the control bus like any controller, so OSC feedback follows them and
+        mappings can use them (`key: j` is 1 while held)."""
         from pyglet.window import key
 
         window = self.renderer.window
-        director = self.stage.director
+        bus = self.desk.bus
         scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
+        toggles = {key.H: "hud", key.M: "mirror"}
 
         def on_key_press(symbol, modifiers):
+            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 1.0)
             if symbol == key.SPACE:
-                director.next_scene(self.now(), fade=1.0)
+                bus.set("scene.next", source="key")
             elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
-                director.select(scene_keys[symbol], self.now(), fade=1.0)
-            elif symbol == key.H:
-                self.hud_visible = not self.hud_visible
-            elif symbol == key.M:
-                self.renderer.mirror = not self.renderer.mirror
+                bus.set("scene", scene_keys[symbol], source="key")
+            elif symbol in toggles:
+                bus.set(toggles[symbol], not bus.get(toggles[symbol]), source="key")
             elif symbol == key.F:
                 window.set_fullscreen(not window.fullscreen)
 
-        window.push_handlers(on_key_press=on_key_press)
+        def on_key_release(symbol, modifiers):
+            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 0.0)
+
+        window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)

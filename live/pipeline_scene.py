@@ -31,8 +31,9 @@ class PipelineScene:
         self.captured_at: float | None = None  # source clock time of the frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
         self._last_seq = -1
-        self._last_sigma: float | None = None
+        self._last_drive: tuple | None = None  # (canny sigma, style strength) of the last render
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
+        self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
 
     @property
     def last_output(self) -> np.ndarray | None:
@@ -59,7 +60,7 @@ class PipelineScene:
     def render(self, t: float, width: int, height: int, drive: Drive = STILL) -> np.ndarray:
         """(height, width, 3) uint8 RGB for time t (seconds); the array is reused."""
         frame = self.source.frame_at(t) if self.rehearsal else self._live_frame()
-        unchanged = frame.seq == self._last_seq and drive.canny_sigma == self._last_sigma
+        unchanged = frame.seq == self._last_seq and (drive.canny_sigma, drive.style_strength) == self._last_drive
         if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
             return self._output  # nothing new from the source or the performer: the last picture stands
         filtered = self.chain.apply(frame.pixels, drive.canny_sigma)
@@ -69,9 +70,17 @@ class PipelineScene:
             name = self.engine.input_names[0]
             result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
-        self._last_seq, self._last_sigma = frame.seq, drive.canny_sigma
+            if self.engine.card.kind == "style" and drive.style_strength < 1.0:
+                self._mix_in_source(filtered, drive.style_strength)
+        self._last_seq, self._last_drive = frame.seq, (drive.canny_sigma, drive.style_strength)
         self.captured_at = frame.captured_at
         return self._output
+
+    def _mix_in_source(self, filtered: np.ndarray, strength: float) -> None:
+        """Style strength below 1: the unstyled picture shows through (in place, in the output)."""
+        height, width = self._output.shape[:2]
+        self._plain = _resized(filtered, width, height, self._plain)
+        cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
 
     def _live_frame(self) -> Frame:
         # Whether a silent source has stalled is the source's call: a camera has its

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from live.desk import Desk, OscCue
 from live.record import VideoWriter
 from live.render import open_renderer
 from live.show import Show
@@ -32,21 +33,26 @@ class RehearsalReport:
 
 
 def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
-             frames_dir: Path | None = None) -> RehearsalReport:
+             frames_dir: Path | None = None, audio_file: Path | None = None,
+             osc_script: list[OscCue] | None = None) -> RehearsalReport:
     """Render `seconds` of the show into out_path (H.264), and each frame as a PNG into frames_dir
     if given. The rendered frames are exactly reproducible; the H.264 file is lossy and x264's
-    lookahead can round a few levels differently from run to run, so compare the PNGs."""
+    lookahead can round a few levels differently from run to run, so compare the PNGs.
+    `audio_file` stands in for the show's sound input, `osc_script` for its controllers."""
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
     fps = show.output.fps
     frame_count = max(1, round(seconds * fps))
     stage = Stage.build(show, rehearsal=True)
+    desk = Desk.build(show, rehearsal=True, audio_file=audio_file, osc_script=osc_script)
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
         with VideoWriter(out_path, *stage.output_size, fps) as writer:
             for index in range(frame_count):
-                layers = stage.frame_at(index / fps)
+                t = index / fps
+                layers = stage.frame_at(t, drive=desk.drive_at(t, stage.director))
+                renderer.mirror = bool(desk.bus.get("mirror"))
                 renderer.present(layers.current, layers.previous, layers.composition.mix)
                 pixels = renderer.read_pixels()
                 writer.write(pixels)

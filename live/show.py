@@ -15,9 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from live.audio import AudioConfig
+from live.control import ControlBus, ControlError, MappingConfig, check_targets, standard_parameters
 from live.cppn_scene import CppnSceneConfig
 from live.engine import EngineConfig
 from live.filters import FilterStep
+from live.osc import OscConfig
 from live.render import RenderConfig
 from live.sources import SourceConfig
 
@@ -84,6 +87,9 @@ class Show(BaseModel):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     scenes: list[SceneSpec] = Field(min_length=1)
     cues: list[Cue] = Field(default_factory=list)
+    audio: AudioConfig = Field(default_factory=AudioConfig)  # none by default: a show needs no sound card
+    osc: OscConfig = Field(default_factory=OscConfig)  # 127.0.0.1:9000 unless the show opens it
+    mappings: list[MappingConfig] = Field(default_factory=list)  # sources (audio, OSC, keys, LFOs) to parameters
     # When a scene fails (a camera unplugged, a model erroring), its last good frame holds
     # for `hold` seconds, then the idle scene shows until it recovers. None: the first CPPN
     # scene, or the bundled CPPN if the show has none.
@@ -107,6 +113,10 @@ class Show(BaseModel):
                 raise ValueError(f"cue at {cue.at}s names scene {cue.scene!r}; scenes are: {', '.join(names)}")
         if self.idle is not None and self.idle not in names:
             raise ValueError(f"idle names scene {self.idle!r}; scenes are: {', '.join(names)}")
+        try:
+            check_targets(self.mappings, ControlBus(standard_parameters(names)))
+        except ControlError as error:
+            raise ValueError(str(error)) from None
         return self
 
     def scene_index(self, name: str) -> int:
@@ -142,21 +152,24 @@ def parse_show(text: str, path: Path) -> Show:
 
 def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
     """Model and media paths are relative to the show file; each must exist."""
+    if show.audio.path is not None:
+        show.audio.path = _existing(path, tree, show.audio.path, ("audio", "path"), "the audio")
     for index, scene in enumerate(show.scenes):
+        owner = f"scene {scene.name!r}"
         if scene.model is not None:
-            scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), scene.name)
+            scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), owner)
         if isinstance(scene, PipelineSceneSpec):
             for key in ("path", "folder"):
                 if isinstance(getattr(scene.source, key, None), Path):
                     location = ("scenes", index, "source", key)
-                    setattr(scene.source, key, _existing(path, tree, getattr(scene.source, key), location, scene.name))
+                    setattr(scene.source, key, _existing(path, tree, getattr(scene.source, key), location, owner))
 
 
-def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, scene: str) -> Path:
+def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:
     resolved = (show_path.parent / named).resolve()
     if not resolved.exists():
         key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {key}: scene {scene!r} names {named}, "
+        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {key}: {owner} names {named}, "
                         f"which does not exist (looked for {resolved})")
     return resolved
 

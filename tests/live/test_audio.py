@@ -152,7 +152,7 @@ def test_file_is_deterministic_and_restarts_when_time_goes_back(wav_dir):
 
 def test_file_past_the_end_fades_to_silence(wav_dir):
     source = FileAudio(AudioConfig(kind="file", path=wav_dir / "clicks_120.wav"))
-    assert source.features_at(CLICK_SECONDS - 0.2).silent is False or True  # reads without error
+    source.features_at(CLICK_SECONDS - 0.5)
     late = [source.features_at(t) for t in np.arange(CLICK_SECONDS, CLICK_SECONDS + 2.0, TICK)]
     assert late[-1].silent and late[-1].level < 0.01
     assert source.features_at(3600.0).silent  # a jump an hour ahead is cheap and silent
@@ -223,6 +223,32 @@ def wait_for(predicate, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return predicate()
+
+
+def test_live_ring_hands_blocks_to_the_frame_tick_at_their_time():
+    """PortAudio's callback, called as PortAudio calls it, on a driven clock: 12 s of stereo through a 4 s ring."""
+    import sounddevice
+
+    now = [0.0]  # seconds, the driven clock
+    config = AudioConfig(kind="input", latency_offset=-0.1, channels=2)
+    source = LiveAudio(config, lambda: now[0])
+    left = click_track(120)
+    stereo = np.stack([left, np.zeros_like(left)], axis=1)  # (n, 2): mixing halves it
+    block = config.blocksize
+    starts = np.arange(0, len(stereo) - block + 1, block)
+    arrivals = (starts + block) / RATE  # seconds: a block arrives when its last sample is in
+    taken, next_tick = [], 0.0
+    for start, arrival in zip(starts, arrivals):
+        now[0] = arrival
+        source._callback(stereo[start:start + block], block, None, sounddevice.CallbackFlags())
+        while next_tick <= now[0]:
+            taken.append(source._take(next_tick + config.latency_offset, channels=2))
+            arrived = np.count_nonzero(arrivals <= next_tick + config.latency_offset) * block
+            assert sum(len(chunk) for chunk in taken) == arrived  # exactly the blocks in by t + offset
+            next_tick += TICK
+    mono = np.concatenate(taken)
+    np.testing.assert_allclose(mono, 0.5 * left[:len(mono)], atol=1e-7)
+    assert source.status().overflows == 0
 
 
 def test_live_with_a_device_that_does_not_exist_is_silent_and_says_so():
@@ -320,13 +346,15 @@ def test_live_stream_through_a_pulseaudio_null_sink(pulse_sink, wav_dir):
         player = subprocess.Popen(["paplay", "--device=latentstage_test", str(wav_dir / f"clicks_{bpm}.wav")],
                                   env=pulse_sink, stderr=subprocess.PIPE)
         ticks = []
-        next_tick = time.monotonic()
-        stop_at = next_tick + CLICK_SECONDS + 1.0
-        while time.monotonic() < stop_at:
+        next_tick = started = time.monotonic()
+        stop_at = math.inf  # until the player is done, and the last click has come through
+        while time.monotonic() < stop_at and time.monotonic() - started < CLICK_SECONDS + 10.0:
             ticks.append((time.monotonic(), source.features(time.monotonic())))
+            if stop_at == math.inf and player.poll() is not None:
+                stop_at = time.monotonic() + 0.5
             next_tick += TICK
             time.sleep(max(0.0, next_tick - time.monotonic()))
-        assert player.wait(timeout=10) == 0, player.stderr.read()
+        assert player.wait(timeout=1) == 0, player.stderr.read()
         status = source.status()
     finally:
         source.stop()
@@ -342,8 +370,34 @@ def test_live_stream_through_a_pulseaudio_null_sink(pulse_sink, wav_dir):
     print(f"live: {len(flagged)} onsets for {len(click_times(bpm))} clicks; interval errors ms: "
           f"frame tick max {1000 * np.abs(tick_errors).max():.1f}, stream max {1000 * np.abs(stream_errors).max():.1f}; "
           f"overflows {status.overflows}; tempo {ticks[-1][1].tempo_bpm}")
+    print("live: onset flags after the click was sent (ms, includes paplay's start):",
+          np.round(1000 * nearest_errors(flagged - started, click_times(bpm))).astype(int))
     assert abs(len(flagged) - len(click_times(bpm))) <= 1
-    assert np.mean(np.abs(tick_errors) < 0.030) >= 0.9  # nearly all, on the tick the renderer sees
+    # on the frame tick the renderer sees, blocks arrive in bursts and ticks quantise: one tick more slack
+    assert np.abs(tick_errors).max() < 0.030 + TICK
     assert np.abs(stream_errors).max() < 0.030
     tempo = ticks[-1][1].tempo_bpm
     assert tempo is not None and abs(tempo - bpm) < 2.0
+
+
+def test_live_survives_the_device_vanishing_and_coming_back(pulse_sink):
+    """The null sink (and so the monitor the stream reads) is unloaded and loaded again."""
+    source = LiveAudio(AudioConfig(kind="input", device="pulse"), time.monotonic)
+    source.start()
+    sink = ["pactl", "load-module", "module-null-sink", "sink_name=latentstage_test", "rate=48000"]
+    try:
+        assert wait_for(lambda: source.status().healthy, 15.0), source.status()
+        subprocess.run(["pactl", "unload-module", "module-null-sink"], env=pulse_sink, check=True)
+        assert wait_for(lambda: not source.status().healthy, 5.0), source.status()
+        lost = source.status()
+        assert source.features(time.monotonic()) is SILENCE
+        subprocess.run(sink, env=pulse_sink, check=True)
+        subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=pulse_sink, check=True)
+        assert wait_for(lambda: source.status().healthy, 15.0), source.status()
+        print(f"lost: {lost.message!r}; back: {source.status().message!r}")
+    finally:
+        source.stop()
+        sinks = subprocess.run(["pactl", "list", "short", "sinks"], env=pulse_sink, capture_output=True, text=True)
+        if "latentstage_test" not in sinks.stdout:
+            subprocess.run(sink, env=pulse_sink)
+            subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=pulse_sink)
