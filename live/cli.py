@@ -140,9 +140,13 @@ def _show_seconds(show, seconds: float | None) -> float:
 def _rehearse(args: argparse.Namespace) -> int:
     from live.desk import load_osc_script
     from live.rehearse import rehearse
+    from live.show import ShowError
 
     show = _load(args)
-    script = load_osc_script(args.osc_script) if args.osc_script else None
+    try:
+        script = load_osc_script(args.osc_script) if args.osc_script else None
+    except ValueError as error:
+        raise ShowError(str(error)) from None
     report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
                       audio_file=args.audio, osc_script=script)
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "

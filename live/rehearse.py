@@ -18,7 +18,7 @@ from PIL import Image
 from live.desk import Desk, OscCue
 from live.record import VideoWriter
 from live.render import open_renderer
-from live.show import Show
+from live.show import Show, ShowError
 from live.stage import Stage
 
 log = logging.getLogger("latentstage.rehearse")
@@ -45,6 +45,11 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     frame_count = max(1, round(seconds * fps))
     stage = Stage.build(show, rehearsal=True)
     desk = Desk.build(show, rehearsal=True, audio_file=audio_file, osc_script=osc_script)
+    desk.start()
+    sound = desk.audio.status()
+    if show.audio.kind == "file" or audio_file is not None:
+        if not sound.healthy:  # live, a bad input degrades to silence; a rehearsal asked for this file
+            raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
@@ -62,6 +67,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
                     _report_progress(index + 1, frame_count, fps, time.perf_counter() - started)
     finally:
         renderer.close()
+        desk.stop()
     if progress:
         print(file=sys.stderr)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started)
