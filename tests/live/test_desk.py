@@ -1,4 +1,5 @@
 """The control desk in a show: music, OSC scripts and real OSC packets changing what is rendered."""
+import json
 import time
 from pathlib import Path
 
@@ -71,3 +72,14 @@ def test_real_osc_packets_move_the_director(tmp_path):
     assert director.composition_at(0.5).scene == 1  # scene.next went through the bus to the director
     assert desk.bus.get("fade") == 4.0  # /1/fader1 at 0.5 mapped onto fade's 0..8
     assert drive.scale is not None  # the LFO mapping drives the zoom
+
+
+def test_the_vj_show_runs_live_without_a_microphone(tmp_path):
+    # no sound server runs for this process: the live input must degrade to silence, not stop the show
+    show = tmp_path / "vj.yaml"
+    show.write_text(VJ_SHOW.read_text().replace("port: 9000", "port: 0")
+                    .replace("../models/", f"{REPO / 'models'}/"))
+    result = run_cli("run", str(show), "--headless", "--seconds", "4", "--size", "320x180",
+                     "--stats-json", str(tmp_path / "stats.json"), env={"PULSE_SERVER": "unix:/nonexistent"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "stats.json").read_text())["new_frames"] > 10
