@@ -610,7 +610,8 @@ class LiveAudio:
                 channels=channels, dtype="float32", callback=self._callback)
             stream.start()
         except Exception as exc:  # PortAudioError, ValueError for an unknown name: all mean "not now"
-            message = f"cannot open audio input {device!r}: {exc}; retrying in {next_try:.1f} s"
+            named = "the default audio input" if device is None else f"audio input {device!r}"
+            message = f"no sound: cannot open {named} ({exc}); retrying in {next_try:.1f} s"
             if not rescan:  # the first failure is news; the retries after it are not
                 log.warning(message)
             self._set_health(False, message)
