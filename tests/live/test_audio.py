@@ -255,7 +255,7 @@ def test_live_with_a_device_that_does_not_exist_is_silent_and_says_so():
     source = LiveAudio(AudioConfig(kind="input", device="no such device 7f3a"), time.monotonic)
     source.start()
     try:
-        assert wait_for(lambda: source.status().message.startswith("cannot open"), 10.0), source.status()
+        assert wait_for(lambda: source.status().message.startswith("no sound: cannot open"), 10.0), source.status()
         status = source.status()
         assert not status.healthy and "no such device 7f3a" in status.message
         assert all(source.features(time.monotonic()) is SILENCE for _ in range(5))
