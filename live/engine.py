@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import weakref
 from collections import Counter, OrderedDict
 from pathlib import Path
@@ -46,6 +47,9 @@ _NUMPY_TYPES = {
 # Output buffers kept per input-shape signature: a crossfade between two sizes
 # reuses both sets, and a long run of size changes cannot grow memory without bound.
 _KEPT_SHAPES = 4
+
+
+_cpu_fallback_reported = threading.Event()
 
 
 class EngineError(RuntimeError):
@@ -229,7 +233,10 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
         reasons = "; ".join(failure(name) for name in GPU_PROVIDERS)
         if config.require_gpu:
             raise EngineError(f"{path}: require_gpu is set but no GPU provider loads ({reasons})")
-        logger.warning("%s: no GPU provider loads, running on CPU (%s)", path.name, reasons)
+        # said loudly once per process, then quietly for each further model: the reason is the same
+        level = logging.INFO if _cpu_fallback_reported.is_set() else logging.WARNING
+        _cpu_fallback_reported.set()
+        logger.log(level, "%s: no GPU provider loads, running on CPU (%s)", path.name, reasons)
     return [(name, options[name]) for name in gpus] + [CPU]
 
 
