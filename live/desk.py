@@ -20,7 +20,7 @@ from typing import Any, Callable
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from live.audio import SILENCE, AudioFeatures, open_audio
+from live.audio import SILENCE, AudioFeatures, NoAudio, open_audio
 from live.control import ControlBus, ControlError, Mapper, check_targets, standard_parameters
 from live.director import Director
 from live.drive import Drive
@@ -132,8 +132,11 @@ class Desk:
     def status_line(self) -> str:
         """One HUD line: audio health and level, OSC traffic and rejects."""
         audio = self.audio.status()
-        parts = [f"audio {'ok' if audio.healthy else audio.message}"]
-        if audio.healthy:
+        if isinstance(self.audio, NoAudio):
+            parts = ["audio off"]
+        else:
+            parts = [f"audio {'ok' if audio.healthy else audio.message}"]
+        if audio.healthy and not isinstance(self.audio, NoAudio):
             tempo = f" {self.features.tempo_bpm:.0f} bpm" if self.features.tempo_bpm else ""
             parts.append(f"level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}")
         if self.osc_problem:

@@ -184,8 +184,9 @@ class Performance:
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
-            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers)}",
+            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
             self.desk.status_line(),
+            *filter(None, [self.stage.source_summary()]),
             f"health {problems or self.health}",
         ])
 

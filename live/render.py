@@ -117,6 +117,7 @@ class Renderer:
         self._textures = [self._make_texture(*image_size) for _ in range(2)]  # previous, current
         self._readback: np.ndarray | None = None
         self._hud_label = None
+        self._hud_backing = None
 
     def _make_texture(self, width: int, height: int) -> int:
         gl = self._gl
@@ -178,9 +179,20 @@ class Renderer:
                 "", x=12, y=height - 12, anchor_y="top", multiline=True, width=max(width - 24, 100),
                 font_size=12, color=(255, 255, 160, 255),
             )
-        self._hud_label.y = height - 12
-        self._hud_label.text = text
-        self._hud_label.draw()
+            # a dark, half-transparent backing so the text reads over any picture
+            self._hud_backing = pyglet.shapes.Rectangle(0, 0, 1, 1, color=(0, 0, 0, 150))
+        label = self._hud_label
+        label.y = height - 12
+        label.text = text
+        backing = self._hud_backing
+        backing.x, backing.width = 4, min(label.content_width + 16, width - 8)
+        backing.height = label.content_height + 12
+        backing.y = height - 6 - backing.height
+        gl = self._gl
+        gl.glEnable(gl.GL_BLEND)
+        gl.glBlendFunc(gl.GL_SRC_ALPHA, gl.GL_ONE_MINUS_SRC_ALPHA)
+        backing.draw()
+        label.draw()
 
     def read_pixels(self) -> np.ndarray:
         """The back buffer as (H, W, 3) uint8 RGB, top row first. The array is reused."""

@@ -93,6 +93,16 @@ class Stage:
     def providers(self) -> list[str]:
         return sorted({provider for scene in self.scenes for provider in scene.providers})
 
+    def source_summary(self) -> str:
+        """One HUD line: each pipeline scene's source, what it granted (size, fps) and whether it is healthy."""
+        parts = []
+        for spec, scene in zip(self.show.scenes, self.scenes):
+            if isinstance(scene, PipelineScene):
+                status = scene.source.status()
+                size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
+                parts.append(f"{spec.name} {size} {'ok' if status.healthy else 'down'}")
+        return "sources " + ", ".join(parts) if parts else ""
+
     def scene_name(self, index: int) -> str:
         return "idle" if index == IDLE else self.show.scenes[index].name
 
