@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from live.cppn_scene import CppnScene, CppnSceneConfig
 from live.engine import Engine, EngineConfig
 from live.model_io import ImageModelIO
 
@@ -87,10 +88,7 @@ def model_only_ms(kind: str, model: Path, runs: int) -> float:
     """Median ms of one model run at the loop's input size, inputs prepared once (no source, no filters)."""
     engine = Engine.load(model, EngineConfig(providers="cpu"))
     if kind == "cppn":
-        from live.cppn import coordinates
-
-        inputs = {"coords": coordinates(*RENDER, True), "z": np.zeros((1, engine.card.z_dim), np.float32),
-                  "scale": np.array([engine.card.scale], np.float32)}
+        inputs = CppnScene(engine, CppnSceneConfig()).inputs_at(0.0, *RENDER)
     else:
         io = ImageModelIO(engine.card)
         inputs = {engine.input_names[0]: io.to_input(np.zeros((RENDER[1], RENDER[0], 3), np.uint8)).copy()}

@@ -12,7 +12,6 @@ import json
 import importlib
 import importlib.resources
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -36,11 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from live.engine import EngineError
     from live.model_card import ModelCardError
+    from live.render import DisplayError
     from live.show import ShowError
 
     try:
         return args.command(args)
-    except (ShowError, EngineError, ModelCardError) as error:
+    except (ShowError, EngineError, ModelCardError, DisplayError) as error:
         print(f"latentstage: {error}", file=sys.stderr)
         return 2
 
@@ -108,6 +108,19 @@ def _add_show_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
+    """The show with the command line's overrides, each validated as the show file's own values are."""
+    from pydantic import ValidationError
+
+    from live.show import ShowError
+
+    try:
+        return _with_overrides(args)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise ShowError(f"command-line override refused: {problems}") from None
+
+
+def _with_overrides(args: argparse.Namespace):
     from live.show import ShowError, load_show
 
     show = load_show(args.show or default_show())
@@ -212,20 +225,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if _display_available():
+    # the demo is `run --hud` or `rehearse -o OUTPUT` on the bundled show, with those commands' defaults
+    seconds = ["--seconds", str(args.seconds)] if args.seconds is not None else []
+    from live.render import display_available
+
+    if display_available():
         print("display found: playing the demo show in a window (Esc quits, h shows the HUD)")
-        return _run(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None, fullscreen=None,
-                                       screen=None, hud=True, mirror=None, seconds=args.seconds,
-                                       screenshots=None, screenshot_every=1.0, record=None, headless=False,
-                                       stats_json=None))
-    print(f"no display: rehearsing the demo show into {args.output}")
-    return _rehearse(argparse.Namespace(show=None, size=None, providers=None, require_gpu=None,
-                                        output=args.output, seconds=args.seconds, frames=None, audio=None,
-                                        osc_script=None))
-
-
-def _display_available() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        command = ["run", "--hud", *seconds]
+    else:
+        print(f"no display: rehearsing the demo show into {args.output}")
+        command = ["rehearse", "-o", str(args.output), *seconds]
+    chosen = _parser().parse_args(command)
+    return chosen.command(chosen)
 
 
 def _hand_over_to_trainer(name: str, argv: list[str]) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from live.audio import SILENCE, AudioFeatures, NoAudio, open_audio
-from live.control import ControlBus, ControlError, Mapper, check_targets, standard_parameters
+from live.control import ControlBus, ControlError, Mapper, standard_parameters
 from live.director import Director
 from live.drive import Drive
 from live.osc import OscServer, apply_message
@@ -53,13 +52,7 @@ def load_osc_script(path: Path) -> list[OscCue]:
     return sorted(cues, key=lambda cue: cue.at)
 
 
-@dataclass
-class _Seen:
-    """Bus versions and trigger counts already acted on."""
-
-    scene: int = 0
-    next: int = 0
-    previous: int = 0
+SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
 
 
 class Desk:
@@ -74,14 +67,14 @@ class Desk:
         self.features: AudioFeatures = SILENCE  # the latest analysis, for the HUD
         self._script = script
         self._script_done = 0  # messages of the script already applied
-        self._seen = _Seen()
+        self._seen_scene_version = 0  # the bus's `scene` version already acted on
+        self._seen_presses = dict.fromkeys(SCENE_STEPS, 0)  # trigger -> presses already acted on
         self.osc_problem = ""  # why the OSC server is not listening, for the HUD
 
     @classmethod
     def build(cls, show: Show, rehearsal: bool = False, clock: Callable[[], float] = time.perf_counter,
               audio_file: Path | None = None, osc_script: list[OscCue] | None = None) -> Desk:
-        bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))
-        check_targets(show.mappings, bus)
+        bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))  # targets checked at load
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
         bus.set("mirror", show.window.mirror, source="show")
@@ -134,11 +127,11 @@ class Desk:
         audio = self.audio.status()
         if isinstance(self.audio, NoAudio):
             parts = ["audio off"]
+        elif not audio.healthy:
+            parts = [f"audio {audio.message}"]
         else:
-            parts = [f"audio {'ok' if audio.healthy else audio.message}"]
-        if audio.healthy and not isinstance(self.audio, NoAudio):
             tempo = f" {self.features.tempo_bpm:.0f} bpm" if self.features.tempo_bpm else ""
-            parts.append(f"level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}")
+            parts = [f"audio ok   level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}"]
         if self.osc_problem:
             parts.append(f"osc off: {self.osc_problem}")
         elif self.osc is not None:
@@ -160,12 +153,12 @@ class Desk:
         """Scene commands from the bus (OSC, keys) become director changes, each acted on once."""
         fade = float(self.bus.get("fade"))
         names = [scene.name for scene in self.show.scenes]
-        if self.bus.version("scene") != self._seen.scene:
-            self._seen.scene = self.bus.version("scene")
+        if self.bus.version("scene") != self._seen_scene_version:
+            self._seen_scene_version = self.bus.version("scene")
             director.select(names.index(self.bus.get("scene")), t, fade)
-        for trigger, step in (("scene.next", 1), ("scene.previous", -1)):
-            count = self.bus.count(trigger)
-            if count != getattr(self._seen, trigger.split(".")[1]):
-                setattr(self._seen, trigger.split(".")[1], count)
+        for trigger, step in SCENE_STEPS.items():
+            presses = self.bus.count(trigger)
+            if presses != self._seen_presses[trigger]:
+                self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + step, t, fade)
 

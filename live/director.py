@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from live.control import Curve, apply_curve
 from live.show import Show
 
 
@@ -24,13 +25,7 @@ class _Change:
     scene: int
     fade: float  # seconds
     previous: int  # the scene on screen when the change came
-    curve: str = "smooth"  # "smooth" or "linear"
-
-
-def smoothstep(x: float) -> float:
-    """An ease-in-out curve: crossfades start and end without a visible kink."""
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    curve: Curve = "smooth"  # the mappings' curves; smooth starts and ends a fade without a kink
 
 
 class Director:
@@ -57,9 +52,7 @@ class Director:
             return Composition(scene=0, previous=None, mix=1.0)
         elapsed = self._elapsed(current, t)
         if current.fade > 0 and elapsed < current.fade and current.previous != current.scene:
-            progress = elapsed / current.fade
-            mix = smoothstep(progress) if current.curve == "smooth" else progress
-            return Composition(current.scene, current.previous, mix)
+            return Composition(current.scene, current.previous, apply_curve(elapsed / current.fade, current.curve))
         return Composition(current.scene, None, 1.0)
 
     def next_scene(self, t: float, fade: float = 0.0) -> None:

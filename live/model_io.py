@@ -32,7 +32,8 @@ class ImageModelIO:
         self.card = card
         self._input: np.ndarray | None = None  # (1, C, h, w) float32
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB
-        self._scratch: np.ndarray | None = None  # (H, W, 3) float32
+        self._scratch: np.ndarray | None = None  # (h, w, 3) float32 at the model's size
+        self._model_rgb: np.ndarray | None = None  # (h, w, 3) uint8 at the model's size, when it differs
 
     @property
     def input_channels(self) -> int:
@@ -79,6 +80,8 @@ class ImageModelIO:
         if hwc.shape[:2] == (height, width):
             np.copyto(self._output, self._scratch, casting="unsafe")
         else:
-            cv2.resize(self._scratch.astype(np.uint8), (width, height), dst=self._output,
-                       interpolation=cv2.INTER_LINEAR)
+            if self._model_rgb is None or self._model_rgb.shape != hwc.shape:
+                self._model_rgb = np.empty(hwc.shape, dtype=np.uint8)
+            np.copyto(self._model_rgb, self._scratch, casting="unsafe")
+            cv2.resize(self._model_rgb, (width, height), dst=self._output, interpolation=cv2.INTER_LINEAR)
         return self._output

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
+import sys
 from typing import Literal
 
 import numpy as np
@@ -72,10 +74,24 @@ def fit_scale(image_size: tuple[int, int], target_size: tuple[int, int], fit: Fi
     return image_aspect / target_aspect, 1.0
 
 
+def display_available() -> bool:
+    """Whether a window can be asked for: an X or Wayland display on Linux; always elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class DisplayError(RuntimeError):
+    """No display to open a window on, or no such screen; the message says what to do instead."""
+
+
 def open_renderer(config: RenderConfig, image_size: tuple[int, int], headless: bool,
                   surface_size: tuple[int, int] | None = None) -> Renderer:
     """Open a window, or an invisible headless surface of surface_size (default: the image's),
     ready to present frames of image_size."""
+    if not headless and not display_available():
+        raise DisplayError("no display to open a window on (DISPLAY is not set); use `run --headless`, "
+                           "or `rehearse` to render into a video")
     import pyglet
 
     pyglet.options["headless"] = headless
@@ -87,7 +103,8 @@ def open_renderer(config: RenderConfig, image_size: tuple[int, int], headless: b
     else:
         screens = pyglet.display.get_display().get_screens()
         if config.screen >= len(screens):
-            raise RuntimeError(f"screen {config.screen} asked for, but the display has {len(screens)}")
+            raise DisplayError(f"screen {config.screen} asked for, but the display has {len(screens)} "
+                               f"(screens count from 0)")
         window = pyglet.window.Window(
             config.width, config.height, caption="latentstage", fullscreen=config.fullscreen,
             screen=screens[config.screen], vsync=config.vsync, resizable=True,

@@ -8,6 +8,7 @@ into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.dataclasses import dataclass
 
 from live.audio import AudioConfig
-from live.control import ControlBus, ControlError, MappingConfig, check_targets, standard_parameters
+from live.control import ControlBus, ControlError, Curve, MappingConfig, check_targets, standard_parameters
 from live.cppn_scene import CppnSceneConfig
 from live.engine import EngineConfig
 from live.filters import FilterStep
@@ -74,7 +75,7 @@ class Cue(BaseModel):
     at: float = Field(ge=0)  # seconds from the start of the show
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
-    curve: Literal["smooth", "linear"] = "smooth"  # smooth eases in and out; linear is a straight ramp
+    curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
 
 
 class Show(BaseModel):
@@ -159,10 +160,11 @@ def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
         if scene.model is not None:
             scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), owner)
         if isinstance(scene, PipelineSceneSpec):
-            for key in ("path", "folder"):
-                if isinstance(getattr(scene.source, key, None), Path):
-                    location = ("scenes", index, "source", key)
-                    setattr(scene.source, key, _existing(path, tree, getattr(scene.source, key), location, owner))
+            media = {field.name: value for field in dataclasses.fields(scene.source)
+                     if isinstance(value := getattr(scene.source, field.name), Path)}
+            resolved = {key: _existing(path, tree, value, ("scenes", index, "source", key), owner)
+                        for key, value in media.items()}
+            scene.source = dataclasses.replace(scene.source, **resolved)
 
 
 def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,16 @@ def xvfb_display():
     yield f":{number}"
     server.terminate()
     server.wait(timeout=10)
+
+
+def wait_for(condition, timeout: float = 3.0, poll: float = 0.02) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(poll)
+    return condition()
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -22,14 +22,13 @@ from pydantic import ValidationError
 from live.audio import (
     SILENCE, Analyser, AudioConfig, AudioFeatures, FileAudio, LiveAudio, NoAudio, estimate_tempo, open_audio,
 )
+from tests.conftest import REPO, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
 RATE = 48000  # Hz
 TICK = 1 / 60  # seconds between simulated frames
 CLICK_SECONDS = 12.0
 FIRST_CLICK = 0.25  # seconds
 BANDS = ("bass", "low_mid", "high_mid", "high")
-
 
 def click_times(bpm: float, seconds: float = CLICK_SECONDS) -> np.ndarray:
     return np.arange(FIRST_CLICK, seconds - 0.1, 60.0 / bpm)  # seconds
@@ -214,15 +213,6 @@ def test_a_missing_file_gives_silence_and_says_why(tmp_path):
 
 
 # ---------------------------------------------------------------- live
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_live_ring_hands_blocks_to_the_frame_tick_at_their_time():

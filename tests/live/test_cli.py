@@ -56,3 +56,25 @@ def test_python_dash_m_live_is_the_same_command():
     assert result.returncode == 0
     for command in ("demo", "run", "rehearse", "check", "doctor", "cppn"):
         assert command in result.stdout
+
+
+def test_demo_without_a_display_rehearses_into_the_file_it_names(tmp_path):
+    out = tmp_path / "demo.mp4"
+    result = run_cli("demo", "--seconds", "1", "-o", str(out), env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert result.returncode == 0, result.stderr
+    assert f"rehearsing the demo show into {out}" in result.stdout and out.stat().st_size > 0
+
+
+def test_demo_with_a_display_opens_a_window(xvfb_display):
+    result = run_cli("demo", "--seconds", "2", env={"DISPLAY": xvfb_display})
+    assert result.returncode == 0, result.stderr
+    assert "playing the demo show in a window" in result.stdout and "presented" in result.stdout
+
+
+def test_bad_command_line_input_is_one_clear_line(tmp_path):
+    odd = run_cli("rehearse", "-o", str(tmp_path / "x.mp4"), "--size", "161x90")
+    assert odd.returncode == 2 and "override refused: width: Input should be a multiple of 2" in odd.stderr
+    windowless = run_cli("run", "--seconds", "1", env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert windowless.returncode == 2 and "no display to open a window on" in windowless.stderr
+    assert "Traceback" not in odd.stderr + windowless.stderr
+    assert not (tmp_path / "x.mp4").exists()

@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from live.director import Director, smoothstep
+from live.control import apply_curve
+from live.director import Director
 from live.show import parse_show
 
 SHOW = """
@@ -34,7 +35,7 @@ def test_a_fade_mixes_the_previous_scene_in_along_a_smooth_curve(tmp_path):
     assert (start.scene, start.previous, start.mix) == (1, 0, 0.0)
     assert (middle.previous, middle.mix) == (0, 0.5)
     assert (done.previous, done.mix) == (None, 1.0)
-    assert smoothstep(0.25) < 0.25 < 0.75 < smoothstep(0.75)
+    assert apply_curve(0.25, "smooth") < 0.25 < 0.75 < apply_curve(0.75, "smooth")
 
 
 def test_the_cue_list_repeats_after_the_show_length(tmp_path):

@@ -8,7 +8,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
@@ -19,10 +19,10 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from live.control import ControlBus, ControlError, Mapper, MappingConfig, standard_parameters
 from live.osc import OscConfig, OscServer, address_table, apply_message, split_host_port
+from tests.conftest import wait_for
 
 SCENES = ["mirror", "bloom", "snow"]
 QUIET = 0.3  # seconds to wait before concluding that nothing is coming
-
 
 @pytest.fixture
 def bus() -> ControlBus:
@@ -43,15 +43,6 @@ def listener() -> Iterator[socket.socket]:
     sock.settimeout(2.0)
     yield sock
     sock.close()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 def received(sock: socket.socket, count: int) -> list[OscMessage]:
@@ -90,7 +81,7 @@ def test_parameters_change_from_python_osc(bus, server):
     client.send_message("/latentstage/hud", True)
     client.send_message("/latentstage/mirror", 1.0)  # a TouchOSC toggle sends floats
     client.send_message("/latentstage/scene/next", [])
-    assert wait_until(lambda: server.applied == 5)
+    assert wait_for(lambda: server.applied == 5)
     assert bus.get("cppn.scale") == 12.0 and bus.get("scene") == "snow"
     assert bus.get("hud") is True and bus.get("mirror") is True and bus.count("scene.next") == 1
     assert (server.received, server.rejected, server.malformed, server.refused) == (5, 0, 0, 0)
@@ -104,7 +95,7 @@ def test_parameters_change_from_liblo_oscsend(bus, server):
     oscsend(port, "/latentstage/hud", "T")
     oscsend(port, "/latentstage/scene/previous")
     oscsend(port, "/1/fader1", "f", "0.75")
-    assert wait_until(lambda: server.applied == 6)
+    assert wait_for(lambda: server.applied == 6)
     assert bus.get("cppn.scale") == 12.5 and bus.get("scene") == "bloom" and bus.get("fade") == 2.5
     assert bus.get("hud") is True and bus.count("scene.previous") == 1
     assert bus.input("osc:/1/fader1") == 0.75
@@ -113,7 +104,7 @@ def test_parameters_change_from_liblo_oscsend(bus, server):
 def test_controller_addresses_feed_mappings(bus, server):
     mapper = Mapper([MappingConfig.model_validate({"osc": "/1/fader1", "to": "cppn.scale", "out": [2, 22]})], bus)
     SimpleUDPClient(*server.address).send_message("/1/fader1", 0.5)
-    assert wait_until(lambda: bus.input("osc:/1/fader1") == 0.5)
+    assert wait_for(lambda: bus.input("osc:/1/fader1") == 0.5)
     mapper.update(0.0)
     assert bus.get("cppn.scale") == pytest.approx(12.0)
 
@@ -122,7 +113,7 @@ def test_a_push_button_release_does_not_press_again(bus, server):
     client = SimpleUDPClient(*server.address)
     for state in (1.0, 0.0, 1.0, 0.0):
         client.send_message("/latentstage/scene/next", state)
-    assert wait_until(lambda: server.applied == 4)
+    assert wait_for(lambda: server.applied == 4)
     assert bus.count("scene.next") == 2
 
 
@@ -135,7 +126,7 @@ def test_bundles_apply_every_message_at_once(bus, server):
     client = SimpleUDPClient(*server.address)
     client.send(bundle.build())
     client.send(late.build())
-    assert wait_until(lambda: server.applied == 3, timeout=2.0)
+    assert wait_for(lambda: server.applied == 3, timeout=2.0)
     assert bus.get("fade") == 4.0 and bus.get("cppn.speed") == -2.0 and bus.get("style.strength") == 0.5
 
 
@@ -181,9 +172,9 @@ def test_a_burst_of_garbage_is_counted_and_the_server_keeps_answering(bus, serve
     with caplog.at_level(logging.WARNING):
         for datagram in datagrams:
             sock.sendto(datagram, server.address)
-        assert wait_until(lambda: server.received == len(datagrams))
+        assert wait_for(lambda: server.received == len(datagrams))
         sock.sendto(build_msg("/latentstage/cppn/scale", 33.0).dgram, server.address)
-        assert wait_until(lambda: bus.get("cppn.scale") == 33.0)
+        assert wait_for(lambda: bus.get("cppn.scale") == 33.0)
     sock.close()
     assert server.received == len(datagrams) + 1
     assert server.malformed == malformed
@@ -203,8 +194,8 @@ def test_senders_outside_the_allow_list_are_refused(bus):
         stranger.sendto(build_msg("/latentstage/fade", 7.0).dgram, server.address)
         stranger.sendto(b"garbage", server.address)  # refused before anyone reads it
         friend.sendto(build_msg("/latentstage/cppn/scale", 3.0).dgram, server.address)
-        assert wait_until(lambda: server.received == 3)
-        assert wait_until(lambda: bus.get("cppn.scale") == 3.0)
+        assert wait_for(lambda: server.received == 3)
+        assert wait_for(lambda: bus.get("cppn.scale") == 3.0)
         assert server.refused == 2 and server.malformed == 0 and server.applied == 1
         assert bus.get("fade") == 1.0
         stranger.close()
@@ -262,7 +253,7 @@ def test_feedback_skips_the_controller_that_made_the_change(bus, listener):
     with OscServer(OscConfig(port=0, feedback=feedback), bus) as server:
         same_host, other_host = sender_from("127.0.0.1"), sender_from("127.0.0.3")
         same_host.sendto(build_msg("/latentstage/fade", 6.0).dgram, server.address)
-        assert wait_until(lambda: bus.get("fade") == 6.0)
+        assert wait_for(lambda: bus.get("fade") == 6.0)
         assert nothing_arrives(listener)  # the controller on the feedback host moved it itself
         other_host.sendto(build_msg("/latentstage/fade", 8.0).dgram, server.address)
         (message,) = received(listener, 1)
@@ -280,7 +271,7 @@ def test_a_dead_feedback_address_does_not_stop_the_control_path(bus):
         for value in (2.0, 3.0, 4.0):
             assert bus.set("fade", value) == value
         SimpleUDPClient(*server.address).send_message("/latentstage/cppn/scale", 9.0)
-        assert wait_until(lambda: bus.get("cppn.scale") == 9.0)
+        assert wait_for(lambda: bus.get("cppn.scale") == 9.0)
 
 
 def test_start_and_stop(bus):
@@ -328,7 +319,7 @@ def test_a_custom_prefix_moves_the_address_space(bus):
         client = SimpleUDPClient(*server.address)
         client.send_message("/vj/cppn/scale", 4.0)
         client.send_message("/latentstage/cppn/scale", 5.0)  # now just some controller's address
-        assert wait_until(lambda: server.applied == 2)
+        assert wait_for(lambda: server.applied == 2)
         assert bus.get("cppn.scale") == 4.0 and bus.input("osc:/latentstage/cppn/scale") == 5.0
 
 

@@ -20,9 +20,9 @@ from live.sources import (
     CameraConfig, CameraSource, GifConfig, GifSource, ImageFolderConfig, ImageFolderSource, SourceConfig,
     SourceStatus, TestPatternConfig, TestPatternSource, VideoFileConfig, VideoFileSource, open_source,
 )
+from tests.conftest import wait_for
 
 FPS = 20.0
-
 
 def write_video(path: Path, frames: int, identical: bool = False) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (64, 48))
@@ -37,15 +37,6 @@ def frame_number(pixels: np.ndarray) -> int:
     assert pixels.shape == (48, 64, 3) and pixels.dtype == np.uint8
     assert abs(pixels[..., 0].mean() - 200) < 6  # red: converted to RGB
     return round(pixels[..., 1].mean() / 8)
-
-
-def wait_for(condition, timeout: float, poll: float = 0.02) -> bool:
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        if condition():
-            return True
-        time.sleep(poll)
-    return condition()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
 from exporters.onnx import FP16_TOLERANCE, ExportError, export
-from tests.onnx_graph import element_types
-from live.model_card import ModelCard
+from tests.onnx_graph import assert_matches_torch, card_of, element_types
 from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
 
 TINY = {"base_channels": 8, "depth": 3}  # size multiple 8: fast, and still every kind of block
@@ -91,17 +89,12 @@ def test_export_matches_torch_at_two_sizes_one_not_square(exported):
 
 def test_exported_height_and_width_stay_free(exported):
     generator, report = exported
-    session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
-    picture = torch.rand(1, 1, 32, 56) * 2 - 1
-    (actual,) = session.run(["output"], {"image": picture.numpy()})
-    with torch.no_grad():
-        np.testing.assert_allclose(actual, generator(picture).numpy(), atol=1e-4)
+    assert_matches_torch(report.path, generator, torch.rand(1, 1, 32, 56) * 2 - 1)
 
 
 def test_metadata_reads_back_as_a_pix2pix_card(exported):
     _, report = exported
-    props = {p.key: p.value for p in onnx.load(report.path).metadata_props}
-    card = ModelCard.from_metadata(props, source=str(report.path))
+    card = card_of(report.path)
     assert card == report.card
     assert (card.kind, card.input, card.output_layout) == ("pix2pix", "edges", "NCHW")
     assert (card.input_range, card.output_range, card.size_multiple) == ((-1.0, 1.0), (-1.0, 1.0), 8)

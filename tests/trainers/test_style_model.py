@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
 from exporters.onnx import FP16_TOLERANCE, export
-from tests.onnx_graph import element_types
-from live.model_card import ModelCard
+from tests.onnx_graph import assert_matches_torch, card_of, element_types
 from trainers.style.model import StyleConfig, StyleNetwork
 
 TINY = {"base_channels": 8, "residual_blocks": 2}
@@ -61,17 +59,12 @@ def test_exported_graph_resizes_instead_of_transposed_convs_and_sizes_stay_free(
     network, report = exported
     ops = {node.op_type for node in onnx.load(report.path).graph.node}
     assert "Resize" in ops and "ConvTranspose" not in ops
-    session = ort.InferenceSession(str(report.path), providers=["CPUExecutionProvider"])
-    picture = torch.rand(1, 3, 20, 28)
-    (actual,) = session.run(["output"], {"image": picture.numpy()})
-    with torch.no_grad():
-        np.testing.assert_allclose(actual, network(picture).numpy(), atol=1e-4)
+    assert_matches_torch(report.path, network, torch.rand(1, 3, 20, 28))
 
 
 def test_metadata_reads_back_as_a_style_card(exported):
     _, report = exported
-    props = {p.key: p.value for p in onnx.load(report.path).metadata_props}
-    card = ModelCard.from_metadata(props, source=str(report.path))
+    card = card_of(report.path)
     assert card == report.card
     assert (card.kind, card.input, card.output_layout, card.channel_order) == ("style", "rgb", "NCHW", "RGB")
     assert (card.input_range, card.output_range, card.size_multiple) == ((0.0, 1.0), (0.0, 1.0), 4)
