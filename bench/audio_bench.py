@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from live.audio import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser, AudioConfig
+from live.inputs.audio import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser, AudioConfig
 
 RATE = 48000  # Hz
 BLOCK = 512  # samples

@@ -23,11 +23,11 @@ import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
 from live.cli import default_show
-from live.desk import Desk
-from live.performance import Performance
-from live.render import open_renderer
-from live.show import load_show
-from live.stage import Stage
+from live.control.desk import Desk
+from live.show.performance import Performance
+from live.output.render import open_renderer
+from live.show.schema import load_show
+from live.show.stage import Stage
 
 
 @dataclass

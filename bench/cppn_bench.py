@@ -19,8 +19,8 @@ from typing import Callable
 
 import numpy as np
 
-from live.cppn import coordinates
-from live.engine import Engine, EngineConfig
+from live.scenes.cppn_math import coordinates
+from live.inference.engine import Engine, EngineConfig
 
 SIZES = ((640, 360), (1920, 1080), (3840, 2160))  # (width, height)
 AGREEMENT_TOLERANCE = 1e-4  # absolute, on colours in [0, 1]

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from live.cppn_scene import CppnScene, CppnSceneConfig
-from live.engine import Engine, EngineConfig
-from live.model_io import ImageModelIO
+from live.scenes.cppn import CppnScene, CppnSceneConfig
+from live.inference.engine import Engine, EngineConfig
+from live.inference.model_io import ImageModelIO
 
 OUTPUT = (640, 360)  # (width, height) of the show; models run at half that (render_scale 0.5)
 RENDER = (320, 180)

@@ -30,7 +30,7 @@ import onnxruntime as ort
 import torch
 
 from exporters.spec import ExportSpec
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 
 logger = logging.getLogger("latentstage.export")
 

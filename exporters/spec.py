@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    from live.engine import EngineError
-    from live.model_card import ModelCardError
-    from live.render import DisplayError
-    from live.show import ShowError
+    from live.inference.engine import EngineError
+    from live.inference.model_card import ModelCardError
+    from live.output.render import DisplayError
+    from live.show.schema import ShowError
 
     try:
         return args.command(args)
@@ -111,7 +111,7 @@ def _load(args: argparse.Namespace):
     """The show with the command line's overrides, each validated as the show file's own values are."""
     from pydantic import ValidationError
 
-    from live.show import ShowError
+    from live.show.schema import ShowError
 
     try:
         return _with_overrides(args)
@@ -121,7 +121,7 @@ def _load(args: argparse.Namespace):
 
 
 def _with_overrides(args: argparse.Namespace):
-    from live.show import ShowError, load_show
+    from live.show.schema import ShowError, load_show
 
     show = load_show(args.show or default_show())
     changes = {}
@@ -151,9 +151,9 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from live.desk import load_osc_script
-    from live.rehearse import rehearse
-    from live.show import ShowError
+    from live.control.desk import load_osc_script
+    from live.show.rehearse import rehearse
+    from live.show.schema import ShowError
 
     show = _load(args)
     try:
@@ -168,11 +168,11 @@ def _rehearse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from live.desk import Desk
-    from live.performance import Performance
-    from live.record import Recorder
-    from live.render import open_renderer
-    from live.stage import Stage
+    from live.control.desk import Desk
+    from live.show.performance import Performance
+    from live.output.record import Recorder
+    from live.output.render import open_renderer
+    from live.show.stage import Stage
 
     show = _load(args)
     stage = Stage.build(show)
@@ -201,9 +201,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _osc(args: argparse.Namespace) -> int:
-    from live.control import ControlBus, standard_parameters
-    from live.osc import address_table
-    from live.show import load_show
+    from live.control.bus import ControlBus, standard_parameters
+    from live.control.osc import address_table
+    from live.show.schema import load_show
 
     show = load_show(args.show or default_show())
     bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))
@@ -213,8 +213,8 @@ def _osc(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from live.engine import Engine, EngineConfig
-    from live.show import load_show
+    from live.inference.engine import Engine, EngineConfig
+    from live.show.schema import load_show
 
     show = load_show(args.show)
     for scene in show.scenes:
@@ -227,7 +227,7 @@ def _check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     # the demo is `run --hud` or `rehearse -o OUTPUT` on the bundled show, with those commands' defaults
     seconds = ["--seconds", str(args.seconds)] if args.seconds is not None else []
-    from live.render import display_available
+    from live.output.render import display_available
 
     if display_available():
         print("display found: playing the demo show in a window (Esc quits, h shows the HUD)")

@@ -1,6 +1,6 @@
 """`latentstage doctor`: what this machine can do for a show, in one short table.
 
-Checks library versions, ONNX Runtime providers (quietly, see live.providers),
+Checks library versions, ONNX Runtime providers (quietly, see live.inference.providers),
 the display (a window, and headless EGL), audio devices, cameras and the
 default OSC port. Anything that can crash or hang (GL drivers, X connections,
 PortAudio) is probed in a short-lived subprocess with a timeout, so a broken
@@ -143,7 +143,7 @@ def _distribution_version(names: tuple[str, ...]) -> str | None:
 
 def _onnxruntime() -> dict[str, Any]:
     try:
-        from live.providers import probe_providers  # imported here: a broken ORT is a finding, not a crash
+        from live.inference.providers import probe_providers  # imported here: a broken ORT is a finding, not a crash
     except ImportError as error:
         return _section(MISSING, f"onnxruntime does not import: {error}", providers=[])
     statuses = probe_providers()

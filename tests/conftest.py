@@ -55,7 +55,7 @@ def write_test_video(path: Path, frames: int, fps: float = 30.0, size: tuple[int
     """A real H.264 file: a bright square moving over a dark, slowly changing background."""
     import numpy as np
 
-    from live.record import VideoWriter
+    from live.output.record import VideoWriter
 
     width, height = size
     with VideoWriter(path, width, height, fps) as writer:

@@ -4,7 +4,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 
 
 def element_types(model: onnx.ModelProto) -> dict[str, int]:

@@ -13,7 +13,7 @@ from torch import nn
 from exporters.onnx import FP16_TOLERANCE, ExportError, Tolerance, export
 from tests.onnx_graph import element_types
 from exporters.spec import ExportSpec
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 from trainers.cppn.model import CPPN, CPPNConfig
 
 PARITY_SIZES = ((48, 64), (37, 53))

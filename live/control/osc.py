@@ -1,0 +1,403 @@
+"""The OSC server: UDP messages from controllers into the control bus, and values echoed back.
+
+Every bus parameter answers at `<prefix>/<name with dots as slashes>`
+(`/latentstage/cppn/scale 12.0`); any other address is a controller's own
+(`/1/fader1 0.4`) and its first number is stored as the raw input
+"osc:/1/fader1" for mappings to read. `<prefix>/query` and `<prefix>/list`
+answer the sender. The server runs python-osc's blocking UDP server on its own
+daemon thread, so messages are handled one at a time in arrival order, and
+handlers only write plain values to the bus. Nothing in a packet can stop the
+listener: unparsable datagrams, unknown addresses, wrong types and
+out-of-range values are counted, remembered in `last_error` and logged at most
+once every few seconds. Addresses match exactly (OSC wildcards are not
+expanded) and bundle time tags are ignored: a bundle applies when it arrives.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import socket
+import threading
+import time
+from typing import Any
+
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.dataclasses import dataclass
+from pythonosc import osc_packet
+from pythonosc.parsing import osc_types
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_server import BlockingOSCUDPServer
+from pythonosc.udp_client import SimpleUDPClient
+
+from live.control.bus import ControlBus, ControlError, Parameter, Value
+
+log = logging.getLogger(__name__)
+
+PREFIX_PATTERN = re.compile(r"^(/[a-zA-Z0-9_.-]+)+$")
+KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")  # what python-osc decodes; anything else shifts the arguments
+FIXED_SIZES = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8}  # bytes per argument of these type tags
+LOG_INTERVAL = 5.0  # seconds between warnings about bad packets; the counters still count every one
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    """"host:port" -> (host, port); raises ValueError on anything else."""
+    host, separator, port = text.rpartition(":")
+    if not separator or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not host:port (like 192.168.1.20:9001)")
+    return host.strip("[]"), int(port)
+
+
+@dataclass(config=ConfigDict(extra="forbid"))
+class OscConfig:
+    host: str = "127.0.0.1"  # interface to listen on: loopback unless the show opens it (0.0.0.0: all)
+    port: int = Field(9000, ge=0, le=65535)  # UDP; 0 binds any free port (tests)
+    allow: list[str] | None = None  # sender IPs accepted; None: anyone who can reach `host`
+    feedback: str | None = None  # "host:port" that hears every changed value, so controller labels follow
+    prefix: str = "/latentstage"  # parameters live under it: <prefix>/cppn/scale
+
+    @field_validator("allow")
+    @classmethod
+    def _addresses(cls, allow: list[str] | None) -> list[str] | None:
+        return None if allow is None else [str(ipaddress.ip_address(entry)) for entry in allow]
+
+    @field_validator("feedback")
+    @classmethod
+    def _host_port(cls, feedback: str | None) -> str | None:
+        if feedback is not None:
+            split_host_port(feedback)
+        return feedback
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, prefix: str) -> str:
+        if not PREFIX_PATTERN.match(prefix):
+            raise ValueError(f"{prefix!r} is not an OSC address prefix like /latentstage (no trailing slash)")
+        return prefix
+
+
+def parameter_address(prefix: str, name: str) -> str:
+    return f"{prefix}/{name.replace('.', '/')}"
+
+
+def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[Any], source: str) -> None:
+    """One OSC message into the bus, as the live server does it (and a rehearsal's scripted OSC must).
+
+    `<prefix>/<name>` sets the parameter from the first argument; a trigger counts a press for no
+    argument or a non-zero one, and ignores 0/false (a push button's release). Any other address
+    is a controller's: its first number goes to the input "osc:<address>". Raises ControlError.
+    """
+    if address == prefix or address.startswith(f"{prefix}/"):
+        name = address[len(prefix) + 1:].replace("/", ".")
+        if bus.parameter(name).kind == "trigger":
+            if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):
+                bus.set(name, source=source)
+            return
+        if not arguments:
+            raise ControlError(f"{name} needs a value")
+        bus.set(name, arguments[0], source=source)
+        return
+    numbers = [argument for argument in arguments if isinstance(argument, (int, float))]
+    if not numbers:
+        raise ControlError("a controller address needs a number to store")
+    bus.set_input(f"osc:{address}", float(numbers[0]))  # true/false count as 1/0
+
+
+def osc_value(value: Value) -> float | int | str:
+    """A bus value as an OSC argument: on/off goes out as 1.0/0.0, which controllers' toggles understand."""
+    return float(value) if isinstance(value, bool) else value
+
+
+class OscServer:
+    """Listens for OSC on UDP and writes to the bus; counters say what came in and what became of it.
+
+    received: datagrams that arrived. refused: from a sender not in `allow`.
+    malformed: datagrams that do not parse (a bundle with one broken element
+    counts once, and none of it applies). applied and rejected count messages
+    (a bundle holds several): rejected ones named an unknown parameter or
+    carried a value of the wrong type or out of range.
+
+    Feedback echo rule: a change is sent to the feedback address unless it came
+    from an OSC message whose sender has the feedback host's IP. That
+    controller moved the control itself, and echoing its own message back is
+    how feedback loops start. Changes from anywhere else (another controller,
+    a mapping, the director, a key) are echoed. A value that did not change is
+    never sent.
+    """
+
+    def __init__(self, config: OscConfig, bus: ControlBus):
+        self.config = config
+        self.bus = bus
+        self.received = 0
+        self.applied = 0
+        self.rejected = 0
+        self.malformed = 0
+        self.refused = 0
+        self.last_error: str | None = None
+        self._warnings = _RateLimitedLog(log, LOG_INTERVAL)
+        self._quiet = _QuietUnknownTypeTags()
+        self._listener: _Listener | None = None
+        self._thread: threading.Thread | None = None
+        self._feedback: SimpleUDPClient | None = None
+        self._feedback_ip: str | None = None
+        self._unsubscribe = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) actually bound: with port 0 in the config, the one the system picked."""
+        if self._listener is None:
+            raise RuntimeError("the OSC server is not started")
+        host, port = self._listener.server_address[:2]
+        return host, port
+
+    def start(self) -> None:
+        if self._listener is not None:
+            raise RuntimeError("the OSC server is already started")
+        feedback = None
+        if self.config.feedback is not None:  # resolved first: a bad name fails before anything is bound
+            host, port = split_host_port(self.config.feedback)
+            feedback = (socket.gethostbyname(host), port)
+        try:
+            listener = _Listener((self.config.host, self.config.port), _PacketDispatcher(self._handle_packet),
+                                 self._admit)
+        except OSError as error:
+            raise OSError(error.errno, f"OSC cannot listen on {self.config.host}:{self.config.port}: "
+                                       f"{error.strerror}") from None
+        logging.getLogger().addFilter(self._quiet)
+        if feedback is not None:
+            self._feedback_ip = feedback[0]
+            self._feedback = SimpleUDPClient(*feedback)
+            self._unsubscribe = self.bus.subscribe(self._echo)
+        self._listener = listener
+        self._thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="osc-server", daemon=True)
+        self._thread.start()
+        log.info("OSC listening on %s:%d under %s", *self.address, self.config.prefix)
+
+    def stop(self) -> None:
+        if self._listener is None:
+            return
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._listener.shutdown()  # returns once serve_forever has left its loop
+        self._listener.server_close()
+        self._thread.join(timeout=5.0)
+        if self._feedback is not None:
+            self._feedback.close()
+            self._feedback = None
+        logging.getLogger().removeFilter(self._quiet)
+        self._listener = None
+
+    def __enter__(self) -> OscServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- on the server thread ------------------------------------------------------------------------
+
+    def _admit(self, sender: tuple[str, int]) -> bool:
+        self.received += 1
+        if self.config.allow is not None and sender[0] not in self.config.allow:
+            self.refused += 1
+            self._warn(f"refused a packet from {sender[0]}: not in the allow list")
+            return False
+        return True
+
+    def _handle_packet(self, data: bytes, sender: tuple[str, int]) -> list[tuple]:
+        """Every message in the datagram, applied in order; returns replies for the sender."""
+        try:
+            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
+            for message in messages:
+                _check_message(message)
+        except Exception as error:  # python-osc lets some bad bytes through as other errors (bad UTF-8)
+            self.malformed += 1
+            self._warn(f"malformed packet of {len(data)} bytes from {sender[0]}: {error}")
+            return []
+        replies: list[tuple] = []
+        for message in messages:
+            replies.extend(self._handle_message(message, sender))
+        return replies
+
+    def _handle_message(self, message: OscMessage, sender: tuple[str, int]) -> list[tuple]:
+        prefix = self.config.prefix
+        try:
+            if message.address == f"{prefix}/query":
+                replies = self._query(message.params)
+            elif message.address == f"{prefix}/list":
+                replies = self._listing()
+            else:
+                apply_message(self.bus, prefix, message.address, message.params, f"osc:{sender[0]}:{sender[1]}")
+                replies = []
+        except ControlError as error:
+            self.rejected += 1
+            self._warn(f"rejected {message.address} from {sender[0]}: {error}")
+            return []
+        self.applied += 1
+        return replies
+
+    def _query(self, arguments: list[Any]) -> list[tuple]:
+        if not arguments:
+            return [(parameter_address(self.config.prefix, name), osc_value(value))
+                    for name, value in self.bus.values().items()]
+        if not isinstance(arguments[0], str):
+            raise ControlError("query takes a parameter address or name")
+        name = arguments[0].removeprefix(f"{self.config.prefix}/").strip("/").replace("/", ".")
+        return [(parameter_address(self.config.prefix, name), osc_value(self.bus.get(name)))]
+
+    def _listing(self) -> list[tuple]:
+        return [(f"{self.config.prefix}/list", parameter_address(self.config.prefix, parameter.name),
+                 parameter.kind, *_bounds(parameter), _summary(parameter))
+                for parameter in self.bus.parameters()]
+
+    # --- on whichever thread changed the bus ---------------------------------------------------------
+
+    def _echo(self, name: str, value: Value, source: str) -> None:
+        feedback = self._feedback
+        if feedback is None or _sender_ip(source) == self._feedback_ip:
+            return
+        try:
+            feedback.send_message(parameter_address(self.config.prefix, name), osc_value(value))
+        except OSError as error:  # nobody listening there yet, or the network went away
+            self._warn(f"feedback to {self.config.feedback} failed: {error}")
+
+    def _warn(self, text: str) -> None:
+        self.last_error = text
+        self._warnings.warning(text)
+
+
+def _sender_ip(source: str) -> str | None:
+    """The IP in an OSC change's source, "osc:<ip>:<port>"; None for changes from elsewhere."""
+    return source[4:].rpartition(":")[0] if source.startswith("osc:") else None
+
+
+def _check_message(message: OscMessage) -> None:
+    """python-osc is lenient where a stage needs strict: it skips type tags it does not know (later
+    arguments then land on the wrong values) and zero-pads numbers cut short (a truncated packet
+    would set 0). Either makes the packet malformed here."""
+    dgram = message.dgram
+    address, index = osc_types.get_string(dgram, 0)
+    if index >= len(dgram):
+        return  # no type tags: no arguments
+    tags, index = osc_types.get_string(dgram, index)
+    unknown = set(tags[1:]) - KNOWN_TYPE_TAGS
+    if unknown:
+        raise osc_packet.ParseError(f"{address}: unknown type tags {''.join(sorted(unknown))!r}")
+    for tag in tags[1:]:
+        if tag == "s":
+            _, index = osc_types.get_string(dgram, index)
+        elif tag == "b":
+            _, index = osc_types.get_blob(dgram, index)
+        else:
+            index += FIXED_SIZES.get(tag, 0)
+    if index > len(dgram):
+        raise osc_packet.ParseError(f"{address}: cut short ({len(dgram)} of {index} bytes)")
+
+
+def _bounds(parameter: Parameter) -> tuple[float | None, float | None]:
+    """(min, max) for a listing: numbers for numeric and on/off parameters, None (OSC nil) otherwise."""
+    if parameter.kind == "bool":
+        return 0.0, 1.0
+    if parameter.kind in ("float", "int"):
+        low, high = parameter.minimum, parameter.maximum
+        return (None if low is None else float(low)), (None if high is None else float(high))
+    return None, None
+
+
+def _summary(parameter: Parameter) -> str:
+    if parameter.choices:
+        return f"{parameter.description} (choices: {', '.join(parameter.choices)})"
+    return parameter.description
+
+
+def _range_text(parameter: Parameter) -> str:
+    if parameter.choices:
+        return " | ".join(parameter.choices)
+    if parameter.kind == "bool":
+        return "0 / 1"
+    if parameter.kind == "trigger":
+        return "press"
+    if parameter.kind == "str":
+        return "text"
+    low = "-inf" if parameter.minimum is None else f"{parameter.minimum:g}"
+    high = "inf" if parameter.maximum is None else f"{parameter.maximum:g}"
+    return f"{low} .. {high}"
+
+
+def _default_text(parameter: Parameter) -> str:
+    if parameter.kind == "trigger":
+        return ""
+    if parameter.kind == "bool":
+        return "on" if parameter.default else "off"
+    return str(parameter.default)
+
+
+def address_table(bus: ControlBus, prefix: str = "/latentstage") -> str:
+    """The whole address space as an aligned table: address, type, range, default, description."""
+    rows = [("address", "type", "range", "default", "description")]
+    for parameter in bus.parameters():
+        default = _default_text(parameter)
+        rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
+                     default, parameter.description))
+    rows.append((f"{prefix}/query", "[address]", "", "", "replies with every value, or the one named"))
+    rows.append((f"{prefix}/list", "", "", "", "replies with address, type, min, max, description per parameter"))
+    rows.append(("/any/other/address", "number", "", "", "stored as input osc:<address> for mappings"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class _Listener(BlockingOSCUDPServer):
+    """python-osc's UDP server with our gate in front: every datagram is counted and the allow
+    list applied here; the stock gate would drop non-OSC bytes without a trace."""
+
+    def __init__(self, address: tuple[str, int], dispatcher: Dispatcher, admit):
+        self._admit = admit  # (sender) -> bool; set before binding so no datagram misses it
+        super().__init__(address, dispatcher)
+
+    def verify_request(self, request: Any, client_address: tuple[str, int]) -> bool:
+        return self._admit(client_address)
+
+
+class _PacketDispatcher(Dispatcher):
+    """python-osc's request handler passes each datagram here and sends back what we return.
+    We parse and route ourselves: parse failures get counted (the stock dispatcher swallows
+    them), addresses match exactly, and a bundle's time tag never makes the listener sleep."""
+
+    def __init__(self, handle_packet):
+        super().__init__()
+        self._handle_packet = handle_packet  # (data, sender) -> [(address, *arguments)] replies
+
+    def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
+        return self._handle_packet(data, client_address)
+
+
+class _RateLimitedLog:
+    """At most one warning per interval (seconds); the ones in between are counted into the next."""
+
+    def __init__(self, logger: logging.Logger, interval: float):
+        self._logger = logger
+        self._interval = interval
+        self._last = -float("inf")  # time.monotonic() of the last warning written
+        self._skipped = 0
+
+    def warning(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            self._skipped += 1
+            return
+        suffix = f" ({self._skipped} more since the last report)" if self._skipped else ""
+        self._logger.warning("%s%s", text, suffix)
+        self._last, self._skipped = now, 0
+
+
+class _QuietUnknownTypeTags(logging.Filter):
+    """python-osc warns on the root logger for every unknown type tag it meets, which a burst of
+    garbage would turn into a flood; while a server runs, those packets are counted as
+    malformed and reported through the rate-limited log instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unhandled parameter type")

@@ -1,0 +1,1 @@
+"""Models on ONNX Runtime: the model-card contract, provider probing, the engine and tensor conversion."""

@@ -1,0 +1,87 @@
+"""Frames into the tensors an image model wants, and its output back into frames, as its card says.
+
+A pix2pix or style model's card gives what its input holds (edges, gray or
+RGB), the value ranges in and out, the channel order, the layout and the size
+multiple; nothing else is assumed. Buffers are allocated once per size and
+reused, so the live loop allocates nothing per frame: the arrays returned are
+valid until the next call.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from live.inference.model_card import ModelCard
+
+
+def model_size(width: int, height: int, card: ModelCard) -> tuple[int, int]:
+    """(width, height) the model runs at for a frame of this size: its native size if it has
+    one, else the frame's size rounded to the nearest multiple it accepts (at least one)."""
+    if card.native_size is not None:
+        return card.native_size
+    m = card.size_multiple
+    return max(m, round(width / m) * m), max(m, round(height / m) * m)
+
+
+class ImageModelIO:
+    """Converts (H, W, 3) uint8 RGB frames to a (1, C, h, w) float32 input and the model's output back."""
+
+    def __init__(self, card: ModelCard):
+        if card.output_layout != "NCHW":
+            raise ValueError(f"image models give NCHW output; this card says {card.output_layout}")
+        self.card = card
+        self._input: np.ndarray | None = None  # (1, C, h, w) float32
+        self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB
+        self._scratch: np.ndarray | None = None  # (h, w, 3) float32 at the model's size
+        self._model_rgb: np.ndarray | None = None  # (h, w, 3) uint8 at the model's size, when it differs
+
+    @property
+    def input_channels(self) -> int:
+        return 3 if self.card.input == "rgb" else 1
+
+    def to_input(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> (1, C, h, w) float32 in the card's input range, at model_size."""
+        height, width = rgb.shape[:2]
+        size = model_size(width, height, self.card)
+        if (width, height) != size:
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        channels = self.input_channels
+        if self._input is None or self._input.shape != (1, channels, size[1], size[0]):
+            self._input = np.empty((1, channels, size[1], size[0]), dtype=np.float32)
+        low, high = self.card.input_range
+        scale = (high - low) / 255.0
+        if channels == 1:
+            # edges and gray come in as RGB with equal channels; one of them is the picture
+            np.multiply(rgb[..., 0], scale, out=self._input[0, 0])
+        else:
+            order = (2, 1, 0) if self.card.channel_order == "BGR" else (0, 1, 2)
+            for plane, channel in enumerate(order):
+                np.multiply(rgb[..., channel], scale, out=self._input[0, plane])
+        self._input += low
+        return self._input
+
+    def to_frame(self, output: np.ndarray, width: int, height: int) -> np.ndarray:
+        """(1, 3, h, w) in the card's output range -> (height, width, 3) uint8 RGB."""
+        planes = output[0]
+        if planes.shape[0] == 1:
+            planes = np.repeat(planes, 3, axis=0)  # a gray model: the same picture in each channel
+        elif self.card.channel_order == "BGR":
+            planes = planes[::-1]
+        low, high = self.card.output_range
+        hwc = np.transpose(planes, (1, 2, 0))  # a view: (h, w, 3)
+        if self._scratch is None or self._scratch.shape != hwc.shape:
+            self._scratch = np.empty(hwc.shape, dtype=np.float32)
+        np.subtract(hwc, low, out=self._scratch)
+        self._scratch *= 255.0 / (high - low)
+        self._scratch += 0.5  # round on the cast below
+        np.clip(self._scratch, 0.0, 255.0, out=self._scratch)
+        if self._output is None or self._output.shape != (height, width, 3):
+            self._output = np.empty((height, width, 3), dtype=np.uint8)
+        if hwc.shape[:2] == (height, width):
+            np.copyto(self._output, self._scratch, casting="unsafe")
+        else:
+            if self._model_rgb is None or self._model_rgb.shape != hwc.shape:
+                self._model_rgb = np.empty(hwc.shape, dtype=np.uint8)
+            np.copyto(self._model_rgb, self._scratch, casting="unsafe")
+            cv2.resize(self._model_rgb, (width, height), dst=self._output, interpolation=cv2.INTER_LINEAR)
+        return self._output

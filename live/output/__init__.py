@@ -1,0 +1,1 @@
+"""What leaves the machine: the pyglet renderer and HUD, video files and the live recorder."""

@@ -1,0 +1,238 @@
+"""The live loop: an inference thread filling a latest-wins mailbox, and a render loop that never waits for it.
+
+The inference thread renders the director's layers for the wall-clock time at
+the show's frame rate and hands over copies; the render loop uploads whatever
+is newest, redraws the last good frame otherwise, and keeps the HUD's figures
+(fps, frame-time p99, capture-to-display latency, dropped frames). A failing
+inference step is logged, shown on the HUD and retried with backoff.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from live.control.desk import Desk
+from live.core.frames import Mailbox
+from live.output.record import Recorder
+from live.output.render import Renderer
+from live.show.stage import Layers, Stage
+
+log = logging.getLogger("latentstage.performance")
+
+
+@dataclass(frozen=True)
+class ComposedFrame:
+    layers: Layers
+    seq: int
+
+
+@dataclass
+class Stats:
+    """Rolling figures for the HUD and the end-of-run report."""
+
+    intervals: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds between presents
+    latencies: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds, capture to display
+    steps: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds per inference-thread step
+    presented: int = 0
+    new_frames: int = 0
+    dropped: int = 0  # results overwritten before the renderer took them
+    resident_mb: list = field(default_factory=list)  # (seconds, MB) sampled every RSS_EVERY seconds
+
+    def fps(self) -> float:
+        return len(self.intervals) / sum(self.intervals) if self.intervals else 0.0
+
+    @staticmethod
+    def percentile_ms(values: deque, q: float) -> float:
+        return float(np.percentile(np.fromiter(values, float), q) * 1000.0) if values else 0.0
+
+    def summary(self) -> dict:
+        """The figures a benchmark or an operator's log wants, as plain JSON-able values."""
+        return {
+            "presented": self.presented, "new_frames": self.new_frames, "dropped": self.dropped,
+            "fps": round(self.fps(), 2),
+            "frame_interval_ms": {"p50": self.percentile_ms(self.intervals, 50),
+                                  "p99": self.percentile_ms(self.intervals, 99)},
+            "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
+                           "p99": self.percentile_ms(self.latencies, 99)},
+            "inference_step_ms": {"p50": self.percentile_ms(self.steps, 50),
+                                  "p99": self.percentile_ms(self.steps, 99)},
+            "resident_mb": self.resident_mb,
+        }
+
+
+RSS_EVERY = 5.0  # seconds between resident-memory samples
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return 0.0
+
+
+class Performance:
+    def __init__(self, stage: Stage, renderer: Renderer, desk: Desk, clock: Callable[[], float] = time.perf_counter):
+        self.stage = stage
+        self.renderer = renderer
+        self.desk = desk
+        self.clock = clock
+        self.mailbox: Mailbox[ComposedFrame] = Mailbox()
+        self.stats = Stats()
+        self.health = "ok"  # the latest problem, shown on the HUD
+        self._stop = threading.Event()
+        self._start = 0.0
+        self._mix = 1.0
+        self._scene = 0
+        self._deadline = 0.0  # seconds: when the next present is due
+
+    def now(self) -> float:
+        """Seconds since the performance started."""
+        return self.clock() - self._start
+
+    def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
+            screenshot_every: float = 1.0, recorder: Recorder | None = None) -> Stats:
+        self._start = self.clock()
+        self._connect_keys()
+        self.stage.start()
+        self.desk.start()
+        worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
+        worker.start()
+        next_screenshot = next_rss = 0.0
+        last_present = None
+        try:
+            window = self.renderer.window
+            while not window.has_exit and (seconds is None or self.now() < seconds):
+                window.dispatch_events()
+                self._draw()
+                if screenshot_dir is not None and self.now() >= next_screenshot and self.stats.new_frames:
+                    self._screenshot(screenshot_dir)
+                    next_screenshot = self.now() + screenshot_every
+                if recorder is not None:
+                    self._record(recorder)
+                if self.now() >= next_rss:
+                    self.stats.resident_mb.append((round(self.now(), 1), round(resident_mb(), 1)))
+                    next_rss = self.now() + RSS_EVERY
+                window.flip()
+                presented_at = self.now()
+                if last_present is not None:
+                    self.stats.intervals.append(presented_at - last_present)
+                last_present = presented_at
+                self.stats.presented += 1
+                self._pace(presented_at)
+        finally:
+            self._stop.set()
+            worker.join(timeout=5.0)
+            self.stage.stop()
+            self.desk.stop()
+            self.stats.dropped = self.mailbox.dropped
+        return self.stats
+
+    def _infer_loop(self) -> None:
+        period = 1.0 / self.stage.show.output.fps
+        seq = 0
+        backoff = 0.5
+        while not self._stop.is_set():
+            started = self.now()
+            try:
+                drive = self.desk.drive_at(started, self.stage.director)
+                layers = self.stage.frame_at(started, copy=True, drive=drive)
+            except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
+                self.health = f"inference failed: {error}"
+                log.exception("inference failed; retrying in %.1f s", backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 0.5
+            self.health = "ok"
+            self.stats.steps.append(self.now() - started)
+            self.mailbox.put(ComposedFrame(layers, seq))
+            seq += 1
+            self._stop.wait(max(0.0, started + period - self.now()))
+
+    def _draw(self) -> None:
+        frame = self.mailbox.take_new()
+        if frame is not None:
+            layers = frame.layers
+            self.renderer.upload(1, layers.current)
+            if layers.previous is not None:
+                self.renderer.upload(0, layers.previous)
+            self._mix = layers.composition.mix if layers.previous is not None else 1.0
+            self._scene = layers.composition.scene
+            self.stats.latencies.append(self.clock() - layers.captured_at)
+            self.stats.new_frames += 1
+        bus = self.desk.bus
+        self.renderer.mirror = bool(bus.get("mirror"))
+        self.renderer.draw(self._mix)
+        if bus.get("hud"):
+            self.renderer.draw_hud(self.hud_text())
+
+    def hud_text(self) -> str:
+        stats = self.stats
+        problems = "; ".join(f"{name}: {message}" for name, message in self.stage.health.items())
+        return "\n".join([
+            f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
+            f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
+            f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
+            f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
+            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
+            self.desk.status_line(),
+            *filter(None, [self.stage.source_summary()]),
+            f"health {problems or self.health}",
+        ])
+
+    def _pace(self, presented_at: float) -> None:
+        """Without a vsync'd display (Xvfb, some drivers) flip returns at once: sleep to the show's rate."""
+        period = 1.0 / self.stage.show.output.fps
+        self._deadline = max(self._deadline + period, presented_at - period)  # never bank more than a frame
+        time.sleep(max(0.0, self._deadline - self.now()))
+
+    def _record(self, recorder: Recorder) -> None:
+        pixels = self.renderer.read_pixels()
+        height, width = pixels.shape[:2]
+        if width - width % 2 != recorder.width or height - height % 2 != recorder.height:
+            self.health = "recording paused: the window changed size"  # the file keeps its first size
+            return
+        recorder.submit(pixels[:recorder.height, :recorder.width], self.clock())
+
+    def _screenshot(self, folder: Path) -> None:
+        from PIL import Image
+
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"frame-{self.stats.presented:06d}.png"
+        Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
+
+    def _connect_keys(self) -> None:
+        """Keys go through the control bus like any controller, so OSC feedback follows them and
+        mappings can use them (`key: j` is 1 while held)."""
+        from pyglet.window import key
+
+        window = self.renderer.window
+        bus = self.desk.bus
+        scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
+        toggles = {key.H: "hud", key.M: "mirror"}
+
+        def on_key_press(symbol, modifiers):
+            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 1.0)
+            if symbol == key.SPACE:
+                bus.set("scene.next", source="key")
+            elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
+                bus.set("scene", scene_keys[symbol], source="key")
+            elif symbol in toggles:
+                bus.set(toggles[symbol], not bus.get(toggles[symbol]), source="key")
+            elif symbol == key.F:
+                window.set_fullscreen(not window.fullscreen)
+
+        def on_key_release(symbol, modifiers):
+            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 0.0)
+
+        window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)

@@ -1,0 +1,237 @@
+"""The show file: YAML scenes and cues, loaded safely and validated with errors that name file, line and key.
+
+A show is a list of scenes (a model and its parameters) and timed cues that
+switch between them with crossfades. Each component's settings are its own
+config dataclass in its own module; this module only assembles them, resolves
+model paths against the show file's folder, and turns validation failures
+into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+from live.inputs.audio import AudioConfig
+from live.control.bus import ControlBus, ControlError, Curve, MappingConfig, check_targets, standard_parameters
+from live.scenes.cppn import CppnSceneConfig
+from live.inference.engine import EngineConfig
+from live.scenes.filters import FilterStep
+from live.control.osc import OscConfig
+from live.output.render import RenderConfig
+from live.inputs.sources import SourceConfig
+
+FORBID = ConfigDict(extra="forbid")
+
+
+class ShowError(ValueError):
+    """A show file that cannot be used; the message names the file, line and key."""
+
+
+@dataclass(config=FORBID)
+class OutputConfig:
+    width: int = Field(1280, ge=16, le=7680, multiple_of=2)  # even: H.264 recordings need it
+    height: int = Field(720, ge=16, le=4320, multiple_of=2)
+    fps: float = Field(30.0, gt=0, le=240)
+    # Models render at this fraction of the output size and the GPU scales up: smooth
+    # CPPN patterns survive 0.5 well, and it quarters the inference cost on a laptop CPU.
+    render_scale: float = Field(1.0, gt=0, le=1)
+
+    @property
+    def render_size(self) -> tuple[int, int]:
+        return max(2, round(self.width * self.render_scale)), max(2, round(self.height * self.render_scale))
+
+
+class CppnSceneSpec(BaseModel):
+    """A CPPN whose latent morphs through keyframes."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(min_length=1)
+    kind: Literal["cppn"]
+    model: Path  # relative to the show file's folder
+    cppn: CppnSceneConfig = Field(default_factory=CppnSceneConfig)
+
+
+class PipelineSceneSpec(BaseModel):
+    """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(min_length=1)
+    kind: Literal["pipeline"]
+    source: SourceConfig
+    chain: list[FilterStep] = Field(default_factory=list)
+    model: Path | None = None  # relative to the show file's folder
+
+
+SceneSpec = Annotated[Union[CppnSceneSpec, PipelineSceneSpec], Field(discriminator="kind")]
+
+
+class Cue(BaseModel):
+    model_config = FORBID
+    at: float = Field(ge=0)  # seconds from the start of the show
+    scene: str
+    fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
+    curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
+
+
+class Show(BaseModel):
+    model_config = FORBID
+    name: str = "untitled"
+    seed: int = 0
+    length: float | None = Field(None, gt=0)  # seconds; the cue list repeats after it
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    window: RenderConfig = Field(default_factory=RenderConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    scenes: list[SceneSpec] = Field(min_length=1)
+    cues: list[Cue] = Field(default_factory=list)
+    audio: AudioConfig = Field(default_factory=AudioConfig)  # none by default: a show needs no sound card
+    osc: OscConfig = Field(default_factory=OscConfig)  # 127.0.0.1:9000 unless the show opens it
+    mappings: list[MappingConfig] = Field(default_factory=list)  # sources (audio, OSC, keys, LFOs) to parameters
+    # When a scene fails (a camera unplugged, a model erroring), its last good frame holds
+    # for `hold` seconds, then the idle scene shows until it recovers. None: the first CPPN
+    # scene, or the bundled CPPN if the show has none.
+    idle: str | None = None
+    hold: float = Field(2.0, ge=0)  # seconds
+    source: Path = Path("<memory>")  # the file it came from; set by load_show
+
+    @field_validator("cues")
+    @classmethod
+    def _cues_in_time_order(cls, cues: list[Cue]) -> list[Cue]:
+        return sorted(cues, key=lambda cue: cue.at)
+
+    @model_validator(mode="after")
+    def _names_resolve(self) -> Show:
+        names = [scene.name for scene in self.scenes]
+        duplicates = {name for name in names if names.count(name) > 1}
+        if duplicates:
+            raise ValueError(f"scene names must be unique; repeated: {', '.join(sorted(duplicates))}")
+        for cue in self.cues:
+            if cue.scene not in names:
+                raise ValueError(f"cue at {cue.at}s names scene {cue.scene!r}; scenes are: {', '.join(names)}")
+        if self.idle is not None and self.idle not in names:
+            raise ValueError(f"idle names scene {self.idle!r}; scenes are: {', '.join(names)}")
+        try:
+            check_targets(self.mappings, ControlBus(standard_parameters(names)))
+        except ControlError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    def scene_index(self, name: str) -> int:
+        return [scene.name for scene in self.scenes].index(name)
+
+
+def load_show(path: str | Path) -> Show:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ShowError(f"{path}: cannot read the show file: {error.strerror or error}") from None
+    return parse_show(text, path)
+
+
+def parse_show(text: str, path: Path) -> Show:
+    try:
+        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ShowError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict):
+        raise ShowError(f"{path}:1: a show file is a mapping with at least a 'scenes' list")
+    try:
+        show = Show.model_validate({**data, "source": path})
+    except ValidationError as error:
+        raise ShowError(_describe(error, tree, path)) from None
+    _resolve_models(show, tree, path)
+    return show
+
+
+def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
+    """Model and media paths are relative to the show file; each must exist."""
+    if show.audio.path is not None:
+        show.audio.path = _existing(path, tree, show.audio.path, ("audio", "path"), "the audio")
+    for index, scene in enumerate(show.scenes):
+        owner = f"scene {scene.name!r}"
+        if scene.model is not None:
+            scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), owner)
+        if isinstance(scene, PipelineSceneSpec):
+            media = {field.name: value for field in dataclasses.fields(scene.source)
+                     if isinstance(value := getattr(scene.source, field.name), Path)}
+            resolved = {key: _existing(path, tree, value, ("scenes", index, "source", key), owner)
+                        for key, value in media.items()}
+            scene.source = dataclasses.replace(scene.source, **resolved)
+
+
+def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:
+    resolved = (show_path.parent / named).resolve()
+    if not resolved.exists():
+        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {key}: {owner} names {named}, "
+                        f"which does not exist (looked for {resolved})")
+    return resolved
+
+
+def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
+    lines = []
+    for problem in error.errors():
+        location = _in_file_terms(tree, problem["loc"])
+        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        line = _line_of(tree, location)
+        message = problem["msg"]
+        if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+            message = "unknown key"
+        elif problem["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"{path}:{line}: {key or 'show'}: {message}")
+    return "\n".join(lines)
+
+
+def _in_file_terms(tree: yaml.Node | None, location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """pydantic's error location without the parts it adds that are not keys in the file:
+    a discriminated union's tag (the `kind:` value) and validator names."""
+    kept, node, tag_skipped = [], tree, None
+    for part in location:
+        if part == "function-after":
+            continue
+        if isinstance(node, yaml.MappingNode) and node is not tag_skipped and _kind_of(node) == part:
+            tag_skipped = node  # once: `kind: cppn` also has a `cppn:` key below the tag
+            continue
+        kept.append(part)
+        node = _child(node, part) if node is not None else None
+    return tuple(kept)
+
+
+def _kind_of(node: yaml.MappingNode) -> str | None:
+    for key_node, value_node in node.value:
+        if key_node.value == "kind" and isinstance(value_node, yaml.ScalarNode):
+            return value_node.value
+    return None
+
+
+def _line_of(tree: yaml.Node | None, location: tuple[Any, ...]) -> int:
+    """1-based line of the deepest YAML node along `location` that exists in the file."""
+    node, line = tree, 1
+    for part in location:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        node = _child(node, part)
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == part:
+                # an unknown key's own line is more useful than its value's
+                return value_node if not isinstance(value_node, yaml.ScalarNode) else key_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None

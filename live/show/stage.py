@@ -1,0 +1,171 @@
+"""The stage: a show's scenes loaded and warmed up, and the frames the director asks for at time t.
+
+Live runs and rehearsals both go through `Stage.frame_at`, so the same show
+and clock give the same layers. Every scene's model is loaded and warmed up
+before the first frame, so a cue never waits for a model to load. A scene that
+fails (its camera unplugged, its model erroring) keeps its last good frame for
+the show's `hold` seconds, then gives way to the idle scene until it recovers;
+the reason is kept in `health` for the HUD. The screen never goes black.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from live.scenes.cppn import CppnScene, CppnSceneConfig
+from live.show.director import Composition, Director
+from live.scenes.contract import STILL, Drive
+from live.inference.engine import Engine, EngineConfig
+from live.scenes.filters import FilterChain
+from live.scenes.pipeline import PipelineScene, SceneUnavailable
+from live.show.schema import CppnSceneSpec, Show
+from live.inputs.sources import open_source
+
+log = logging.getLogger("latentstage.stage")
+
+IDLE = -1  # the index the built-in idle scene stands under
+
+
+@dataclass
+class Layers:
+    """What the renderer needs for one frame."""
+
+    current: np.ndarray  # (H, W, 3) uint8 RGB of the scene fading in or on screen
+    previous: np.ndarray | None  # (H, W, 3) uint8 RGB of the scene fading out
+    composition: Composition
+    captured_at: float  # clock time the oldest input of these pictures was captured
+
+
+def bundled_idle_model() -> Path:
+    return Path(str(importlib.resources.files("models") / "cppn-tanh.onnx"))
+
+
+class Stage:
+    def __init__(self, show: Show, scenes: list, idle, clock: Callable[[], float]):
+        self.show = show
+        self.scenes = scenes
+        self.idle = idle  # the scene shown while another cannot be
+        self.director = Director(show)
+        self.clock = clock
+        self.health: dict[str, str] = {}  # scene name -> what is wrong with it now
+        self._last_good: dict[int, float] = {}  # scene index -> show time of its last good frame
+
+    @classmethod
+    def build(cls, show: Show, rehearsal: bool = False, clock: Callable[[], float] = time.perf_counter) -> Stage:
+        width, height = show.output.render_size
+        scenes = [_build_scene(spec, show.engine, rehearsal, clock) for spec in show.scenes]
+        idle = _idle_scene(show, scenes)
+        for spec, scene in zip(show.scenes, scenes):
+            scene.warm_up(width, height)
+            log.info("scene %r ready on %s", spec.name, ", ".join(scene.providers) or "no model")
+        if idle not in scenes:
+            idle.warm_up(width, height)
+        return cls(show, scenes, idle, clock)
+
+    def start(self) -> None:
+        """Start the scenes' sources (cameras, video files) on their own threads."""
+        for scene in self.scenes:
+            if isinstance(scene, PipelineScene):
+                scene.start()
+
+    def stop(self) -> None:
+        for scene in self.scenes:
+            if isinstance(scene, PipelineScene):
+                scene.stop()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) the scenes render at; the renderer scales it to the output."""
+        return self.show.output.render_size
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        return self.show.output.width, self.show.output.height
+
+    @property
+    def providers(self) -> list[str]:
+        return sorted({provider for scene in self.scenes for provider in scene.providers})
+
+    def source_summary(self) -> str:
+        """One HUD line: each pipeline scene's source, what it granted (size, fps) and whether it is healthy."""
+        parts = []
+        for spec, scene in zip(self.show.scenes, self.scenes):
+            if isinstance(scene, PipelineScene):
+                status = scene.source.status()
+                size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
+                parts.append(f"{spec.name} {size} {'ok' if status.healthy else 'down'}")
+        return "sources " + ", ".join(parts) if parts else ""
+
+    def scene_name(self, index: int) -> str:
+        return "idle" if index == IDLE else self.show.scenes[index].name
+
+    def frame_at(self, t: float, copy: bool = False, drive: Drive = STILL) -> Layers:
+        """The layers at t (seconds of show time), as the drive asks. Scenes reuse their
+        buffers: pass copy=True to hand them to another thread."""
+        started = self.clock()
+        composition = self.director.composition_at(t)
+        current, scene, captured = self._render(composition.scene, t, started, drive)
+        previous = None
+        if composition.previous is not None:
+            previous, _, captured_before = self._render(composition.previous, t, started, drive)
+            captured = min(captured, captured_before)
+            if copy:
+                previous = previous.copy()
+        if copy:
+            current = current.copy()
+        if scene != composition.scene:
+            composition = Composition(scene, composition.previous, composition.mix)
+        return Layers(current, previous, composition, captured)
+
+    def _render(self, index: int, t: float, started: float, drive: Drive) -> tuple[np.ndarray, int, float]:
+        """(pixels, index of the scene really shown, capture time) for scene `index` at t."""
+        scene = self.scenes[index]
+        name = self.scene_name(index)
+        width, height = self.size
+        try:
+            pixels = scene.render(t, width, height, drive)
+        except Exception as error:  # any failure of a scene degrades, never stops, the show
+            self._report(name, error)
+            held = scene.last_output
+            if held is not None and t - self._last_good.get(index, -math.inf) <= self.show.hold:
+                return held, index, scene.captured_at or started
+            return self.idle.render(t, width, height, drive), IDLE, started
+        if name in self.health:
+            log.info("scene %r recovered", name)
+            self.health = {key: value for key, value in self.health.items() if key != name}
+        self._last_good[index] = t
+        return pixels, index, scene.captured_at or started
+
+    def _report(self, name: str, error: Exception) -> None:
+        message = str(error) if isinstance(error, SceneUnavailable) else f"{type(error).__name__}: {error}"
+        if self.health.get(name) != message:
+            log.warning("scene %r: %s", name, message)
+        self.health = {**self.health, name: message}  # replaced whole: the HUD reads it from another thread
+
+
+def _build_scene(spec, engine_config: EngineConfig, rehearsal: bool, clock: Callable[[], float]):
+    if isinstance(spec, CppnSceneSpec):
+        return CppnScene(Engine.load(spec.model, engine_config), spec.cppn)
+    engine = Engine.load(spec.model, engine_config) if spec.model is not None else None
+    if engine is not None and engine.card.kind == "cppn":
+        raise ValueError(f"{spec.model}: scene {spec.name!r} is a pipeline, but this is a CPPN model; "
+                         "use kind: cppn for it")
+    return PipelineScene(open_source(spec.source, clock), FilterChain(spec.chain), engine, rehearsal=rehearsal)
+
+
+def _idle_scene(show: Show, scenes: list):
+    if show.idle is not None:
+        return scenes[show.scene_index(show.idle)]
+    for scene in scenes:
+        if isinstance(scene, CppnScene):
+            return scene
+    # On the CPU on purpose: the idle scene must still draw when the GPU is what failed.
+    engine = Engine.load(bundled_idle_model(), EngineConfig(providers="cpu"))
+    return CppnScene(engine, CppnSceneConfig(seed=show.seed, period=6.0))

@@ -1,0 +1,338 @@
+"""The OSC server over real UDP on loopback, driven by python-osc and by liblo's `oscsend`."""
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from pydantic import ValidationError
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import build_msg
+from pythonosc.udp_client import SimpleUDPClient
+
+from live.control.bus import ControlBus, ControlError, Mapper, MappingConfig, standard_parameters
+from live.control.osc import OscConfig, OscServer, address_table, apply_message, split_host_port
+from tests.conftest import wait_for
+
+SCENES = ["mirror", "bloom", "snow"]
+QUIET = 0.3  # seconds to wait before concluding that nothing is coming
+
+@pytest.fixture
+def bus() -> ControlBus:
+    return ControlBus(standard_parameters(SCENES))
+
+
+@pytest.fixture
+def server(bus) -> Iterator[OscServer]:
+    with OscServer(OscConfig(port=0), bus) as running:
+        yield running
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A plain UDP socket on loopback: a controller waiting for replies or feedback."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2.0)
+    yield sock
+    sock.close()
+
+
+def received(sock: socket.socket, count: int) -> list[OscMessage]:
+    return [OscMessage(sock.recv(65536)) for _ in range(count)]
+
+
+def nothing_arrives(sock: socket.socket) -> bool:
+    sock.settimeout(QUIET)
+    try:
+        sock.recv(65536)
+    except socket.timeout:
+        return True
+    finally:
+        sock.settimeout(2.0)
+    return False
+
+
+def oscsend(port: int, address: str, *typed_arguments: str) -> None:
+    if shutil.which("oscsend") is None:
+        pytest.fail("liblo's oscsend is not installed: run `bash .ci/setup` (apt package liblo-tools)")
+    subprocess.run(["oscsend", "localhost", str(port), address, *typed_arguments], check=True, timeout=10,
+                   capture_output=True)
+
+
+def sender_from(ip: str) -> socket.socket:
+    """A socket that sends from a chosen loopback address (Linux answers on all of 127/8)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((ip, 0))
+    return sock
+
+
+def test_parameters_change_from_python_osc(bus, server):
+    client = SimpleUDPClient(*server.address)
+    client.send_message("/latentstage/cppn/scale", 12.0)
+    client.send_message("/latentstage/scene", "snow")
+    client.send_message("/latentstage/hud", True)
+    client.send_message("/latentstage/mirror", 1.0)  # a TouchOSC toggle sends floats
+    client.send_message("/latentstage/scene/next", [])
+    assert wait_for(lambda: server.applied == 5)
+    assert bus.get("cppn.scale") == 12.0 and bus.get("scene") == "snow"
+    assert bus.get("hud") is True and bus.get("mirror") is True and bus.count("scene.next") == 1
+    assert (server.received, server.rejected, server.malformed, server.refused) == (5, 0, 0, 0)
+
+
+def test_parameters_change_from_liblo_oscsend(bus, server):
+    port = server.address[1]
+    oscsend(port, "/latentstage/cppn/scale", "f", "12.5")
+    oscsend(port, "/latentstage/scene", "i", "1")  # an index selects a scene
+    oscsend(port, "/latentstage/fade", "d", "2.5")
+    oscsend(port, "/latentstage/hud", "T")
+    oscsend(port, "/latentstage/scene/previous")
+    oscsend(port, "/1/fader1", "f", "0.75")
+    assert wait_for(lambda: server.applied == 6)
+    assert bus.get("cppn.scale") == 12.5 and bus.get("scene") == "bloom" and bus.get("fade") == 2.5
+    assert bus.get("hud") is True and bus.count("scene.previous") == 1
+    assert bus.input("osc:/1/fader1") == 0.75
+
+
+def test_controller_addresses_feed_mappings(bus, server):
+    mapper = Mapper([MappingConfig.model_validate({"osc": "/1/fader1", "to": "cppn.scale", "out": [2, 22]})], bus)
+    SimpleUDPClient(*server.address).send_message("/1/fader1", 0.5)
+    assert wait_for(lambda: bus.input("osc:/1/fader1") == 0.5)
+    mapper.update(0.0)
+    assert bus.get("cppn.scale") == pytest.approx(12.0)
+
+
+def test_a_push_button_release_does_not_press_again(bus, server):
+    client = SimpleUDPClient(*server.address)
+    for state in (1.0, 0.0, 1.0, 0.0):
+        client.send_message("/latentstage/scene/next", state)
+    assert wait_for(lambda: server.applied == 4)
+    assert bus.count("scene.next") == 2
+
+
+def test_bundles_apply_every_message_at_once(bus, server):
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    bundle.add_content(build_msg("/latentstage/fade", 4.0))
+    bundle.add_content(build_msg("/latentstage/cppn/speed", -2.0))
+    late = OscBundleBuilder(time.time() + 3600)  # a time tag an hour ahead must not put the listener to sleep
+    late.add_content(build_msg("/latentstage/style/strength", 0.5))
+    client = SimpleUDPClient(*server.address)
+    client.send(bundle.build())
+    client.send(late.build())
+    assert wait_for(lambda: server.applied == 3, timeout=2.0)
+    assert bus.get("fade") == 4.0 and bus.get("cppn.speed") == -2.0 and bus.get("style.strength") == 0.5
+
+
+def garbage() -> tuple[list[bytes], int, int]:
+    """(datagrams, how many are malformed, how many carry a message the bus must reject)."""
+    rng = random.Random(7)
+    scale = build_msg("/latentstage/cppn/scale", 20.0).dgram
+    broken_bundle = OscBundleBuilder(IMMEDIATELY)
+    broken_bundle.add_content(build_msg("/latentstage/fade", 9.0))
+    broken_dgram = broken_bundle.build().dgram + struct.pack(">i", 64) + b"/latentstage/hud\x00"  # says 64, has 20
+    malformed = [
+        *(b"\xff" + rng.randbytes(rng.randrange(0, 200)) for _ in range(20)),  # random bytes
+        b"",
+        scale[:10],  # cut inside the address
+        scale[:26],  # cut inside the type tags
+        scale[:29], scale[:28],  # cut inside the float: python-osc would zero-pad it to 0.0 (or 8.0)
+        b"/latentstage/cppn/scale\x00,x\x00\x00" + struct.pack(">f", 1.0),  # a type tag nobody knows
+        b"/latentstage/cppn/scale\x00,fq\x00" + struct.pack(">f", 1.0),  # a known tag then an unknown one
+        b"/\xff\xfe\x00,f\x00\x00" + struct.pack(">f", 1.0),  # an address that is not text
+        broken_dgram,  # a bundle whose second element is cut short: none of it applies
+        b"#bundle\x00\x00\x00",  # a bundle without its time tag
+    ]
+    rejected = [
+        build_msg("/latentstage/cppn/scale", "twelve").dgram,  # a string for a float
+        build_msg("/latentstage/cppn/scale", 100.0).dgram,  # above the maximum
+        build_msg("/latentstage/cppn/scale", -1).dgram,  # below the minimum
+        build_msg("/latentstage/cppn/scale", True).dgram,  # on/off for a number
+        build_msg("/latentstage/cppn/scale").dgram,  # no value
+        build_msg("/latentstage/cppn/scal", 1.0).dgram,  # no such parameter
+        build_msg("/latentstage", 1.0).dgram,  # the prefix alone
+        build_msg("/latentstage/scene", "disco").dgram,  # not a scene
+        build_msg("/latentstage/scene", 7).dgram,  # no scene at that index
+        build_msg("/latentstage/hud", 0.5).dgram,  # neither on nor off
+        build_msg("/latentstage/query", "/latentstage/nothing").dgram,  # a query for nothing
+        build_msg("/1/label1", "hello").dgram,  # a controller address without a number
+    ]
+    return malformed + rejected, len(malformed), len(rejected)
+
+
+def test_a_burst_of_garbage_is_counted_and_the_server_keeps_answering(bus, server, caplog):
+    datagrams, malformed, rejected = garbage()
+    sock = sender_from("127.0.0.1")
+    with caplog.at_level(logging.WARNING):
+        for datagram in datagrams:
+            sock.sendto(datagram, server.address)
+        assert wait_for(lambda: server.received == len(datagrams))
+        sock.sendto(build_msg("/latentstage/cppn/scale", 33.0).dgram, server.address)
+        assert wait_for(lambda: bus.get("cppn.scale") == 33.0)
+    sock.close()
+    assert server.received == len(datagrams) + 1
+    assert server.malformed == malformed
+    assert server.rejected == rejected
+    assert server.applied == 1 and server.refused == 0
+    assert bus.version("cppn.scale") == 1  # nothing from the garbage got through
+    assert bus.get("fade") == 1.0 and bus.get("hud") is False and bus.get("scene") == "mirror"
+    assert "hello" not in str(bus.values()) and server.last_error
+    # counted every time, logged at most once per interval, and python-osc's own warnings held back
+    assert len([r for r in caplog.records if r.name == "live.control.osc"]) <= 2
+    assert not [r for r in caplog.records if "Unhandled parameter type" in r.getMessage()]
+
+
+def test_senders_outside_the_allow_list_are_refused(bus):
+    with OscServer(OscConfig(port=0, allow=["127.0.0.2"]), bus) as server:
+        stranger, friend = sender_from("127.0.0.1"), sender_from("127.0.0.2")
+        stranger.sendto(build_msg("/latentstage/fade", 7.0).dgram, server.address)
+        stranger.sendto(b"garbage", server.address)  # refused before anyone reads it
+        friend.sendto(build_msg("/latentstage/cppn/scale", 3.0).dgram, server.address)
+        assert wait_for(lambda: server.received == 3)
+        assert wait_for(lambda: bus.get("cppn.scale") == 3.0)
+        assert server.refused == 2 and server.malformed == 0 and server.applied == 1
+        assert bus.get("fade") == 1.0
+        stranger.close()
+        friend.close()
+
+
+def test_query_replies_with_every_value_or_one(bus, server, listener):
+    bus.set("cppn.scale", 5.0)
+    bus.set("hud", True)
+    listener.sendto(build_msg("/latentstage/query").dgram, server.address)
+    replies = {message.address: message.params for message in received(listener, len(bus.parameters()))}
+    assert replies["/latentstage/cppn/scale"] == [5.0]
+    assert replies["/latentstage/scene"] == ["mirror"]
+    assert replies["/latentstage/hud"] == [1.0]
+    assert replies["/latentstage/scene/next"] == [0]
+    assert set(replies) == {f"/latentstage/{p.name.replace('.', '/')}" for p in bus.parameters()}
+    for name in ("/latentstage/fade", "cppn.speed"):
+        listener.sendto(build_msg("/latentstage/query", name).dgram, server.address)
+    first, second = received(listener, 2)
+    assert (first.address, first.params) == ("/latentstage/fade", [1.0])
+    assert (second.address, second.params) == ("/latentstage/cppn/speed", [1.0])
+    assert nothing_arrives(listener)
+
+
+def test_list_replies_with_one_message_per_parameter(bus, server, listener):
+    listener.sendto(build_msg("/latentstage/list").dgram, server.address)
+    replies = received(listener, len(bus.parameters()))
+    assert {message.address for message in replies} == {"/latentstage/list"}
+    rows = {message.params[0]: message.params[1:] for message in replies}
+    assert rows["/latentstage/cppn/scale"][:3] == ["float", pytest.approx(0.1), 64.0]
+    assert "zoom" in rows["/latentstage/cppn/scale"][3]
+    assert rows["/latentstage/scene"][:3] == ["str", None, None] and "snow" in rows["/latentstage/scene"][3]
+    assert rows["/latentstage/hud"][:3] == ["bool", 0.0, 1.0]
+    assert rows["/latentstage/scene/next"][0] == "trigger"
+    assert nothing_arrives(listener)
+
+
+def test_feedback_echoes_changes_but_not_repeats(bus, listener):
+    feedback = f"127.0.0.1:{listener.getsockname()[1]}"
+    with OscServer(OscConfig(port=0, feedback=feedback), bus):
+        bus.set("cppn.scale", 10.0)
+        (message,) = received(listener, 1)
+        assert (message.address, message.params) == ("/latentstage/cppn/scale", [10.0])
+        bus.set("cppn.scale", 10.0)  # no change, no message
+        assert nothing_arrives(listener)
+        bus.set("mirror", True, source="director")
+        bus.set("scene.next")
+        echoed = received(listener, 2)
+        assert [(m.address, m.params) for m in echoed] == [("/latentstage/mirror", [1.0]),
+                                                           ("/latentstage/scene/next", [1])]
+
+
+def test_feedback_skips_the_controller_that_made_the_change(bus, listener):
+    feedback = f"127.0.0.1:{listener.getsockname()[1]}"
+    with OscServer(OscConfig(port=0, feedback=feedback), bus) as server:
+        same_host, other_host = sender_from("127.0.0.1"), sender_from("127.0.0.3")
+        same_host.sendto(build_msg("/latentstage/fade", 6.0).dgram, server.address)
+        assert wait_for(lambda: bus.get("fade") == 6.0)
+        assert nothing_arrives(listener)  # the controller on the feedback host moved it itself
+        other_host.sendto(build_msg("/latentstage/fade", 8.0).dgram, server.address)
+        (message,) = received(listener, 1)
+        assert (message.address, message.params) == ("/latentstage/fade", [8.0])
+        same_host.close()
+        other_host.close()
+
+
+def test_a_dead_feedback_address_does_not_stop_the_control_path(bus):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    closed_port = probe.getsockname()[1]
+    probe.close()  # nobody listens there now: sends may come back as "connection refused"
+    with OscServer(OscConfig(port=0, feedback=f"127.0.0.1:{closed_port}"), bus) as server:
+        for value in (2.0, 3.0, 4.0):
+            assert bus.set("fade", value) == value
+        SimpleUDPClient(*server.address).send_message("/latentstage/cppn/scale", 9.0)
+        assert wait_for(lambda: bus.get("cppn.scale") == 9.0)
+
+
+def test_start_and_stop(bus):
+    server = OscServer(OscConfig(port=0), bus)
+    with pytest.raises(RuntimeError, match="not started"):
+        server.address
+    server.start()
+    host, port = server.address
+    assert host == "127.0.0.1" and port > 0
+    with pytest.raises(RuntimeError, match="already"):
+        server.start()
+    server.stop()
+    server.stop()  # twice is harmless
+    again = OscServer(OscConfig(port=port), bus)  # the port is free again
+    again.start()
+    assert again.address == ("127.0.0.1", port)
+    with pytest.raises(OSError, match=f"127.0.0.1:{port}"):
+        OscServer(OscConfig(port=port), bus).start()  # taken
+    again.stop()
+
+
+def test_config_validation():
+    assert OscConfig().host == "127.0.0.1" and OscConfig().port == 9000 and OscConfig().prefix == "/latentstage"
+    assert OscConfig(allow=["127.000.0.1".replace("000", "0")]).allow == ["127.0.0.1"]
+    assert split_host_port("192.168.1.20:9001") == ("192.168.1.20", 9001)
+    for bad in ({"port": 70000}, {"allow": ["not-an-ip"]}, {"feedback": "9001"}, {"feedback": "host:x"},
+                {"prefix": "latentstage"}, {"prefix": "/latentstage/"}, {"hots": "0.0.0.0"}):
+        with pytest.raises(ValidationError):
+            OscConfig(**bad)
+
+
+def test_address_table_lists_everything(bus):
+    table = address_table(bus, "/vj").splitlines()
+    assert table[0].split() == ["address", "type", "range", "default", "description"]
+    assert any(line.startswith("/vj/cppn/scale ") and "0.1 .. 64" in line and "8.0" in line for line in table)
+    assert any(line.startswith("/vj/scene ") and "mirror | bloom | snow" in line for line in table)
+    assert any(line.startswith("/vj/query") for line in table) and any(line.startswith("/vj/list") for line in table)
+    column = table[0].index("type")
+    assert all(line[column - 2:column] == "  " for line in table)  # aligned
+    assert len(table) == len(bus.parameters()) + 4
+
+
+def test_a_custom_prefix_moves_the_address_space(bus):
+    with OscServer(OscConfig(port=0, prefix="/vj"), bus) as server:
+        client = SimpleUDPClient(*server.address)
+        client.send_message("/vj/cppn/scale", 4.0)
+        client.send_message("/latentstage/cppn/scale", 5.0)  # now just some controller's address
+        assert wait_for(lambda: server.applied == 2)
+        assert bus.get("cppn.scale") == 4.0 and bus.input("osc:/latentstage/cppn/scale") == 5.0
+
+
+def test_apply_message_is_what_the_server_does_without_a_socket(bus):
+    """Rehearsal scripts replay OSC through the same function, so they give the same values."""
+    heard = []
+    bus.subscribe(lambda name, value, source: heard.append((name, value, source)))
+    apply_message(bus, "/latentstage", "/latentstage/cppn/scale", [6.0], "script")
+    apply_message(bus, "/latentstage", "/latentstage/scene/next", [], "script")
+    apply_message(bus, "/latentstage", "/latentstage/scene/next", [0.0], "script")  # a release
+    apply_message(bus, "/latentstage", "/2/toggle1", [True], "script")
+    assert heard == [("cppn.scale", 6.0, "script"), ("scene.next", 1, "script")]
+    assert bus.input("osc:/2/toggle1") == 1.0
+    for address, arguments in [("/latentstage/fade", []), ("/latentstage/nope", [1.0]), ("/1/label", ["x"])]:
+        with pytest.raises(ControlError):
+            apply_message(bus, "/latentstage", address, arguments, "script")

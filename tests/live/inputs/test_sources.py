@@ -1,0 +1,261 @@
+"""Sources on real files: videos written here with cv2, a GIF and pictures written with Pillow.
+
+Each test video is 64x48 MJPEG; frame i is flat BGR (0, 8 i, 200), so its number
+reads back from the green channel and red tells RGB from BGR. Threaded tests
+count over about a second with generous bounds: the machines are slow and shared.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import TypeAdapter, ValidationError
+
+from live.core.frames import Frame
+from live.inputs.sources import (
+    CameraConfig, CameraSource, GifConfig, GifSource, ImageFolderConfig, ImageFolderSource, SourceConfig,
+    SourceStatus, TestPatternConfig, TestPatternSource, VideoFileConfig, VideoFileSource, open_source,
+)
+from tests.conftest import wait_for
+
+FPS = 20.0
+
+def write_video(path: Path, frames: int, identical: bool = False) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (64, 48))
+    assert writer.isOpened()
+    for number in range(frames):
+        writer.write(np.full((48, 64, 3), (0, 0 if identical else 8 * number, 200), np.uint8))  # BGR
+    writer.release()
+    return path
+
+
+def frame_number(pixels: np.ndarray) -> int:
+    assert pixels.shape == (48, 64, 3) and pixels.dtype == np.uint8
+    assert abs(pixels[..., 0].mean() - 200) < 6  # red: converted to RGB
+    return round(pixels[..., 1].mean() / 8)
+
+
+@pytest.fixture
+def video(tmp_path) -> Path:
+    return write_video(tmp_path / "count.avi", 20)  # 1 s at 20 fps
+
+
+# ---------------------------------------------------------------- video file
+
+
+def test_video_frame_at_is_deterministic_and_loops(video):
+    source = VideoFileSource(VideoFileConfig(path=video))
+    assert frame_number(source.frame_at(0.0).pixels) == 0
+    for t, expected in [(0.26, 5), (0.951, 19), (0.26, 5), (1.26, 5), (0.0, 0), (3.5, 10)]:
+        frame = source.frame_at(t)
+        assert frame_number(frame.pixels) == expected, t
+        assert frame.captured_at == t
+    assert source.frame_at(1.26).seq == 20 + 5  # seq counts on across loops
+    another = VideoFileSource(VideoFileConfig(path=video))
+    assert np.array_equal(source.frame_at(0.7).pixels, another.frame_at(0.7).pixels)
+
+
+def test_video_without_loop_holds_its_last_frame(video):
+    source = VideoFileSource(VideoFileConfig(path=video, loop=False))
+    assert frame_number(source.frame_at(5.0).pixels) == 19
+    assert source.frame_at(5.0).seq == 19
+
+
+def test_video_source_plays_in_real_time_and_loops(video):
+    source = VideoFileSource(VideoFileConfig(path=video))
+    seen: list[int] = []
+    source.start()
+    try:
+        started = time.perf_counter()
+        while time.perf_counter() - started < 1.5:
+            frame = source.mailbox.take_new()
+            if frame is not None:
+                seen.append(frame_number(frame.pixels))
+            time.sleep(0.004)
+        status = source.status()
+    finally:
+        source.stop()
+    assert status.healthy and status.message == "ok"
+    assert 18 <= status.frames <= 33  # 1.5 s at 20 fps is 30: paced, not as fast as it decodes
+    assert status.granted == (64, 48, FPS)
+    assert 19 in seen and seen.index(19) < len(seen) - 1 and seen[seen.index(19) + 1] < 5  # wrapped around
+    assert seen[: seen.index(19) + 1] == sorted(seen[: seen.index(19) + 1])  # in order before the wrap
+
+
+def test_missing_files_fail_at_construction_naming_the_path(tmp_path):
+    missing = tmp_path / "nowhere" / "clip.mp4"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        VideoFileSource(VideoFileConfig(path=missing))
+    with pytest.raises(FileNotFoundError, match="anim.gif"):
+        GifSource(GifConfig(path=tmp_path / "anim.gif"))
+    with pytest.raises(FileNotFoundError, match="pictures"):
+        ImageFolderSource(ImageFolderConfig(folder=tmp_path / "pictures"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images"):
+        ImageFolderSource(ImageFolderConfig(folder=tmp_path / "empty"))
+
+
+# ---------------------------------------------------------------- camera
+
+
+def test_camera_on_a_file_delivers_then_reconnects_after_the_end(tmp_path):
+    clip = write_video(tmp_path / "short.avi", 12)  # 0.6 s, then "unplugged"
+    camera = CameraSource(CameraConfig(device=str(clip), width=320, height=240, stall_timeout=0.5,
+                                       backoff_start=0.2, backoff_max=1.0))
+    assert camera.status().healthy is False  # not started
+    camera.start()
+    try:
+        assert wait_for(lambda: camera.status().frames >= 3, 3.0)
+        first = camera.mailbox.newest()
+        assert first is not None and frame_number(first.pixels) < 12
+        status = camera.status()
+        assert status.healthy and status.granted == (64, 48, FPS)  # asked 320x240 at 30, the file gives its own
+        assert wait_for(lambda: not camera.status().healthy, 0.6 + 0.5 + 1.0)
+        lost = camera.status()
+        assert lost.failures == 1 and "no frame" in lost.message and lost.reconnects == 0
+        frames_before = lost.frames
+        assert wait_for(lambda: camera.status().reconnects >= 1 and camera.status().frames > frames_before + 2, 3.0)
+        assert camera.status().healthy
+    finally:
+        camera.stop()
+    assert camera.status().message == "stopped"
+
+
+def test_camera_reports_a_frozen_picture(tmp_path):
+    clip = write_video(tmp_path / "still.avi", 40, identical=True)  # 2 s of one picture
+    camera = CameraSource(CameraConfig(device=str(clip), stall_timeout=1.0, frozen_after=0.4, backoff_start=5.0))
+    camera.start()
+    try:
+        started = time.perf_counter()
+        assert wait_for(lambda: camera.status().failures >= 1, 2.0)
+        assert time.perf_counter() - started < 1.7  # before the file ran out
+        status = camera.status()
+        assert not status.healthy and status.message.startswith("frozen")
+        assert 4 <= status.frames <= 14  # ~0.4 s of frames at 20 fps were published before it gave up
+    finally:
+        camera.stop()
+
+
+def test_camera_counts_a_late_frame_as_a_stall(video):
+    offset = [0.0]  # seconds added to the real clock: a jump makes the last frame old at once
+    camera = CameraSource(CameraConfig(device=str(video), stall_timeout=0.5, backoff_start=5.0),
+                          clock=lambda: time.perf_counter() + offset[0])
+    camera.start()
+    try:
+        assert wait_for(lambda: camera.status().healthy, 3.0)
+        offset[0] = 10.0
+        status = camera.status()
+        assert not status.healthy and "stall" in status.message
+        assert wait_for(lambda: camera.status().failures == 1, 1.0)  # the thread saw it too and let go
+    finally:
+        camera.stop()
+
+
+def test_missing_camera_keeps_retrying_with_backoff_and_stops_promptly(tmp_path):
+    camera = CameraSource(CameraConfig(device=str(tmp_path / "no-camera.avi"), backoff_start=0.05, backoff_max=0.2))
+    camera.start()
+    time.sleep(0.9)
+    status = camera.status()
+    stopping = time.perf_counter()
+    camera.stop()
+    assert time.perf_counter() - stopping < 1.0
+    assert not status.healthy and "could not open" in status.message and "no-camera.avi" in status.message
+    assert 3 <= status.failures <= 9  # waits 0.05, 0.1, 0.2, 0.2, ...: retried, but not in a busy loop
+    assert status.frames == 0 and status.granted is None and status.last_frame_age is None
+    assert camera.status().message == "stopped"
+
+
+def test_camera_cannot_be_rehearsed():
+    with pytest.raises(RuntimeError, match="kind: video"):
+        CameraSource(CameraConfig(device=0)).frame_at(1.0)
+
+
+# ---------------------------------------------------------------- test pattern, GIF, images
+
+
+def test_pattern_is_a_deterministic_function_of_time():
+    pattern = TestPatternSource(TestPatternConfig(width=160, height=90, fps=25))
+    assert np.array_equal(pattern.frame_at(1.0).pixels, pattern.frame_at(1.0).pixels)
+    assert pattern.frame_at(1.0).seq == 25 and pattern.frame_at(1.0 + 1 / 25).seq == 26
+    first, second = pattern.frame_at(1.0).pixels, pattern.frame_at(1.04).pixels
+    assert first.shape == (90, 160, 3) and first.dtype == np.uint8
+    text_rows = slice(0, 30)  # the stamped frame number and time sit in the black band at the top
+    assert not np.array_equal(first[text_rows], second[text_rows])
+    assert first[text_rows].max() == 255 and np.median(first[text_rows]) == 0
+
+
+def test_pattern_source_publishes_at_its_rate():
+    pattern = TestPatternSource(TestPatternConfig(width=64, height=48, fps=40))
+    pattern.start()
+    time.sleep(1.0)
+    status = pattern.status()
+    pattern.stop()
+    assert status.healthy and 20 <= status.frames <= 42 and status.granted == (64, 48, 40.0)
+    assert status.last_frame_age is not None and status.last_frame_age < 0.2
+
+
+def write_gif(path: Path, durations_ms: list[int]) -> Path:
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    frames = [Image.new("RGB", (32, 24), colour) for colour in colours[: len(durations_ms)]]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations_ms, loop=0)
+    return path
+
+
+def dominant_channel(frame: Frame) -> int:
+    return int(np.argmax(frame.pixels.reshape(-1, 3).mean(axis=0)))
+
+
+def test_gif_honours_per_frame_durations_and_loops(tmp_path):
+    gif = GifSource(GifConfig(path=write_gif(tmp_path / "anim.gif", [100, 300, 200])))
+    channels = {t: dominant_channel(gif.frame_at(t)) for t in (0.05, 0.15, 0.39, 0.41, 0.59, 0.61, 0.75)}
+    assert channels == {0.05: 0, 0.15: 1, 0.39: 1, 0.41: 2, 0.59: 2, 0.61: 0, 0.75: 1}
+    assert gif.frame_at(0.61).seq == 3 and gif.frame_at(0.61).pixels.shape == (24, 32, 3)
+
+
+def test_image_folder_shows_pictures_in_name_order(tmp_path):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    Image.new("RGB", (40, 30), (0, 255, 0)).save(folder / "b.png")
+    Image.new("RGB", (20, 10), (255, 0, 0)).save(folder / "a.jpg")
+    Image.new("RGB", (40, 30), (0, 0, 255)).save(folder / "c.webp")
+    (folder / "notes.txt").write_text("not a picture")
+    images = ImageFolderSource(ImageFolderConfig(folder=folder, seconds_per_image=2.0))
+    assert [p.name for p in images.paths] == ["a.jpg", "b.png", "c.webp"]
+    assert [dominant_channel(images.frame_at(t)) for t in (0.0, 1.9, 2.0, 4.5, 6.1)] == [0, 0, 1, 2, 0]
+    assert images.frame_at(6.1).seq == 3 and images.frame_at(0.0).pixels.shape == (10, 20, 3)
+
+
+# ---------------------------------------------------------------- configs and the factory
+
+
+def test_source_config_is_chosen_by_kind():
+    adapter = TypeAdapter(SourceConfig)
+    video = adapter.validate_python({"kind": "video", "path": "clip.mp4"})
+    assert isinstance(video, VideoFileConfig) and video.path == Path("clip.mp4") and video.loop
+    camera = adapter.validate_python({"kind": "camera", "device": 1, "fps": 60})
+    assert isinstance(camera, CameraConfig) and camera.device == 1
+    assert isinstance(adapter.validate_python({"kind": "pattern"}), TestPatternConfig)
+    with pytest.raises(ValidationError, match="does not match any of the expected tags"):
+        adapter.validate_python({"kind": "webcam"})
+    with pytest.raises(ValidationError, match="loops"):
+        adapter.validate_python({"kind": "video", "path": "clip.mp4", "loops": True})
+    with pytest.raises(ValidationError, match="backoff_max"):
+        adapter.validate_python({"kind": "camera", "backoff_start": 5, "backoff_max": 1})
+
+
+def test_open_source_dispatches_on_the_config(video, tmp_path):
+    ticks = iter(range(1000))
+    clock = lambda: float(next(ticks))  # noqa: E731
+    assert isinstance(open_source(VideoFileConfig(path=video)), VideoFileSource)
+    assert isinstance(open_source(CameraConfig(device=0)), CameraSource)
+    pattern = open_source(TestPatternConfig(), clock=clock)
+    assert isinstance(pattern, TestPatternSource) and pattern.clock is clock
+    assert isinstance(pattern.status(), SourceStatus)
+    gif = open_source(GifConfig(path=write_gif(tmp_path / "g.gif", [100, 100])))
+    assert isinstance(gif, GifSource)
+    with pytest.raises(TypeError, match="no source for"):
+        open_source(object())

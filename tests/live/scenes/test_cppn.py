@@ -1,0 +1,51 @@
+import numpy as np
+
+from live.scenes.cppn import CppnScene, CppnSceneConfig
+from live.inference.engine import Engine, EngineConfig
+from tests.conftest import REPO
+
+FITTED = REPO / "models" / "cppn-astronaut.onnx"
+
+
+def scene(**config) -> CppnScene:
+    return CppnScene(Engine.load(FITTED, EngineConfig(providers="cpu")), CppnSceneConfig(**config))
+
+
+def test_the_same_time_gives_the_same_picture_in_a_reused_buffer():
+    s = scene(seed=5)
+    first = s.render(1.25, 64, 36).copy()
+    again = s.render(1.25, 64, 36)
+    assert np.array_equal(first, again) and again.shape == (36, 64, 3) and again.dtype == np.uint8
+    assert s.render(1.25, 64, 36) is again  # no allocation per frame
+    assert not np.array_equal(first, s.render(2.5, 64, 36))
+
+
+def test_wander_keeps_keyframes_near_the_fitted_latent():
+    home = np.asarray(scene().engine.card.latent)
+    wandering = scene(wander=0.05, keyframes=6).latents
+    assert np.allclose(wandering[0], home)
+    assert np.abs(wandering - home).max() <= 0.05 + 1e-6
+    free = scene(keyframes=6).latents
+    assert np.abs(free - home).max() > 0.3
+
+
+def test_the_walk_follows_speed_and_onset_kicks_fade():
+    from live.scenes.cppn_math import latent_at
+    from live.scenes.cppn import LatentWalk
+    from live.scenes.contract import Drive
+
+    frames = np.random.default_rng(1).uniform(-1, 1, (4, 8)).astype(np.float32)
+    steady, fast, kicked = (LatentWalk(frames, 2.0, "slerp", seed=3) for _ in range(3))
+    for step in range(1, 51):  # 50 frames at 25 fps: 2 s
+        t = step / 25
+        assert np.allclose(steady.at(t), latent_at(frames, t, 2.0))
+        fast_z = fast.at(t, Drive(speed=2.0))
+        kicked_z = kicked.at(t, Drive(jitter=0.5, onset=step == 25))
+        if step == 25:
+            assert np.isclose(np.linalg.norm(kicked_z - steady.at(t)), 0.5, atol=1e-5)
+    # starts where the clock is (t = 0.04 s), then travels twice as fast
+    assert np.allclose(fast_z, latent_at(frames, 0.04 + 2 * (2.0 - 0.04), 2.0), atol=1e-5)
+    assert 0 < np.linalg.norm(kicked_z - steady.at(2.0)) < 0.5 * np.exp(-1 / 0.25) * 1.01  # faded over 1 s
+    backwards = LatentWalk(frames, 2.0, "slerp", seed=3)
+    backwards.at(1.0)
+    assert np.allclose(backwards.at(2.0, Drive(speed=-1.0)), latent_at(frames, 0.0, 2.0), atol=1e-5)

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+from live.control.bus import apply_curve
+from live.show.director import Director
+from live.show.schema import parse_show
+
+SHOW = """
+length: 30
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+  - {name: b, kind: cppn, model: m.onnx}
+  - {name: c, kind: cppn, model: m.onnx}
+cues:
+  - {at: 10, scene: b, fade: 2}
+  - {at: 0, scene: a}
+  - {at: 20, scene: c, fade: 4, curve: linear}
+"""
+
+
+def director(tmp_path: Path) -> Director:
+    (tmp_path / "m.onnx").write_bytes(b"")  # the show only checks that the file exists
+    return Director(parse_show(SHOW, tmp_path / "show.yaml"))
+
+
+def test_cues_switch_scenes_in_time_order(tmp_path):
+    d = director(tmp_path)
+    assert d.composition_at(5).scene == 0
+    assert d.composition_at(15).scene == 1
+    assert d.composition_at(25).scene == 2
+
+
+def test_a_fade_mixes_the_previous_scene_in_along_a_smooth_curve(tmp_path):
+    d = director(tmp_path)
+    start, middle, done = d.composition_at(10.0), d.composition_at(11.0), d.composition_at(12.5)
+    assert (start.scene, start.previous, start.mix) == (1, 0, 0.0)
+    assert (middle.previous, middle.mix) == (0, 0.5)
+    assert (done.previous, done.mix) == (None, 1.0)
+    assert apply_curve(0.25, "smooth") < 0.25 < 0.75 < apply_curve(0.75, "smooth")
+
+
+def test_the_cue_list_repeats_after_the_show_length(tmp_path):
+    d = director(tmp_path)
+    assert d.composition_at(35).scene == 0
+    assert d.composition_at(41).previous == 0
+
+
+def test_a_manual_change_holds_until_the_next_cue(tmp_path):
+    d = director(tmp_path)
+    d.select(2, t=3.0, fade=1.0)
+    assert d.composition_at(3.5).previous == 0 and d.composition_at(3.5).scene == 2
+    assert d.composition_at(9.0).scene == 2
+    assert d.composition_at(10.5).scene == 1  # the next cue takes over again
+    d.next_scene(t=16.0)
+    assert d.composition_at(16.0).scene == 2
+
+
+def test_a_linear_fade_ramps_straight(tmp_path):
+    d = director(tmp_path)
+    assert d.composition_at(21.0).mix == 0.25 and d.composition_at(23.0).mix == 0.75

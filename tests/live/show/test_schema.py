@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import pytest
+
+from live.show.schema import ShowError, load_show, parse_show
+from tests.conftest import DEMO_SHOW
+
+
+def parse(tmp_path: Path, text: str):
+    (tmp_path / "m.onnx").write_bytes(b"")
+    return parse_show(text, tmp_path / "show.yaml")
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ShowError) as caught:
+        parse(tmp_path, text)
+    return str(caught.value)
+
+
+def test_the_bundled_demo_loads_with_its_models_resolved():
+    show = load_show(DEMO_SHOW)
+    assert [scene.name for scene in show.scenes] == ["drift", "bloom", "portrait"]
+    assert all(scene.model.is_file() and scene.model.is_absolute() for scene in show.scenes)
+    assert [cue.at for cue in show.cues] == sorted(cue.at for cue in show.cues)
+
+
+def test_an_unknown_key_names_file_line_and_key(tmp_path):
+    message = error_of(tmp_path, """
+scenes:
+  - name: a
+    kind: cppn
+    model: m.onnx
+    cppn:
+      periode: 3
+""")
+    assert message == f"{tmp_path / 'show.yaml'}:7: scenes[0].cppn.periode: unknown key"
+
+
+def test_a_wrong_type_names_its_line(tmp_path):
+    message = error_of(tmp_path, """
+output:
+  width: 640
+  fps: fast
+scenes: [{name: a, kind: cppn, model: m.onnx}]
+""")
+    assert ":4: output.fps:" in message and "number" in message
+
+
+def test_a_missing_model_names_the_scene_and_the_path(tmp_path):
+    message = error_of(tmp_path, """
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+  - {name: glow, kind: cppn, model: ../nowhere/glow.onnx}
+""")
+    assert ":4: scenes[1].model: scene 'glow'" in message and "glow.onnx" in message
+
+
+def test_a_cue_naming_no_scene_is_refused(tmp_path):
+    message = error_of(tmp_path, """
+scenes: [{name: a, kind: cppn, model: m.onnx}]
+cues: [{at: 1, scene: b}]
+""")
+    assert "cue at 1.0s names scene 'b'" in message
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    message = error_of(tmp_path, "scenes:\n  - name: a\n   kind: [\n")
+    assert "show.yaml:" in message and "not valid YAML" in message
+
+
+def test_yaml_tags_that_would_build_python_objects_are_refused(tmp_path):
+    message = error_of(tmp_path, "scenes: !!python/object/apply:os.system ['true']\n")
+    assert "not valid YAML" in message
+
+
+def test_odd_output_sizes_are_refused_since_recordings_need_even_ones(tmp_path):
+    message = error_of(tmp_path, "output: {width: 641}\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
+    assert "output.width" in message and "multiple of 2" in message
+
+
+def test_every_component_block_refuses_unknown_keys(tmp_path):
+    for block in ("engine: {provider: cpu}", "window: {fulscreen: true}", "output: {fsp: 30}"):
+        message = error_of(tmp_path, block + "\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
+        assert message.endswith("unknown key") and ":1: " in message, message
