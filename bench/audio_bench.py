@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from live.inputs.audio import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser, AudioConfig
+from live.inputs.audio import AudioConfig
+from live.inputs.audio_analysis import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser
 
 RATE = 48000  # Hz
 BLOCK = 512  # samples

@@ -23,8 +23,9 @@ import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
 from live.cli import default_show
-from live.control.desk import Desk
-from live.show.performance import Performance
+from live.control.controls import Controls
+from live.core.clock import ShowClock
+from live.show.live_run import LiveRun
 from live.output.render import open_renderer
 from live.show.schema import load_show
 from live.show.stage import Stage
@@ -45,7 +46,7 @@ class Probes:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class MeasuredPerformance(Performance):
+class MeasuredRun(LiveRun):
     """The live loop, noting after each draw which sent packets the drawn frame shows."""
 
     def __init__(self, *args, probes: Probes, **kwargs):
@@ -64,18 +65,18 @@ class MeasuredPerformance(Performance):
                     self.probes.done.append(probe)
 
 
-def bound_address(desk: Desk, stop: threading.Event) -> tuple[str, int]:
+def bound_address(controls: Controls, stop: threading.Event) -> tuple[str, int]:
     """The OSC server's address once the performance has started it."""
     while not stop.wait(0.05):
         try:
-            return desk.osc.address
+            return controls.osc.address
         except RuntimeError:
             continue
     raise RuntimeError("stopped before the OSC server started")
 
 
-def play_controller(desk: Desk, probes: Probes, stop: threading.Event, scenes: int) -> None:
-    client = SimpleUDPClient(*bound_address(desk, stop))
+def play_controller(controls: Controls, probes: Probes, stop: threading.Event, scenes: int) -> None:
+    client = SimpleUDPClient(*bound_address(controls, stop))
     client.send_message("/latentstage/fade", 0.0)
     rng = random.Random(7)
     mirror, scene = False, 0
@@ -101,13 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     # no cues: only the controller changes scenes, so each change has one cause
     show = load_show(default_show()).model_copy(update={"cues": []})
     show.osc.port = 0
-    stage = Stage.build(show)
+    clock = ShowClock()
+    stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
-    desk = Desk.build(show)
+    controls = Controls.build(show, stage.scenes, clock=clock)
     probes = Probes()
-    performance = MeasuredPerformance(stage, renderer, desk, probes=probes)
+    performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
     stop = threading.Event()
-    controller = threading.Thread(target=play_controller, args=(desk, probes, stop, len(show.scenes)))
+    controller = threading.Thread(target=play_controller, args=(controls, probes, stop, len(show.scenes)))
     controller.start()
     try:
         performance.run(args.seconds)

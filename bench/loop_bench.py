@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from live.scenes.contract import Moment, defaults
 from live.scenes.cppn import CppnScene, CppnSceneConfig
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
@@ -88,7 +89,8 @@ def model_only_ms(kind: str, model: Path, runs: int) -> float:
     """Median ms of one model run at the loop's input size, inputs prepared once (no source, no filters)."""
     engine = Engine.load(model, EngineConfig(providers="cpu"))
     if kind == "cppn":
-        inputs = CppnScene(engine, CppnSceneConfig()).inputs_at(0.0, *RENDER)
+        scene = CppnScene("bench", engine, CppnSceneConfig())
+        inputs = scene.inputs_at(Moment(0.0, defaults(scene.parameters)), *RENDER)
     else:
         io = ImageModelIO(engine.card)
         inputs = {engine.input_names[0]: io.to_input(np.zeros((RENDER[1], RENDER[0], 3), np.uint8)).copy()}

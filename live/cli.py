@@ -151,8 +151,8 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from live.control.desk import load_osc_script
-    from live.show.rehearse import rehearse
+    from live.control.controls import load_osc_script
+    from live.show.rehearsal import rehearse
     from live.show.schema import ShowError
 
     show = _load(args)
@@ -168,14 +168,16 @@ def _rehearse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from live.control.desk import Desk
-    from live.show.performance import Performance
+    from live.control.controls import Controls
+    from live.core.clock import ShowClock
     from live.output.record import Recorder
     from live.output.render import open_renderer
+    from live.show.live_run import LiveRun
     from live.show.stage import Stage
 
     show = _load(args)
-    stage = Stage.build(show)
+    clock = ShowClock()  # one clock for the sources' stamps, the audio input and the show's time
+    stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
     if args.record:
@@ -184,9 +186,9 @@ def _run(args: argparse.Namespace) -> int:
         recorder = Recorder(args.record, width - width % 2, height - height % 2, show.output.fps)
         recorder.start()
     try:
-        desk = Desk.build(show)
-        stats = Performance(stage, renderer, desk).run(args.seconds, args.screenshots, args.screenshot_every,
-                                                       recorder)
+        controls = Controls.build(show, stage.scenes, clock=clock)
+        stats = LiveRun(stage, renderer, controls, clock).run(args.seconds, args.screenshots,
+                                                              args.screenshot_every, recorder)
     finally:
         renderer.close()
         if recorder is not None:
@@ -201,14 +203,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _osc(args: argparse.Namespace) -> int:
-    from live.control.bus import ControlBus, standard_parameters
+    from live.control.controls import Controls
+    from live.control.mappings import MODULATION_RULE
     from live.control.osc import address_table
     from live.show.schema import load_show
+    from live.show.stage import Stage
 
     show = load_show(args.show or default_show())
-    bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))
+    stage = Stage.build(show, rehearsal=True, warm_up=False)  # the scenes' parameters, with their own defaults
+    bus = Controls.build(show, stage.scenes, rehearsal=True).bus
     print(f"OSC on udp://{show.osc.host}:{show.osc.port}; query {show.osc.prefix}/query, list {show.osc.prefix}/list")
     print(address_table(bus, show.osc.prefix))
+    print()
+    print(MODULATION_RULE)
     return 0
 
 
@@ -218,6 +225,9 @@ def _check(args: argparse.Namespace) -> int:
 
     show = load_show(args.show)
     for scene in show.scenes:
+        if scene.model is None:
+            print(f"  scene {scene.name!r}: {scene.kind} with no model")
+            continue
         card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
         print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")

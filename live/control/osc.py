@@ -1,10 +1,12 @@
 """The OSC server: UDP messages from controllers into the control bus, and values echoed back.
 
-Every bus parameter answers at `<prefix>/<name with dots as slashes>`
-(`/latentstage/cppn/scale 12.0`); any other address is a controller's own
-(`/1/fader1 0.4`) and its first number is stored as the raw input
-"osc:/1/fader1" for mappings to read. `<prefix>/query` and `<prefix>/list`
-answer the sender. The server runs python-osc's blocking UDP server on its own
+Every bus parameter answers at `<prefix>/<name with dots as slashes>`: a
+scene's own (`/latentstage/drift/scale 12.0`) or the alias for whatever scene
+of that kind is on screen (`/latentstage/cppn/scale 12.0`). Any other address
+is a controller's own (`/1/fader1 0.4`) and its first number is stored as the
+raw input "osc:/1/fader1" for mappings to read. `<prefix>/query` and
+`<prefix>/list` answer the sender; `<prefix>/follow <name>` lets a parameter
+follow the show again. The server runs python-osc's blocking UDP server on its own
 daemon thread, so messages are handled one at a time in arrival order, and
 handlers only write plain values to the bus. Nothing in a packet can stop the
 listener: unparsable datagrams, unknown addresses, wrong types and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import math
 import socket
 import threading
 import time
@@ -31,7 +34,8 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
-from live.control.bus import ControlBus, ControlError, Parameter, Value
+from live.control.bus import ControlBus
+from live.control.parameters import ControlError, Parameter, Value
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ PREFIX_PATTERN = re.compile(r"^(/[a-zA-Z0-9_.-]+)+$")
 KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")  # what python-osc decodes; anything else shifts the arguments
 FIXED_SIZES = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8}  # bytes per argument of these type tags
 LOG_INTERVAL = 5.0  # seconds between warnings about bad packets; the counters still count every one
+FEEDBACK_INTERVAL = 0.1  # seconds: at most 10 updates a second per address; the newest value always goes out
 
 
 def split_host_port(text: str) -> tuple[str, int]:
@@ -85,12 +90,18 @@ def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[An
     """One OSC message into the bus, as the live server does it (and a rehearsal's scripted OSC must).
 
     `<prefix>/<name>` sets the parameter from the first argument; a trigger counts a press for no
-    argument or a non-zero one, and ignores 0/false (a push button's release). Any other address
-    is a controller's: its first number goes to the input "osc:<address>". Raises ControlError.
+    argument or a non-zero one, and ignores 0/false (a push button's release). `<prefix>/follow
+    <name>` returns a parameter to the show's own value. Any other address is a controller's: its
+    first number goes to the input "osc:<address>". Raises ControlError.
     """
+    if address == f"{prefix}/follow":
+        if not arguments or not isinstance(arguments[0], str):
+            raise ControlError("follow takes a parameter address or name")
+        bus.release(_parameter_name(prefix, arguments[0]), source=source)
+        return
     if address == prefix or address.startswith(f"{prefix}/"):
         name = address[len(prefix) + 1:].replace("/", ".")
-        if bus.parameter(name).kind == "trigger":
+        if bus.declaration(name).kind == "trigger":
             if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):
                 bus.set(name, source=source)
             return
@@ -102,6 +113,11 @@ def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[An
     if not numbers:
         raise ControlError("a controller address needs a number to store")
     bus.set_input(f"osc:{address}", float(numbers[0]))  # true/false count as 1/0
+
+
+def _parameter_name(prefix: str, text: str) -> str:
+    """A parameter named by its address (/latentstage/drift/scale) or its dotted name (drift.scale)."""
+    return text.removeprefix(f"{prefix}/").strip("/").replace("/", ".")
 
 
 def osc_value(value: Value) -> float | int | str:
@@ -118,12 +134,17 @@ class OscServer:
     (a bundle holds several): rejected ones named an unknown parameter or
     carried a value of the wrong type or out of range.
 
-    Feedback echo rule: a change is sent to the feedback address unless it came
-    from an OSC message whose sender has the feedback host's IP. That
-    controller moved the control itself, and echoing its own message back is
-    how feedback loops start. Changes from anywhere else (another controller,
-    a mapping, the director, a key) are echoed. A value that did not change is
-    never sent.
+    Feedback echo rule: a change of a base value is sent to the feedback address
+    unless it came from an OSC message whose sender has the feedback host's IP.
+    That controller moved the control itself, and echoing its own message back
+    is how feedback loops start. Changes from anywhere else (another controller,
+    a controller mapping, the director, a key) are echoed, at the parameter's
+    own address and at any alias that points at it now. Modulation (audio,
+    LFOs) is not a change of the base and is never sent: the knob shows what
+    the performer set. A value that did not change is never sent, and each
+    address sends at most every FEEDBACK_INTERVAL seconds: a faster run of
+    changes sends its newest value when the interval is up (`flush_feedback`,
+    called every frame, sends what is due).
     """
 
     def __init__(self, config: OscConfig, bus: ControlBus):
@@ -142,6 +163,9 @@ class OscServer:
         self._feedback: SimpleUDPClient | None = None
         self._feedback_ip: str | None = None
         self._unsubscribe = None
+        self._feedback_lock = threading.Lock()
+        self._feedback_sent_at: dict[str, float] = {}  # address -> time.monotonic() of its last send
+        self._feedback_due: dict[str, float | int | str] = {}  # address -> newest value not yet sent
 
     @property
     def address(self) -> tuple[str, int]:
@@ -241,11 +265,17 @@ class OscServer:
 
     def _query(self, arguments: list[Any]) -> list[tuple]:
         if not arguments:
-            return [(parameter_address(self.config.prefix, name), osc_value(value))
-                    for name, value in self.bus.values().items()]
+            replies = []
+            for parameter in self.bus.parameters():
+                try:
+                    value = self.bus.get(parameter.name)
+                except ControlError:  # an alias whose kind is not on screen now
+                    continue
+                replies.append((parameter_address(self.config.prefix, parameter.name), osc_value(value)))
+            return replies
         if not isinstance(arguments[0], str):
             raise ControlError("query takes a parameter address or name")
-        name = arguments[0].removeprefix(f"{self.config.prefix}/").strip("/").replace("/", ".")
+        name = _parameter_name(self.config.prefix, arguments[0])
         return [(parameter_address(self.config.prefix, name), osc_value(self.bus.get(name)))]
 
     def _listing(self) -> list[tuple]:
@@ -256,13 +286,30 @@ class OscServer:
     # --- on whichever thread changed the bus ---------------------------------------------------------
 
     def _echo(self, name: str, value: Value, source: str) -> None:
-        feedback = self._feedback
-        if feedback is None or _sender_ip(source) == self._feedback_ip:
+        if self._feedback is None or _sender_ip(source) == self._feedback_ip:
             return
-        try:
-            feedback.send_message(parameter_address(self.config.prefix, name), osc_value(value))
-        except OSError as error:  # nobody listening there yet, or the network went away
-            self._warn(f"feedback to {self.config.feedback} failed: {error}")
+        with self._feedback_lock:
+            for alias_or_name in (name, *self.bus.aliases_of(name)):
+                self._feedback_due[parameter_address(self.config.prefix, alias_or_name)] = osc_value(value)
+        self.flush_feedback()
+
+    def flush_feedback(self) -> None:
+        """Send every pending feedback value whose address has not sent within FEEDBACK_INTERVAL."""
+        feedback = self._feedback
+        if feedback is None:
+            return
+        now = time.monotonic()
+        with self._feedback_lock:
+            due = [(address, value) for address, value in self._feedback_due.items()
+                   if now - self._feedback_sent_at.get(address, -math.inf) >= FEEDBACK_INTERVAL]
+            for address, _ in due:
+                del self._feedback_due[address]
+                self._feedback_sent_at[address] = now
+        for address, value in due:
+            try:
+                feedback.send_message(address, value)
+            except OSError as error:  # nobody listening there yet, or the network went away
+                self._warn(f"feedback to {self.config.feedback} failed: {error}")
 
     def _warn(self, text: str) -> None:
         self.last_error = text
@@ -339,10 +386,12 @@ def address_table(bus: ControlBus, prefix: str = "/latentstage") -> str:
     """The whole address space as an aligned table: address, type, range, default, description."""
     rows = [("address", "type", "range", "default", "description")]
     for parameter in bus.parameters():
-        default = _default_text(parameter)
+        on_screen = "on screen: " if bus.is_alias(parameter.name) else ""
         rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
-                     default, parameter.description))
+                     _default_text(parameter), on_screen + parameter.description))
     rows.append((f"{prefix}/query", "[address]", "", "", "replies with every value, or the one named"))
+    rows.append((f"{prefix}/follow", "address", "", "", "the parameter follows the show again (its own value, "
+                                                        "moved by the show's mappings)"))
     rows.append((f"{prefix}/list", "", "", "", "replies with address, type, min, max, description per parameter"))
     rows.append(("/any/other/address", "number", "", "", "stored as input osc:<address> for mappings"))
     widths = [max(len(row[column]) for row in rows) for column in range(4)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from live.core.imaging import to_uint8
 from live.inference.model_card import ModelCard
 
 
@@ -67,21 +68,14 @@ class ImageModelIO:
             planes = np.repeat(planes, 3, axis=0)  # a gray model: the same picture in each channel
         elif self.card.channel_order == "BGR":
             planes = planes[::-1]
-        low, high = self.card.output_range
         hwc = np.transpose(planes, (1, 2, 0))  # a view: (h, w, 3)
         if self._scratch is None or self._scratch.shape != hwc.shape:
             self._scratch = np.empty(hwc.shape, dtype=np.float32)
-        np.subtract(hwc, low, out=self._scratch)
-        self._scratch *= 255.0 / (high - low)
-        self._scratch += 0.5  # round on the cast below
-        np.clip(self._scratch, 0.0, 255.0, out=self._scratch)
         if self._output is None or self._output.shape != (height, width, 3):
             self._output = np.empty((height, width, 3), dtype=np.uint8)
         if hwc.shape[:2] == (height, width):
-            np.copyto(self._output, self._scratch, casting="unsafe")
-        else:
-            if self._model_rgb is None or self._model_rgb.shape != hwc.shape:
-                self._model_rgb = np.empty(hwc.shape, dtype=np.uint8)
-            np.copyto(self._model_rgb, self._scratch, casting="unsafe")
-            cv2.resize(self._model_rgb, (width, height), dst=self._output, interpolation=cv2.INTER_LINEAR)
-        return self._output
+            return to_uint8(hwc, self.card.output_range, out=self._output, scratch=self._scratch)
+        if self._model_rgb is None or self._model_rgb.shape != hwc.shape:
+            self._model_rgb = np.empty(hwc.shape, dtype=np.uint8)
+        to_uint8(hwc, self.card.output_range, out=self._model_rgb, scratch=self._scratch)
+        return cv2.resize(self._model_rgb, (width, height), dst=self._output, interpolation=cv2.INTER_LINEAR)

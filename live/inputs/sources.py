@@ -1,14 +1,14 @@
 """Frame sources: camera, video file, image folder, GIF and test pattern behind one small interface.
 
-Every source runs its own daemon thread from `start()` to `stop()`, puts
+Every source runs on a `SupervisedWorker` from `start()` to `stop()`, puts
 (H, W, 3) uint8 RGB frames into a latest-wins `mailbox`, and reports its
-health through `status()`. The camera is supervised: a device that fails to
-open, stops delivering, stalls or freezes on one picture is released and
-reopened with exponential backoff, forever, and nothing escapes its thread.
-The file and pattern sources are timelines: `frame_at(t)` gives the frame that
-shows t seconds in, the same every time, which is what rehearsal runs on;
-their threads publish the same timeline in real time, skipping frames rather
-than drifting when they fall behind. Time comes from the `clock` passed in.
+health through `status()`. The camera is released and reopened with
+exponential backoff, forever, whenever it fails to open, stops delivering,
+stalls or freezes on one picture. The file and pattern sources are timelines:
+`frame_at(t)` gives the frame that shows t seconds in, the same every time,
+which is what rehearsal runs on; their workers publish the same timeline in
+real time, skipping frames rather than drifting when they fall behind, and
+replay a file gone bad with backoff. Time comes from the `clock` passed in.
 Published pixels are shared between threads: treat them as read-only.
 """
 from __future__ import annotations
@@ -28,15 +28,16 @@ from PIL import Image, ImageSequence
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass as config_dataclass
 
+from live.core.clock import Clock
 from live.core.frames import Frame, Mailbox
+from live.core.worker import SupervisedWorker, WorkFailure
 
 log = logging.getLogger("latentstage.sources")
 
-Clock = Callable[[], float]  # seconds, monotonic
 FORBID = ConfigDict(extra="forbid")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-STOP_JOIN_TIMEOUT = 5.0  # seconds stop() waits for a thread (a wedged camera driver may never return)
 IDLE_CHECK = 0.25  # seconds: the longest a timeline thread sleeps before looking at the clock again
+TIMELINE_BACKOFF = (0.5, 10.0)  # seconds: first and longest wait before replaying a file gone bad
 
 
 @dataclass(frozen=True)
@@ -121,51 +122,37 @@ SourceConfig = Annotated[
 ]
 
 
-# ---------------------------------------------------------------- the shared worker
+# ---------------------------------------------------------------- what every source shares
 
 
-class _Worker:
-    """The thread, the mailbox and the health counters every source shares."""
+class _FrameSource:
+    """A source's mailbox, frame count and status around the worker that runs its `_work`."""
 
-    def __init__(self, name: str, clock: Clock):
+    def __init__(self, name: str, clock: Clock, backoff_start: float, backoff_max: float):
         self.name = name
         self.clock = clock
         self.mailbox: Mailbox[Frame] = Mailbox()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # guards the figures below, written by the thread, read by status()
-        self._healthy = False
-        self._message = "not started"
+        self.worker = SupervisedWorker(name, self._work, clock, backoff_start, backoff_max)
+        self._lock = threading.Lock()  # guards the figures below, written by the worker, read by status()
         self._frames = 0
-        self._failures = 0
-        self._reconnects = 0
         self._granted: tuple[int, int, float] | None = None
         self._last_frame_at: float | None = None  # clock seconds
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._set_health(False, "starting")
-        self._thread = threading.Thread(target=self._run, name=f"source {self.name}", daemon=True)
-        self._thread.start()
+        self.worker.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(STOP_JOIN_TIMEOUT)
-            if self._thread.is_alive():
-                log.warning("%s: thread still busy after %.0f s (a driver call that does not return); "
-                            "leaving it behind as a daemon", self.name, STOP_JOIN_TIMEOUT)
-        self._set_health(False, "stopped")
+        self.worker.stop()
 
     def status(self) -> SourceStatus:
+        health = self.worker.health()
         with self._lock:
             age = None if self._last_frame_at is None else self.clock() - self._last_frame_at
-            return SourceStatus(self._healthy, self._message, self._frames, self._failures, self._reconnects,
+            return SourceStatus(health.healthy, health.message, self._frames, health.failures, health.restarts,
                                 self._granted, age)
 
-    def _run(self) -> None:
+    def _work(self, worker: SupervisedWorker) -> None:
+        """Publish frames until worker.stopping (return) or a failure (raise)."""
         raise NotImplementedError
 
     def _publish(self, pixels: np.ndarray, captured_at: float) -> None:
@@ -173,29 +160,14 @@ class _Worker:
             frame = Frame(pixels, captured_at, self._frames)
             self._frames += 1
             self._last_frame_at = captured_at
-            if not self._healthy:
-                log.info("%s: delivering frames", self.name)
-            self._healthy, self._message = True, "ok"
+        self.worker.mark_healthy()
         self.mailbox.put(frame)
-
-    def _set_health(self, healthy: bool, message: str) -> None:
-        with self._lock:
-            self._healthy, self._message = healthy, message
-
-    def _count_failure(self, message: str) -> None:
-        with self._lock:
-            self._failures += 1
-            self._healthy, self._message = False, message
 
 
 # ---------------------------------------------------------------- camera
 
 
-class _CaptureFailure(Exception):
-    """The capture must be released and reopened; the message says why."""
-
-
-class CameraSource(_Worker):
+class CameraSource(_FrameSource):
     """A cv2.VideoCapture read on its own thread, reopened with backoff whenever it fails.
 
     Given a video file as its device it stands in for a camera: reads are paced
@@ -203,9 +175,8 @@ class CameraSource(_Worker):
     file's does not), and the end of the file is a lost camera."""
 
     def __init__(self, config: CameraConfig, clock: Clock = time.perf_counter):
-        super().__init__(f"camera {config.device!r}", clock)
+        super().__init__(f"camera {config.device!r}", clock, config.backoff_start, config.backoff_max)
         self.config = config
-        self._opened_before = False
         self._progress_at: float | None = None  # clock seconds of the last open or frame, for stall detection
 
     def frame_at(self, t: float) -> Frame:
@@ -223,31 +194,12 @@ class CameraSource(_Worker):
                 return replace(status, healthy=False, message=f"stalled: no frame for {waited:.1f} s")
         return status
 
-    def _run(self) -> None:
-        backoff = self.config.backoff_start
-        while not self._stop.is_set():
-            delivered = False
-            capture = None
-            try:
-                capture = self._open()
-                delivered = self._read_until_failure(capture)
-                message = ""
-            except _CaptureFailure as failure:
-                message = str(failure)
-            except Exception as error:  # supervised: a driver or decode error must not end the thread
-                log.exception("%s: unexpected error", self.name)
-                message = f"unexpected error: {error}"
-            finally:
-                if capture is not None:
-                    capture.release()
-            if self._stop.is_set():
-                break
-            if delivered:
-                backoff = self.config.backoff_start  # the device worked: the next failure is a fresh one
-            self._count_failure(message)
-            log.warning("%s: %s; reconnecting in %.1f s", self.name, message, backoff)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2.0, self.config.backoff_max)
+    def _work(self, worker: SupervisedWorker) -> None:
+        capture = self._open()
+        try:
+            self._read_until_stopped(capture, worker)
+        finally:
+            capture.release()
 
     def _open(self) -> cv2.VideoCapture:
         config = self.config
@@ -258,7 +210,7 @@ class CameraSource(_Worker):
                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms])
         if not capture.isOpened():
             capture.release()
-            raise _CaptureFailure(f"could not open {config.device!r}")
+            raise WorkFailure(f"could not open {config.device!r}")
         capture.set(cv2.CAP_PROP_FRAME_WIDTH, config.width)
         capture.set(cv2.CAP_PROP_FRAME_HEIGHT, config.height)
         capture.set(cv2.CAP_PROP_FPS, config.fps)
@@ -270,39 +222,33 @@ class CameraSource(_Worker):
         with self._lock:
             self._granted = granted
             self._progress_at = self.clock()
-            if self._opened_before:
-                self._reconnects += 1
-            self._opened_before = True
-            self._message = "opened, waiting for the first frame"
+        self.worker.mark_unhealthy("opened, waiting for the first frame")
         return capture
 
-    def _read_until_failure(self, capture: cv2.VideoCapture) -> bool:
-        """Publish frames until stop() (returns whether any came) or a failure (raises _CaptureFailure)."""
+    def _read_until_stopped(self, capture: cv2.VideoCapture, worker: SupervisedWorker) -> None:
+        """Publish frames until the worker stops (return) or the capture fails (raise WorkFailure)."""
         config = self.config
         period = self._file_period()
         freeze = _FreezeDetector(config.frozen_after)
         last_frame_at = self.clock()
         next_read_at = last_frame_at
-        delivered = False
-        while not self._stop.is_set():
+        while not worker.stopping:
             ok, bgr = capture.read()  # (H, W, 3) uint8 BGR
             now = self.clock()
             if not ok or bgr is None:
-                raise _CaptureFailure("no frame (device lost, or end of stream)")
+                raise WorkFailure("no frame (device lost, or end of stream)")
             if now - last_frame_at > config.stall_timeout:  # a frame this late may be an old buffered one
-                raise _CaptureFailure(f"stalled: a read took {now - last_frame_at:.1f} s")
+                raise WorkFailure(f"stalled: a read took {now - last_frame_at:.1f} s")
             frozen_for = freeze.frozen_for(bgr, now)
             if frozen_for is not None:
-                raise _CaptureFailure(f"frozen: the picture has not changed for {frozen_for:.1f} s")
+                raise WorkFailure(f"frozen: the picture has not changed for {frozen_for:.1f} s")
             last_frame_at = now
             with self._lock:
                 self._progress_at = now
             self._publish(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), now)  # a fresh array per frame: it crosses threads
-            delivered = True
             if period is not None:
                 next_read_at = max(next_read_at + period, now - period)  # never bank more than one frame
-                self._stop.wait(max(0.0, next_read_at - self.clock()))
-        return delivered
+                worker.wait(next_read_at - self.clock())
 
     def _file_period(self) -> float | None:
         """Seconds between reads for a file standing in for a camera; None for a real device."""
@@ -344,14 +290,15 @@ class _FreezeDetector:
 # ---------------------------------------------------------------- timelines
 
 
-class _TimelineSource(_Worker):
+class _TimelineSource(_FrameSource):
     """A source whose picture is a function of t: frame_at for rehearsal, a thread playing it in real time.
 
     Subclasses say which slot (frame number, counting on across loops) shows at
     t and when it ends, and how to read a slot's pixels."""
 
     def __init__(self, name: str, clock: Clock):
-        super().__init__(name, clock)
+        super().__init__(name, clock, *TIMELINE_BACKOFF)
+        self._zero: float | None = None  # clock seconds at t = 0: the first attempt's start, kept across retries
         self._rehearsal_reader: Callable[[int], np.ndarray] | None = None
         self._rehearsal_lock = threading.Lock()
 
@@ -375,39 +322,28 @@ class _TimelineSource(_Worker):
     def _nominal_fps(self) -> float:
         raise NotImplementedError
 
-    def _run(self) -> None:
-        started = self.clock()  # the timeline's zero; kept across restarts so pacing carries on
-        backoff = 0.5  # seconds; a file gone bad is retried, not given up on
-        failed = False
-        while not self._stop.is_set():
-            try:
-                self._play(started, restarted=failed)
-                return
-            except Exception as error:  # supervised: log, count, retry
-                log.exception("%s: playback failed; retrying in %.1f s", self.name, backoff)
-                self._count_failure(f"playback failed: {error}")
-                failed = True
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2.0, 10.0)
+    def stop(self) -> None:
+        super().stop()
+        self._zero = None  # the next start plays from the beginning
 
-    def _play(self, started: float, restarted: bool) -> None:
-        read = self._make_reader()
-        if restarted:
-            with self._lock:
-                self._reconnects += 1
-        shown: int | None = None
-        while not self._stop.is_set():
-            position = self.clock() - started
-            slot, ends_at = self._slot_at(position)
-            if slot != shown:  # when behind, this jumps straight to the current slot
-                pixels = read(slot)
-                captured_at = self.clock()
-                with self._lock:
-                    self._granted = (pixels.shape[1], pixels.shape[0], self._nominal_fps())
-                self._publish(pixels, captured_at)
-                shown = slot
-            wait = IDLE_CHECK if ends_at is None else ends_at - (self.clock() - started)
-            self._stop.wait(min(max(wait, 0.0), IDLE_CHECK))
+    def _work(self, worker: SupervisedWorker) -> None:
+        if self._zero is None:
+            self._zero = self.clock()
+        try:
+            read = self._make_reader()
+            shown: int | None = None
+            while not worker.stopping:
+                slot, ends_at = self._slot_at(self.clock() - self._zero)
+                if slot != shown:  # when behind, this jumps straight to the current slot
+                    pixels = read(slot)
+                    with self._lock:
+                        self._granted = (pixels.shape[1], pixels.shape[0], self._nominal_fps())
+                    self._publish(pixels, self.clock())
+                    shown = slot
+                wait = IDLE_CHECK if ends_at is None else ends_at - (self.clock() - self._zero)
+                worker.wait(min(wait, IDLE_CHECK))
+        except (OSError, ValueError, EOFError) as error:  # a file deleted, truncated or undecodable (PyAV's too)
+            raise WorkFailure(f"playback failed: {error}") from error
 
 
 def _require_file(path: Path, what: str) -> None:

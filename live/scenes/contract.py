@@ -1,22 +1,103 @@
-"""What the performer and the music ask of the scenes this frame: a plain snapshot passed to render().
+"""The scene contract: the one shape every scene kind fills, and the snapshot it renders from.
 
-The control bus and the audio analysis change all the time on other threads;
-the inference step reads them once into a Drive, so one frame sees one
-consistent set of values and scenes stay functions of (t, drive).
+A scene kind is a class with a `kind` name (what a show's `kind:` says), the
+config block it reads from the show (`spec_type`), and its performer
+parameters declared once, in `PARAMETERS`. From those declarations the control
+bus gives every scene its own parameters (`drift.scale`, OSC
+`/latentstage/drift/scale`) and an alias for whatever scene of the kind is on
+screen (`cppn.scale`); `osc list`, mappings and the HUD read them too. Adding a
+parameter to a kind is one line in its PARAMETERS and one read of
+`moment.values` in its render.
+
+The control bus and the audio change all the time on other threads; the frame
+loop reads them once into a `Moment` per scene, so one frame sees one
+consistent set of values and a scene stays a function of its moments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from live.control.parameters import Parameter, Value
+from live.core.clock import Clock
+from live.inference.engine import EngineConfig
+
+
+class SceneUnavailable(RuntimeError):
+    """A scene that has nothing good to show right now; the message says why, for the HUD."""
 
 
 @dataclass(frozen=True)
-class Drive:
-    scale: float | None = None  # CPPN coordinate scale for every CPPN scene; None: each scene's own
-    speed: float = 1.0  # multiplier of how fast latents travel through keyframes; negative runs backwards
-    jitter: float = 0.0  # 0..1: how hard an onset kicks a CPPN's latent
-    onset: bool = False  # an onset in the music since the last frame
-    canny_sigma: float | None = None  # overrides the chain's Canny sigma when set
-    style_strength: float = 1.0  # 0..1: a style model's output mixed over its input
+class Moment:
+    """What a scene renders from: the time and a snapshot of its parameters, modulation applied."""
+
+    t: float  # seconds of show time
+    values: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))  # short name -> value
+    onset: bool = False  # an onset in the music since the previous frame
 
 
-STILL = Drive()  # nobody is driving: scenes follow their own clocks
+class Scene(Protocol):
+    """One scene of a show, built from its spec. Render calls come from one thread at a time."""
+
+    kind: ClassVar[str]  # the show file's `kind:`
+    namespace: ClassVar[str]  # alias prefix: "cppn" makes `cppn.scale`; "" keeps the names as declared
+    PARAMETERS: ClassVar[tuple[Parameter, ...]]  # short names, the kind's defaults
+
+    name: str
+
+    @property
+    def parameters(self) -> tuple[Parameter, ...]:
+        """PARAMETERS with this scene's own defaults (its show settings, its model's card)."""
+
+    @property
+    def providers(self) -> list[str]:
+        """Where its model runs; empty without one."""
+
+    @property
+    def last_output(self) -> np.ndarray | None:
+        """The last picture rendered, held on screen for a while when the scene fails."""
+
+    @property
+    def captured_at(self) -> float | None:
+        """Clock time its newest input was captured; None when it renders from nothing but t."""
+
+    def warm_up(self, width: int, height: int) -> None:
+        """Load and run once at this size, so the first cue never waits."""
+
+    def start(self) -> None:
+        """Start its inputs (cameras, video files) on their own threads; live runs only."""
+
+    def stop(self) -> None: ...
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds for its first input; True once it can render."""
+
+    def health(self) -> str:
+        """"ok", or what keeps it from rendering, for the HUD."""
+
+    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
+        """(height, width, 3) uint8 RGB; raises SceneUnavailable when it has nothing good to show.
+        The array may be reused by the next render."""
+
+
+def defaults(parameters: tuple[Parameter, ...]) -> Mapping[str, Value]:
+    """The values a scene renders with when nobody drives it."""
+    return MappingProxyType({parameter.name: parameter.default for parameter in parameters})
+
+
+def alias_name(scene_type: type, parameter: Parameter) -> str:
+    """The name that addresses `parameter` on whichever scene of this kind is on screen."""
+    return f"{scene_type.namespace}.{parameter.name}" if scene_type.namespace else parameter.name
+
+
+@dataclass(frozen=True)
+class SceneContext:
+    """What building a scene needs besides its own spec."""
+
+    engine: EngineConfig  # providers and GPU requirements from the show
+    clock: Clock  # the clock live sources stamp their frames with
+    rehearsal: bool  # True: inputs are read at t (timelines), never started live

@@ -1,23 +1,26 @@
-"""A CPPN scene: a CPPN model whose latent morphs through seeded keyframes, rendered to RGB frames.
+"""The CPPN scene kind: a CPPN model whose latent morphs through seeded keyframes, rendered to RGB frames.
 
-Everything is a function of the time t passed in (seconds), so the live loop
-and an offline rehearsal on a virtual clock give the same pictures. Output
-buffers are allocated once per size and reused: the returned array is valid
-until the next render.
+Everything is a function of the moments passed in (time in seconds and the
+scale, speed and jitter parameters), so the live loop and an offline rehearsal
+on a virtual clock give the same pictures. Output buffers are allocated once
+per size and reused: the returned array is valid until the next render.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
-from live.scenes.contract import STILL, Drive
+from live.control.parameters import Parameter
+from live.core.imaging import to_uint8
 from live.inference.engine import Engine
 from live.inference.model_card import ModelCard
+from live.scenes.contract import Moment, SceneContext, defaults
+from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
 
 
 @dataclass(config=ConfigDict(extra="forbid"))
@@ -33,11 +36,34 @@ class CppnSceneConfig:
     wander: float | None = Field(None, ge=0)
 
 
+class CppnSceneSpec(BaseModel):
+    """A CPPN whose latent morphs through keyframes."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(min_length=1)
+    kind: Literal["cppn"]
+    model: Path  # relative to the show file's folder
+    cppn: CppnSceneConfig = Field(default_factory=CppnSceneConfig)
+
+
 class CppnScene:
-    def __init__(self, engine: Engine, config: CppnSceneConfig):
+    kind = "cppn"
+    namespace = "cppn"
+    spec_type = CppnSceneSpec
+    PARAMETERS = (
+        Parameter("scale", "float", 8.0, 0.1, 64.0,
+                  description="CPPN coordinate zoom, unitless: larger shows more, finer pattern"),
+        Parameter("speed", "float", 1.0, -8.0, 8.0,
+                  description="CPPN morph speed, times the keyframe rate; negative runs backwards"),
+        Parameter("jitter", "float", 0.0, 0.0, 1.0,
+                  description="how far an onset kicks the CPPN latent, in latent units (keyframes lie in -1..1)"),
+    )
+
+    def __init__(self, name: str, engine: Engine, config: CppnSceneConfig):
         card = engine.card
         if card.kind != "cppn":
             raise ValueError(f"{engine.path}: a cppn scene needs a cppn model, this one is {card.kind}")
+        self.name = name
         self.engine = engine
         self.config = config
         self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
@@ -46,6 +72,13 @@ class CppnScene:
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
+        self.parameters = tuple(
+            dataclasses.replace(parameter, default=self.base_scale) if parameter.name == "scale" else parameter
+            for parameter in self.PARAMETERS)
+
+    @classmethod
+    def build(cls, spec: CppnSceneSpec, context: SceneContext) -> CppnScene:
+        return cls(spec.name, Engine.load(spec.model, context.engine), spec.cppn)
 
     captured_at = None  # a CPPN has no input frame: latency counts from the start of inference
 
@@ -57,9 +90,22 @@ class CppnScene:
     def last_output(self) -> np.ndarray | None:
         return self._rgb
 
-    def inputs_at(self, t: float, width: int, height: int, drive: Drive = STILL) -> dict[str, np.ndarray]:
-        z = self.walk.at(t, drive)
-        self.scale[0] = self.base_scale if drive.scale is None else drive.scale
+    def start(self) -> None:
+        pass  # nothing to capture: a CPPN draws from t alone
+
+    def stop(self) -> None:
+        pass
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        return True
+
+    def health(self) -> str:
+        return "ok"
+
+    def inputs_at(self, moment: Moment, width: int, height: int) -> dict[str, np.ndarray]:
+        values = moment.values
+        z = self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)
+        self.scale[0] = values["scale"]
         return {
             "coords": coordinates(width, height, self.config.keep_aspect),
             "z": z.reshape(1, -1),
@@ -67,22 +113,17 @@ class CppnScene:
         }
 
     def warm_up(self, width: int, height: int) -> None:
-        self.engine.warm_up(self.inputs_at(0.0, width, height))
+        self.engine.warm_up(self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height))
         self.walk.restart()
 
-    def render(self, t: float, width: int, height: int, drive: Drive = STILL) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of the scene at time t (seconds), as the drive asks."""
-        inputs = self.inputs_at(t, width, height, drive)
-        image = self.engine.run(inputs)[self.engine.output_names[0]]  # (H, W, C) in [0, 1]
+    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters."""
+        image = self.engine.run(self.inputs_at(moment, width, height))[self.engine.output_names[0]]  # (H, W, C)
         if self._rgb is None or self._rgb.shape[:2] != (height, width):
             self._rgb = np.empty((height, width, 3), dtype=np.uint8)
             self._scratch = np.empty(image.shape, dtype=np.float32)
-        np.multiply(image, 255.0, out=self._scratch)
-        np.add(self._scratch, 0.5, out=self._scratch)  # round rather than truncate on the cast below
-        np.clip(self._scratch, 0.0, 255.0, out=self._scratch)
-        # a gray (c_dim=1) model broadcasts into all three channels
-        np.copyto(self._rgb, self._scratch, casting="unsafe")
-        return self._rgb
+        # in [0, 1]; a gray (c_dim=1) model broadcasts into all three channels
+        return to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
 
 
 KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
@@ -106,17 +147,19 @@ class LatentWalk:
         self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
         self._rng = np.random.default_rng(self._rng_seed)
 
-    def at(self, t: float, drive: Drive = STILL) -> np.ndarray:
+    def at(self, t: float, speed: float = 1.0, jitter: float = 0.0, onset: bool = False) -> np.ndarray:
+        """The latent at t (seconds), having travelled at `speed` since the last call; an onset
+        kicks it by `jitter` latent units in a seeded random direction."""
         if self._t is None or t < self._t:  # first call, or the clock went back: start from t
             self._position, self._kick[:] = t / self.period, 0.0
         else:
             dt = t - self._t
-            self._position += drive.speed * dt / self.period
+            self._position += speed * dt / self.period
             self._kick *= np.float32(np.exp(-dt / KICK_DECAY))
         self._t = t
-        if drive.onset and drive.jitter > 0:
+        if onset and jitter > 0:
             direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
-            self._kick += drive.jitter * direction / np.linalg.norm(direction)
+            self._kick += jitter * direction / np.linalg.norm(direction)
         return latent_at_position(self.latents, self._position, self.interp) + self._kick
 
 

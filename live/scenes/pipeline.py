@@ -1,29 +1,61 @@
-"""A pipeline scene: frames from a source, through a chain of filters, optionally through an image model.
+"""The pipeline scene kind: frames from a source, through a chain of filters, optionally through an image model.
 
 This is the Cubist Mirror's scene: a camera, auto-Canny edges, a pix2pix
 model; or a camera straight into a style network. Live, it takes the source's
-newest frame and only recomputes when a new one has come; in rehearsal it asks
-the source for the frame that belongs to time t. When the source is unhealthy
-or silent it raises SceneUnavailable, and the stage decides what to show.
+newest frame and only recomputes when a new one has come or a parameter
+moved; in rehearsal it asks the source for the frame that belongs to time t.
+When the source is unhealthy or silent it raises SceneUnavailable, and the
+stage decides what to show.
 """
 from __future__ import annotations
 
+import dataclasses
+import time
+from pathlib import Path
+from typing import Literal
+
 import cv2
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
-from live.scenes.contract import STILL, Drive
-from live.inference.engine import Engine
-from live.scenes.filters import FilterChain
+from live.control.parameters import Parameter
 from live.core.frames import Frame
+from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
+from live.inputs.sources import Source, SourceConfig, open_source
+from live.scenes.contract import Moment, SceneContext, SceneUnavailable
+from live.scenes.filters import CannyConfig, FilterChain, FilterStep
+
+READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
 
 
-class SceneUnavailable(RuntimeError):
-    """A scene that has nothing good to show right now; the message says why, for the HUD."""
+class PipelineSceneSpec(BaseModel):
+    """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    name: str = Field(min_length=1)
+    kind: Literal["pipeline"]
+    source: SourceConfig
+    chain: list[FilterStep] = Field(default_factory=list)
+    model: Path | None = None  # relative to the show file's folder
 
 
 class PipelineScene:
-    def __init__(self, source, chain: FilterChain, engine: Engine | None, rehearsal: bool):
+    kind = "pipeline"
+    namespace = ""  # its parameters keep their own names: canny.sigma, style.strength
+    spec_type = PipelineSceneSpec
+    PARAMETERS = (
+        Parameter("canny.sigma", "float", CannyConfig.sigma, 0.0, 1.0,
+                  description="Canny threshold spread around the median level, fraction: higher keeps fainter edges"),
+        Parameter("style.strength", "float", 1.0, 0.0, 1.0,
+                  description="style model output mixed over its input, fraction (1 = fully styled)"),
+    )
+
+    def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool):
+        if engine is not None and engine.card.kind == "cppn":
+            raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a CPPN model; "
+                             "use kind: cppn for it")
+        self.name = name
         self.source = source
         self.chain = chain
         self.engine = engine
@@ -31,9 +63,19 @@ class PipelineScene:
         self.captured_at: float | None = None  # source clock time of the frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
         self._last_seq = -1
-        self._last_drive: tuple | None = None  # (canny sigma, style strength) of the last render
+        self._last_values: tuple | None = None  # (canny sigma, style strength) of the last render
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
+        sigmas = [step.canny.sigma for step in chain.steps if step.canny is not None]
+        self.parameters = tuple(
+            dataclasses.replace(parameter, default=sigmas[0]) if parameter.name == "canny.sigma" and sigmas
+            else parameter for parameter in self.PARAMETERS)
+
+    @classmethod
+    def build(cls, spec: PipelineSceneSpec, context: SceneContext) -> PipelineScene:
+        engine = Engine.load(spec.model, context.engine) if spec.model is not None else None
+        return cls(spec.name, open_source(spec.source, context.clock), FilterChain(spec.chain), engine,
+                   rehearsal=context.rehearsal)
 
     @property
     def last_output(self) -> np.ndarray | None:
@@ -52,27 +94,40 @@ class PipelineScene:
         if not self.rehearsal:
             self.source.stop()
 
+    def wait_until_ready(self, timeout: float) -> bool:
+        """Live: wait up to `timeout` seconds for the source's first frame. Rehearsal reads at t: ready."""
+        deadline = time.monotonic() + timeout
+        while not self.rehearsal and self.source.mailbox.newest() is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(READY_POLL)
+        return True
+
+    def health(self) -> str:
+        return self.source.status().message
+
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
             blank = np.zeros((height, width, 3), dtype=np.uint8)
             self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank))})
 
-    def render(self, t: float, width: int, height: int, drive: Drive = STILL) -> np.ndarray:
-        """(height, width, 3) uint8 RGB for time t (seconds); the array is reused."""
-        frame = self.source.frame_at(t) if self.rehearsal else self._live_frame()
-        unchanged = frame.seq == self._last_seq and (drive.canny_sigma, drive.style_strength) == self._last_drive
+    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
+        """(height, width, 3) uint8 RGB for the moment (seconds, parameters); the array is reused."""
+        frame = self.source.frame_at(moment.t) if self.rehearsal else self._live_frame()
+        sigma, strength = moment.values["canny.sigma"], moment.values["style.strength"]
+        unchanged = frame.seq == self._last_seq and (sigma, strength) == self._last_values
         if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
             return self._output  # nothing new from the source or the performer: the last picture stands
-        filtered = self.chain.apply(frame.pixels, drive.canny_sigma)
+        filtered = self.chain.apply(frame.pixels, sigma)
         if self._io is None:
             self._output = _resized(filtered, width, height, self._output)
         else:
             name = self.engine.input_names[0]
             result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
-            if self.engine.card.kind == "style" and drive.style_strength < 1.0:
-                self._mix_in_source(filtered, drive.style_strength)
-        self._last_seq, self._last_drive = frame.seq, (drive.canny_sigma, drive.style_strength)
+            if self.engine.card.kind == "style" and strength < 1.0:
+                self._mix_in_source(filtered, strength)
+        self._last_seq, self._last_values = frame.seq, (sigma, strength)
         self.captured_at = frame.captured_at
         return self._output
 

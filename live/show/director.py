@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from live.control.bus import Curve, apply_curve
+from live.control.mappings import Curve, apply_curve
 from live.show.schema import Show
 
 

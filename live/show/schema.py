@@ -9,23 +9,25 @@ into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from live.inputs.audio import AudioConfig
-from live.control.bus import ControlBus, ControlError, Curve, MappingConfig, check_targets, standard_parameters
-from live.scenes.cppn import CppnSceneConfig
-from live.inference.engine import EngineConfig
-from live.scenes.filters import FilterStep
+from live.control.mappings import Curve, MappingConfig, check_targets
 from live.control.osc import OscConfig
+from live.control.parameters import ControlError
+from live.inference.engine import EngineConfig
+from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
-from live.inputs.sources import SourceConfig
+from live.scenes.kinds import SceneSpec, control_bus, scene_type
+from live.scenes.pipeline import PipelineSceneSpec
 
 FORBID = ConfigDict(extra="forbid")
+SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ShowError(ValueError):
@@ -44,30 +46,6 @@ class OutputConfig:
     @property
     def render_size(self) -> tuple[int, int]:
         return max(2, round(self.width * self.render_scale)), max(2, round(self.height * self.render_scale))
-
-
-class CppnSceneSpec(BaseModel):
-    """A CPPN whose latent morphs through keyframes."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-    name: str = Field(min_length=1)
-    kind: Literal["cppn"]
-    model: Path  # relative to the show file's folder
-    cppn: CppnSceneConfig = Field(default_factory=CppnSceneConfig)
-
-
-class PipelineSceneSpec(BaseModel):
-    """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
-
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-    name: str = Field(min_length=1)
-    kind: Literal["pipeline"]
-    source: SourceConfig
-    chain: list[FilterStep] = Field(default_factory=list)
-    model: Path | None = None  # relative to the show file's folder
-
-
-SceneSpec = Annotated[Union[CppnSceneSpec, PipelineSceneSpec], Field(discriminator="kind")]
 
 
 class Cue(BaseModel):
@@ -106,6 +84,10 @@ class Show(BaseModel):
     @model_validator(mode="after")
     def _names_resolve(self) -> Show:
         names = [scene.name for scene in self.scenes]
+        for name in names:
+            if not SCENE_NAME.match(name):
+                raise ValueError(f"scene name {name!r}: use lower-case letters, digits and _ (it becomes an OSC "
+                                 f"address, /latentstage/{name}/...)")
         duplicates = {name for name in names if names.count(name) > 1}
         if duplicates:
             raise ValueError(f"scene names must be unique; repeated: {', '.join(sorted(duplicates))}")
@@ -115,7 +97,9 @@ class Show(BaseModel):
         if self.idle is not None and self.idle not in names:
             raise ValueError(f"idle names scene {self.idle!r}; scenes are: {', '.join(names)}")
         try:
-            check_targets(self.mappings, ControlBus(standard_parameters(names)))
+            bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
+                               for scene in self.scenes])
+            check_targets(self.mappings, bus)
         except ControlError as error:
             raise ValueError(str(error)) from None
         return self

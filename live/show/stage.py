@@ -1,11 +1,13 @@
-"""The stage: a show's scenes loaded and warmed up, and the frames the director asks for at time t.
+"""The stage: a show's scenes built and warmed up, and the frames the director asks for at time t.
 
 Live runs and rehearsals both go through `Stage.frame_at`, so the same show
 and clock give the same layers. Every scene's model is loaded and warmed up
-before the first frame, so a cue never waits for a model to load. A scene that
-fails (its camera unplugged, its model erroring) keeps its last good frame for
-the show's `hold` seconds, then gives way to the idle scene until it recovers;
-the reason is kept in `health` for the HUD. The screen never goes black.
+before the first frame, so a cue never waits for a model to load, and a live
+start waits (up to `hold` seconds) for the scenes' first input frames, so the
+show does not open on the idle scene. A scene that fails (its camera
+unplugged, its model erroring) keeps its last good frame for the show's `hold`
+seconds, then gives way to the idle scene until it recovers; the reason is
+kept in `health` for the HUD. The screen never goes black.
 """
 from __future__ import annotations
 
@@ -19,18 +21,23 @@ from typing import Callable
 
 import numpy as np
 
-from live.scenes.cppn import CppnScene, CppnSceneConfig
-from live.show.director import Composition, Director
-from live.scenes.contract import STILL, Drive
+from live.core.clock import Clock
 from live.inference.engine import Engine, EngineConfig
-from live.scenes.filters import FilterChain
-from live.scenes.pipeline import PipelineScene, SceneUnavailable
-from live.show.schema import CppnSceneSpec, Show
-from live.inputs.sources import open_source
+from live.scenes.contract import Moment, Scene, SceneContext, SceneUnavailable, defaults
+from live.scenes.cppn import CppnScene, CppnSceneConfig
+from live.scenes.kinds import build_scene
+from live.show.director import Composition, Director
+from live.show.schema import Show
 
 log = logging.getLogger("latentstage.stage")
 
 IDLE = -1  # the index the built-in idle scene stands under
+MomentFor = Callable[[Scene, float], Moment]  # what a scene's parameters are at t (seconds)
+
+
+def still(scene: Scene, t: float) -> Moment:
+    """Nobody driving: each scene at its own defaults."""
+    return Moment(t, defaults(scene.parameters))
 
 
 @dataclass
@@ -48,7 +55,7 @@ def bundled_idle_model() -> Path:
 
 
 class Stage:
-    def __init__(self, show: Show, scenes: list, idle, clock: Callable[[], float]):
+    def __init__(self, show: Show, scenes: list[Scene], idle: Scene, clock: Clock):
         self.show = show
         self.scenes = scenes
         self.idle = idle  # the scene shown while another cannot be
@@ -58,27 +65,34 @@ class Stage:
         self._last_good: dict[int, float] = {}  # scene index -> show time of its last good frame
 
     @classmethod
-    def build(cls, show: Show, rehearsal: bool = False, clock: Callable[[], float] = time.perf_counter) -> Stage:
-        width, height = show.output.render_size
-        scenes = [_build_scene(spec, show.engine, rehearsal, clock) for spec in show.scenes]
+    def build(cls, show: Show, rehearsal: bool = False, clock: Clock = time.perf_counter,
+              warm_up: bool = True) -> Stage:
+        """Every scene of the show built (models loaded), and warmed up at the render size unless
+        `warm_up` is False (a listing that only needs the scenes' parameters)."""
+        context = SceneContext(show.engine, clock, rehearsal)
+        scenes = [build_scene(spec, context) for spec in show.scenes]
         idle = _idle_scene(show, scenes)
-        for spec, scene in zip(show.scenes, scenes):
-            scene.warm_up(width, height)
-            log.info("scene %r ready on %s", spec.name, ", ".join(scene.providers) or "no model")
-        if idle not in scenes:
-            idle.warm_up(width, height)
+        if warm_up:
+            width, height = show.output.render_size
+            for scene in scenes if idle in scenes else [*scenes, idle]:
+                scene.warm_up(width, height)
+                log.info("scene %r ready on %s", scene.name, ", ".join(scene.providers) or "no model")
         return cls(show, scenes, idle, clock)
 
     def start(self) -> None:
-        """Start the scenes' sources (cameras, video files) on their own threads."""
+        """Start the scenes' inputs (cameras, video files) on their own threads, and wait up to the
+        show's `hold` seconds for their first frames (they start together, so the waits overlap)."""
         for scene in self.scenes:
-            if isinstance(scene, PipelineScene):
-                scene.start()
+            scene.start()
+        deadline = time.monotonic() + self.show.hold
+        for scene in self.scenes:
+            if not scene.wait_until_ready(max(0.0, deadline - time.monotonic())):
+                log.warning("scene %r: no input after %.1f s (%s); starting without it",
+                            scene.name, self.show.hold, scene.health())
 
     def stop(self) -> None:
         for scene in self.scenes:
-            if isinstance(scene, PipelineScene):
-                scene.stop()
+            scene.stop()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -94,27 +108,31 @@ class Stage:
         return sorted({provider for scene in self.scenes for provider in scene.providers})
 
     def source_summary(self) -> str:
-        """One HUD line: each pipeline scene's source, what it granted (size, fps) and whether it is healthy."""
+        """One HUD line: each scene's input source, what it granted (size, fps) and whether it is healthy."""
         parts = []
-        for spec, scene in zip(self.show.scenes, self.scenes):
-            if isinstance(scene, PipelineScene):
-                status = scene.source.status()
+        for scene in self.scenes:
+            source = getattr(scene, "source", None)  # pipeline scenes have one; a CPPN draws from t alone
+            if source is not None:
+                status = source.status()
                 size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
-                parts.append(f"{spec.name} {size} {'ok' if status.healthy else 'down'}")
+                parts.append(f"{scene.name} {size} {'ok' if status.healthy else 'down'}")
         return "sources " + ", ".join(parts) if parts else ""
 
-    def scene_name(self, index: int) -> str:
-        return "idle" if index == IDLE else self.show.scenes[index].name
+    def scene(self, index: int) -> Scene:
+        return self.idle if index == IDLE else self.scenes[index]
 
-    def frame_at(self, t: float, copy: bool = False, drive: Drive = STILL) -> Layers:
-        """The layers at t (seconds of show time), as the drive asks. Scenes reuse their
-        buffers: pass copy=True to hand them to another thread."""
+    def scene_name(self, index: int) -> str:
+        return "idle" if index == IDLE else self.scenes[index].name
+
+    def frame_at(self, t: float, copy: bool = False, moment_for: MomentFor = still) -> Layers:
+        """The layers at t (seconds of show time), each scene at the moment `moment_for` gives.
+        Scenes reuse their buffers: pass copy=True to hand them to another thread."""
         started = self.clock()
         composition = self.director.composition_at(t)
-        current, scene, captured = self._render(composition.scene, t, started, drive)
+        current, scene, captured = self._render(composition.scene, t, started, moment_for)
         previous = None
         if composition.previous is not None:
-            previous, _, captured_before = self._render(composition.previous, t, started, drive)
+            previous, _, captured_before = self._render(composition.previous, t, started, moment_for)
             captured = min(captured, captured_before)
             if copy:
                 previous = previous.copy()
@@ -124,19 +142,19 @@ class Stage:
             composition = Composition(scene, composition.previous, composition.mix)
         return Layers(current, previous, composition, captured)
 
-    def _render(self, index: int, t: float, started: float, drive: Drive) -> tuple[np.ndarray, int, float]:
+    def _render(self, index: int, t: float, started: float, moment_for: MomentFor) -> tuple[np.ndarray, int, float]:
         """(pixels, index of the scene really shown, capture time) for scene `index` at t."""
         scene = self.scenes[index]
-        name = self.scene_name(index)
+        name = scene.name
         width, height = self.size
         try:
-            pixels = scene.render(t, width, height, drive)
+            pixels = scene.render(moment_for(scene, t), width, height)
         except Exception as error:  # any failure of a scene degrades, never stops, the show
             self._report(name, error)
             held = scene.last_output
             if held is not None and t - self._last_good.get(index, -math.inf) <= self.show.hold:
                 return held, index, scene.captured_at or started
-            return self.idle.render(t, width, height, drive), IDLE, started
+            return self.idle.render(moment_for(self.idle, t), width, height), IDLE, started
         if name in self.health:
             log.info("scene %r recovered", name)
             self.health = {key: value for key, value in self.health.items() if key != name}
@@ -150,17 +168,7 @@ class Stage:
         self.health = {**self.health, name: message}  # replaced whole: the HUD reads it from another thread
 
 
-def _build_scene(spec, engine_config: EngineConfig, rehearsal: bool, clock: Callable[[], float]):
-    if isinstance(spec, CppnSceneSpec):
-        return CppnScene(Engine.load(spec.model, engine_config), spec.cppn)
-    engine = Engine.load(spec.model, engine_config) if spec.model is not None else None
-    if engine is not None and engine.card.kind == "cppn":
-        raise ValueError(f"{spec.model}: scene {spec.name!r} is a pipeline, but this is a CPPN model; "
-                         "use kind: cppn for it")
-    return PipelineScene(open_source(spec.source, clock), FilterChain(spec.chain), engine, rehearsal=rehearsal)
-
-
-def _idle_scene(show: Show, scenes: list):
+def _idle_scene(show: Show, scenes: list[Scene]) -> Scene:
     if show.idle is not None:
         return scenes[show.scene_index(show.idle)]
     for scene in scenes:
@@ -168,4 +176,4 @@ def _idle_scene(show: Show, scenes: list):
             return scene
     # On the CPU on purpose: the idle scene must still draw when the GPU is what failed.
     engine = Engine.load(bundled_idle_model(), EngineConfig(providers="cpu"))
-    return CppnScene(engine, CppnSceneConfig(seed=show.seed, period=6.0))
+    return CppnScene("idle (bundled)", engine, CppnSceneConfig(seed=show.seed, period=6.0))

@@ -1,54 +1,27 @@
-"""The control bus, the mapping maths and the mapper, driven on a virtual clock."""
+"""The control bus: declared parameters, aliases for the scene on screen, held values and release."""
 from __future__ import annotations
 
-import math
 import threading
-from dataclasses import dataclass
 
 import pytest
-from pydantic import ValidationError
 
-from live.control.bus import (
-    AUDIO_FEATURES,
-    ControlBus,
-    ControlError,
-    LfoConfig,
-    Mapper,
-    MappingConfig,
-    Parameter,
-    apply_curve,
-    check_targets,
-    lfo,
-    normalise,
-    smooth,
-    standard_parameters,
-)
-
-SCENES = ["mirror", "bloom", "snow"]
-
-
-@pytest.fixture
-def bus() -> ControlBus:
-    return ControlBus(standard_parameters(SCENES))
-
-
-def mapping(**fields) -> MappingConfig:
-    return MappingConfig.model_validate(fields)
-
-
-# --- parameters and the bus ---------------------------------------------------------------------------
+from live.control.bus import ControlBus
+from live.control.parameters import ControlError, Parameter, show_parameters
+from tests.live.control.conftest import SCENES
 
 def test_standard_parameters_have_units_and_defaults(bus):
     names = [parameter.name for parameter in bus.parameters()]
-    assert names == ["scene", "scene.next", "scene.previous", "fade", "cppn.scale", "cppn.speed", "cppn.jitter",
-                     "canny.sigma", "style.strength", "hud", "mirror"]
+    assert names == ["scene", "scene.next", "scene.previous", "fade", "hud", "mirror",
+                     "mirror.scale", "mirror.speed", "mirror.jitter", "bloom.scale", "bloom.speed", "bloom.jitter",
+                     "snow.canny.sigma", "snow.style.strength",
+                     "cppn.scale", "cppn.speed", "cppn.jitter", "canny.sigma", "style.strength"]
     assert all(parameter.description for parameter in bus.parameters())
     assert bus.get("scene") == "mirror"
     assert bus.get("fade") == 1.0 and bus.get("cppn.speed") == 1.0
-    assert bus.parameter("cppn.scale").minimum == 0.1 and bus.parameter("cppn.scale").maximum == 64
-    assert bus.parameter("cppn.speed").minimum == -8
+    assert bus.declaration("cppn.scale").minimum == 0.1 and bus.declaration("cppn.scale").maximum == 64
+    assert bus.declaration("cppn.speed").minimum == -8
     with pytest.raises(ControlError):
-        standard_parameters([])
+        show_parameters([])
 
 
 def test_numbers_coerce_between_int_and_float(bus):
@@ -60,7 +33,7 @@ def test_numbers_coerce_between_int_and_float(bus):
 
 @pytest.mark.parametrize("value", ["12", None, True, float("nan"), float("inf"), [1.0]])
 def test_numbers_refuse_other_types(bus, value):
-    with pytest.raises(ControlError, match="cppn.scale"):
+    with pytest.raises(ControlError, match="mirror.scale"):  # the parameter the alias stands for
         bus.set("cppn.scale", value)
     assert bus.get("cppn.scale") == 8.0 and bus.version("cppn.scale") == 0
 
@@ -152,7 +125,7 @@ def test_subscribers_hear_changes_with_their_source(bus):
         bus.set("cppn.scale", 100.0)
     unsubscribe()
     bus.set("cppn.scale", 11.0)
-    assert heard == [("cppn.scale", 10.0, "osc:127.0.0.1:5000"), ("scene.next", 1, "api")]
+    assert heard == [("mirror.scale", 10.0, "osc:127.0.0.1:5000"), ("scene.next", 1, "api")]
 
 
 def test_a_failing_subscriber_does_not_stop_the_others(bus):
@@ -199,236 +172,26 @@ def test_inputs_are_plain_floats(bus):
         bus.set_input("osc:/1/fader1", "loud")
 
 
-# --- the maths ----------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("curve", ["linear", "exp", "log", "smooth"])
-def test_curves_keep_their_ends_and_rise(curve):
-    points = [apply_curve(i / 20, curve) for i in range(21)]
-    assert points[0] == pytest.approx(0.0) and points[-1] == pytest.approx(1.0)
-    assert all(b > a for a, b in zip(points, points[1:]))
-    assert apply_curve(-0.5, curve) == pytest.approx(0.0) and apply_curve(1.5, curve) == pytest.approx(1.0)
-
-
-def test_curve_shapes():
-    assert apply_curve(0.5, "linear") == 0.5
-    assert apply_curve(0.5, "exp") < 0.2  # slow start
-    assert apply_curve(0.5, "log") > 0.8  # fast start
-    assert apply_curve(0.5, "smooth") == 0.5 and apply_curve(0.1, "smooth") < 0.1
-    for x in (0.1, 0.3, 0.7):
-        assert apply_curve(apply_curve(x, "exp"), "log") == pytest.approx(x)
-    with pytest.raises(ControlError):
-        apply_curve(0.5, "cubic")
+def test_an_alias_means_the_scene_on_screen(bus):
+    bus.set("cppn.scale", 12.0)  # mirror is on screen
+    assert bus.get("mirror.scale") == 12.0 and bus.get("bloom.scale") == 8.0
+    bus.set("scene", "bloom")
+    assert bus.get("cppn.scale") == 8.0 and bus.resolve("cppn.scale") == "bloom.scale"
+    bus.set("bloom.scale", 3.0)  # a scene's own address, whatever is on screen
+    assert bus.get("cppn.scale") == 3.0 and bus.aliases_of("bloom.scale") == ["cppn.scale"]
+    with pytest.raises(ControlError, match="the scene on screen \\(bloom\\) has no such parameter"):
+        bus.set("canny.sigma", 0.5)
+    assert bus.targets("cppn.scale") == ["mirror.scale", "bloom.scale"] and bus.is_alias("canny.sigma")
 
 
-def test_normalise_clamps_and_inverts():
-    assert normalise(0.25, 0.0, 0.5) == 0.5
-    assert normalise(2.0, 0.0, 0.5) == 1.0 and normalise(-1.0, 0.0, 0.5) == 0.0
-    assert normalise(0.25, 1.0, 0.0) == 0.75
-
-
-def test_lfo_shapes():
-    assert [lfo(t, "saw", 4.0) for t in (0, 1, 2, 3)] == [0.0, 0.25, 0.5, 0.75]
-    assert [lfo(t, "triangle", 4.0) for t in (0, 1, 2, 3)] == [0.0, 0.5, 1.0, 0.5]
-    assert [lfo(t, "square", 4.0) for t in (0, 1.9, 2, 3.9)] == [1.0, 1.0, 0.0, 0.0]
-    assert [lfo(t, "sine", 4.0) for t in (0, 1, 2, 3)] == pytest.approx([0.0, 0.5, 1.0, 0.5])
-    assert lfo(8.0, "sine", 4.0) == pytest.approx(0.0)  # periodic
-    assert lfo(0.0, "saw", 4.0, phase=0.25) == 0.25  # phase shifts the start
-    assert lfo(-1.0, "saw", 4.0) == 0.75  # before zero it keeps going backwards
-    assert all(0.0 <= lfo(t / 7, shape, 1.3) <= 1.0 for t in range(50) for shape in ("sine", "triangle", "saw"))
-    with pytest.raises(ControlError):
-        lfo(0.0, "noise", 1.0)
-
-
-def test_smoothing_is_asymmetric_one_pole():
-    assert smooth(0.0, 1.0, 0.1, attack=0.0, release=1.0) == 1.0  # no attack: jumps up
-    assert smooth(1.0, 0.0, 0.5, attack=0.0, release=0.5) == pytest.approx(math.exp(-1.0))  # one time constant
-    assert smooth(0.0, 1.0, 0.5, attack=0.5, release=0.0) == pytest.approx(1 - math.exp(-1.0))
-    assert smooth(1.0, 0.0, 0.1, attack=1.0, release=0.0) == 0.0  # no release: drops at once
-    assert smooth(0.3, 0.7, 0.0, attack=1.0, release=1.0) == 0.3  # no time, no change
-
-
-def test_smoothing_does_not_depend_on_the_frame_rate():
-    """Ten 0.01 s steps land where one 0.1 s step does: a 30 fps live run and a 60 fps rehearsal agree."""
-    fine = 1.0
-    for _ in range(10):
-        fine = smooth(fine, 0.0, 0.01, attack=0.0, release=0.2)
-    assert fine == pytest.approx(smooth(1.0, 0.0, 0.1, attack=0.0, release=0.2))
-
-
-# --- mapping declarations -----------------------------------------------------------------------------
-
-def test_mapping_defaults_and_aliases():
-    m = mapping(audio="bass", to="cppn.scale")
-    assert m.in_ == (0.0, 1.0) and m.out is None and m.curve == "linear" and m.attack == 0 and m.release == 0
-    m = mapping(lfo={"shape": "triangle", "period": 2}, to="cppn.speed", **{"in": [0.2, 0.8]})
-    assert m.lfo == LfoConfig(shape="triangle", period=2.0) and m.in_ == (0.2, 0.8)
-    assert mapping(key="J", to="hud").key == "j" and mapping(key="space", to="hud").source == "key:space"
-    assert set(AUDIO_FEATURES) == {"level", "bass", "low_mid", "high_mid", "high", "flux", "onset",
-                                   "onset_strength", "beat"}
-
-
-@pytest.mark.parametrize("fields, complaint", [
-    ({"audio": "bass", "osc": "/1/fader1", "to": "fade"}, "exactly one source.*audio, osc"),
-    ({"to": "fade"}, "exactly one source.*none"),
-    ({"audio": "treble", "to": "fade"}, "level"),
-    ({"osc": "1/fader1", "to": "fade"}, "OSC address"),
-    ({"osc": "/1/fader*", "to": "fade"}, "OSC address"),
-    ({"key": "ctrl j", "to": "fade"}, "key name"),
-    ({"lfo": {"shape": "noise"}, "to": "fade"}, "sine"),
-    ({"lfo": {"period": 0}, "to": "fade"}, "greater than 0"),
-    ({"lfo": {"phase": 1.5}, "to": "fade"}, "less than or equal to 1"),
-    ({"audio": "bass", "to": "fade", "in": [0.5, 0.5]}, "two different"),
-    ({"audio": "bass", "to": "fade", "curve": "cubic"}, "linear"),
-    ({"audio": "bass", "to": "fade", "attack": -1}, "greater than or equal to 0"),
-    ({"audio": "bass", "to": "fade", "expression": "bass * 2"}, "Extra inputs"),
-    ({"audio": "bass", "to": "Fade Time"}, "parameter name"),
-])
-def test_mapping_validation_errors(fields, complaint):
-    with pytest.raises(ValidationError, match=complaint):
-        MappingConfig.model_validate(fields)
-
-
-def test_check_targets_names_the_mapping(bus):
-    good = mapping(audio="bass", to="cppn.scale")
-    with pytest.raises(ControlError, match=r"mappings\[1\].*'cppn.scal' is not a parameter"):
-        check_targets([good, mapping(audio="level", to="cppn.scal")], bus)
-    with pytest.raises(ControlError, match=r"mappings\[0\].*outside cppn.scale's range"):
-        check_targets([mapping(audio="bass", to="cppn.scale", out=[0.0, 10.0])], bus)
-    with pytest.raises(ControlError, match=r"mappings\[0\].*leave out `out`"):
-        check_targets([mapping(key="h", to="hud", out=[0, 1])], bus)
-    with pytest.raises(ControlError, match=r"mappings\[0\].*outside scene's range"):
-        check_targets([mapping(osc="/1/rotary1", to="scene", out=[0, 5])], bus)
-    bus.declare(Parameter("title", "str", "", description="a caption"))
-    bus.declare(Parameter("gain", "float", 1.0, description="unbounded gain, times"))
-    with pytest.raises(ControlError, match="free text"):
-        check_targets([mapping(audio="bass", to="title")], bus)
-    with pytest.raises(ControlError, match="no fixed range"):
-        check_targets([mapping(audio="bass", to="gain")], bus)
-    check_targets([good, mapping(audio="bass", to="gain", out=[0, 4])], bus)
-    with pytest.raises(ControlError, match=r"mappings\[0\]"):
-        Mapper([mapping(audio="level", to="nothing")], bus)
-
-
-# --- the mapper ---------------------------------------------------------------------------------------
-
-@dataclass
-class Features:
-    """An audio analyser's output as an object, the other shape `update` accepts."""
-    level: float = 0.0
-    bass: float = 0.0
-    onset: float = 0.0
-    beat: bool = False
-
-
-def test_mapper_scales_audio_features_into_the_output_range(bus):
-    mapper = Mapper([mapping(audio="bass", to="cppn.scale", out=[4, 24], **{"in": [0.0, 0.5]})], bus)
-    mapper.update(0.0, {"bass": 0.25})
-    assert bus.get("cppn.scale") == pytest.approx(14.0)
-    mapper.update(0.1, Features(bass=0.9))  # above `in`: clamped to the top of `out`
-    assert bus.get("cppn.scale") == pytest.approx(24.0)
-    mapper.update(0.2, None)  # no audio at all: the bottom
-    assert bus.get("cppn.scale") == pytest.approx(4.0)
-
-
-def test_mapper_uses_the_parameter_range_and_curve_by_default(bus):
-    mapper = Mapper([mapping(audio="level", to="style.strength", curve="exp"),
-                     mapping(audio="level", to="cppn.speed")], bus)
-    mapper.update(0.0, {"level": 0.5})
-    assert bus.get("style.strength") == pytest.approx(apply_curve(0.5, "exp"))
-    assert bus.get("cppn.speed") == pytest.approx(0.0)  # middle of -8..8
-
-
-def test_onset_pulse_decays_with_release_on_the_virtual_clock(bus):
-    mapper = Mapper([mapping(audio="onset", to="cppn.jitter", release=0.2)], bus)
-    frame = 1 / 30  # seconds
-    mapper.update(0.0, {"onset": 0.0})
-    mapper.update(frame, {"onset": 1.0})
-    assert bus.get("cppn.jitter") == 1.0  # no attack: the pulse lands at once
-    heard = [bus.get("cppn.jitter")]
-    for index in range(2, 14):
-        mapper.update(index * frame, {"onset": 0.0})
-        heard.append(bus.get("cppn.jitter"))
-    assert all(b < a for a, b in zip(heard, heard[1:]))
-    assert heard[6] == pytest.approx(math.exp(-6 * frame / 0.2))  # six frames after the pulse
-
-
-def test_attack_slows_the_rise(bus):
-    mapper = Mapper([mapping(audio="level", to="style.strength", attack=0.5, release=0.0)], bus)
-    mapper.update(0.0, {"level": 0.0})
-    mapper.update(0.5, {"level": 1.0})
-    assert bus.get("style.strength") == pytest.approx(1 - math.exp(-1.0))
-    mapper.update(0.6, {"level": 0.0})
-    assert bus.get("style.strength") == 0.0  # no release: falls at once
-
-
-def test_the_same_clock_gives_the_same_values(bus):
-    def run() -> list[float]:
-        fresh = ControlBus(standard_parameters(SCENES))
-        mapper = Mapper([mapping(audio="bass", to="cppn.scale", attack=0.1, release=0.4)], fresh)
-        trace = []
-        for index in range(60):
-            mapper.update(index / 30, {"bass": (index * 7 % 11) / 10})
-            trace.append(fresh.get("cppn.scale"))
-        return trace
-    assert run() == run()
-
-
-def test_osc_inputs_and_keys_drive_parameters(bus):
-    mapper = Mapper([mapping(osc="/1/fader1", to="fade", out=[0, 10]),
-                     mapping(key="h", to="hud"),
-                     mapping(osc="/1/rotary1", to="scene")], bus)
-    bus.set_input("osc:/1/fader1", 0.3)
-    bus.set_input("osc:/1/rotary1", 0.9)
-    mapper.update(0.0)
-    assert bus.get("fade") == pytest.approx(3.0) and bus.get("hud") is False and bus.get("scene") == "snow"
-    bus.set_input("key:h", 1.0)
-    bus.set_input("osc:/1/rotary1", 0.5)
-    mapper.update(0.1)
-    assert bus.get("hud") is True and bus.get("scene") == "bloom"
-
-
-def test_key_presses_a_trigger_once_per_press(bus):
-    mapper = Mapper([mapping(key="n", to="scene.next")], bus)
-    pressed = [0, 1, 1, 1, 0, 0, 1, 0]
-    for index, state in enumerate(pressed):
-        bus.set_input("key:n", state)
-        mapper.update(index * 0.05)
-    assert bus.count("scene.next") == 2
-
-
-def test_beats_press_a_trigger(bus):
-    mapper = Mapper([mapping(audio="beat", to="scene.next")], bus)
-    for index in range(8):
-        mapper.update(index * 0.1, Features(beat=index % 4 == 0))
-    assert bus.count("scene.next") == 2
-
-
-def test_lfo_mapping_follows_t(bus):
-    mapper = Mapper([mapping(lfo={"shape": "saw", "period": 2.0}, to="canny.sigma", out=[0.2, 0.6])], bus)
-    for t, expected in [(0.0, 0.2), (0.5, 0.3), (1.0, 0.4), (1.5, 0.5)]:
-        mapper.update(t)
-        assert bus.get("canny.sigma") == pytest.approx(expected)
-
-
-def test_a_hand_set_value_holds_until_the_source_moves(bus):
-    mapper = Mapper([mapping(osc="/1/fader1", to="fade", out=[0, 10])], bus)
-    bus.set_input("osc:/1/fader1", 0.5)
-    mapper.update(0.0)
-    bus.set("fade", 9.0, source="osc:10.0.0.2:9000")
-    mapper.update(0.1)  # the fader did not move
-    assert bus.get("fade") == 9.0
-    bus.set_input("osc:/1/fader1", 0.2)
-    mapper.update(0.2)
-    assert bus.get("fade") == pytest.approx(2.0)
-
-
-def test_mapping_writes_are_tagged_and_in_range(bus):
-    sources = []
-    bus.subscribe(lambda name, value, source: sources.append(source))
-    bus.declare(Parameter("cppn.keyframe", "int", 0, 0, 4, description="keyframe index"))
-    mapper = Mapper([mapping(audio="level", to="cppn.keyframe"), mapping(audio="level", to="cppn.scale")], bus)
-    for level in (0.0, 0.37, 1.0, 0.99999999):
-        mapper.update(level, {"level": level})
-        assert 0 <= bus.get("cppn.keyframe") <= 4 and 0.1 <= bus.get("cppn.scale") <= 64
-    assert bus.get("cppn.keyframe") == 4 and isinstance(bus.get("cppn.keyframe"), int)
-    assert set(sources) == {"mapping"}
+def test_a_performer_value_holds_until_released(bus):
+    assert not bus.held("mirror.scale")
+    bus.set("hud", True, source="show")  # the show's own starting values are not a performer's
+    assert not bus.held("hud")
+    heard = []
+    bus.subscribe(lambda *change: heard.append(change))
+    bus.set("cppn.scale", 20.0, source="osc:127.0.0.1:5000")
+    assert bus.held("mirror.scale") and bus.held("cppn.scale")
+    assert bus.release("cppn.scale", source="osc:127.0.0.1:5000") == 8.0  # back to the scene's own value
+    assert not bus.held("mirror.scale") and bus.get("mirror.scale") == 8.0
+    assert heard[-1] == ("mirror.scale", 8.0, "osc:127.0.0.1:5000")  # feedback moves the knob back

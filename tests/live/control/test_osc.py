@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import random
+import select
 import shutil
 import socket
 import struct
@@ -17,16 +18,12 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 from pythonosc.udp_client import SimpleUDPClient
 
-from live.control.bus import ControlBus, ControlError, Mapper, MappingConfig, standard_parameters
+from live.control.mappings import Mapper, MappingConfig
+from live.control.parameters import ControlError
 from live.control.osc import OscConfig, OscServer, address_table, apply_message, split_host_port
 from tests.conftest import wait_for
 
-SCENES = ["mirror", "bloom", "snow"]
 QUIET = 0.3  # seconds to wait before concluding that nothing is coming
-
-@pytest.fixture
-def bus() -> ControlBus:
-    return ControlBus(standard_parameters(SCENES))
 
 
 @pytest.fixture
@@ -47,6 +44,10 @@ def listener() -> Iterator[socket.socket]:
 
 def received(sock: socket.socket, count: int) -> list[OscMessage]:
     return [OscMessage(sock.recv(65536)) for _ in range(count)]
+
+
+def readable(sock: socket.socket) -> bool:
+    return bool(select.select([sock], [], [], 0.0)[0])
 
 
 def nothing_arrives(sock: socket.socket) -> bool:
@@ -82,7 +83,7 @@ def test_parameters_change_from_python_osc(bus, server):
     client.send_message("/latentstage/mirror", 1.0)  # a TouchOSC toggle sends floats
     client.send_message("/latentstage/scene/next", [])
     assert wait_for(lambda: server.applied == 5)
-    assert bus.get("cppn.scale") == 12.0 and bus.get("scene") == "snow"
+    assert bus.get("mirror.scale") == 12.0 and bus.get("scene") == "snow"  # cppn.scale: the scene then on screen
     assert bus.get("hud") is True and bus.get("mirror") is True and bus.count("scene.next") == 1
     assert (server.received, server.rejected, server.malformed, server.refused) == (5, 0, 0, 0)
 
@@ -96,7 +97,7 @@ def test_parameters_change_from_liblo_oscsend(bus, server):
     oscsend(port, "/latentstage/scene/previous")
     oscsend(port, "/1/fader1", "f", "0.75")
     assert wait_for(lambda: server.applied == 6)
-    assert bus.get("cppn.scale") == 12.5 and bus.get("scene") == "bloom" and bus.get("fade") == 2.5
+    assert bus.get("mirror.scale") == 12.5 and bus.get("scene") == "bloom" and bus.get("fade") == 2.5
     assert bus.get("hud") is True and bus.count("scene.previous") == 1
     assert bus.input("osc:/1/fader1") == 0.75
 
@@ -122,12 +123,12 @@ def test_bundles_apply_every_message_at_once(bus, server):
     bundle.add_content(build_msg("/latentstage/fade", 4.0))
     bundle.add_content(build_msg("/latentstage/cppn/speed", -2.0))
     late = OscBundleBuilder(time.time() + 3600)  # a time tag an hour ahead must not put the listener to sleep
-    late.add_content(build_msg("/latentstage/style/strength", 0.5))
+    late.add_content(build_msg("/latentstage/snow/style/strength", 0.5))
     client = SimpleUDPClient(*server.address)
     client.send(bundle.build())
     client.send(late.build())
     assert wait_for(lambda: server.applied == 3, timeout=2.0)
-    assert bus.get("fade") == 4.0 and bus.get("cppn.speed") == -2.0 and bus.get("style.strength") == 0.5
+    assert bus.get("fade") == 4.0 and bus.get("cppn.speed") == -2.0 and bus.get("snow.style.strength") == 0.5
 
 
 def garbage() -> tuple[list[bytes], int, int]:
@@ -206,12 +207,13 @@ def test_query_replies_with_every_value_or_one(bus, server, listener):
     bus.set("cppn.scale", 5.0)
     bus.set("hud", True)
     listener.sendto(build_msg("/latentstage/query").dgram, server.address)
-    replies = {message.address: message.params for message in received(listener, len(bus.parameters()))}
-    assert replies["/latentstage/cppn/scale"] == [5.0]
+    answered = [p.name for p in bus.parameters() if p.name not in ("canny.sigma", "style.strength")]  # not on screen
+    replies = {message.address: message.params for message in received(listener, len(answered))}
+    assert replies["/latentstage/cppn/scale"] == [5.0] and replies["/latentstage/mirror/scale"] == [5.0]
     assert replies["/latentstage/scene"] == ["mirror"]
     assert replies["/latentstage/hud"] == [1.0]
     assert replies["/latentstage/scene/next"] == [0]
-    assert set(replies) == {f"/latentstage/{p.name.replace('.', '/')}" for p in bus.parameters()}
+    assert set(replies) == {f"/latentstage/{name.replace('.', '/')}" for name in answered}
     for name in ("/latentstage/fade", "cppn.speed"):
         listener.sendto(build_msg("/latentstage/query", name).dgram, server.address)
     first, second = received(listener, 2)
@@ -237,8 +239,9 @@ def test_feedback_echoes_changes_but_not_repeats(bus, listener):
     feedback = f"127.0.0.1:{listener.getsockname()[1]}"
     with OscServer(OscConfig(port=0, feedback=feedback), bus):
         bus.set("cppn.scale", 10.0)
-        (message,) = received(listener, 1)
-        assert (message.address, message.params) == ("/latentstage/cppn/scale", [10.0])
+        echoed = received(listener, 2)  # the scene's own address, and the alias that points at it now
+        assert sorted((m.address, m.params[0]) for m in echoed) == [("/latentstage/cppn/scale", 10.0),
+                                                                    ("/latentstage/mirror/scale", 10.0)]
         bus.set("cppn.scale", 10.0)  # no change, no message
         assert nothing_arrives(listener)
         bus.set("mirror", True, source="director")
@@ -246,6 +249,34 @@ def test_feedback_echoes_changes_but_not_repeats(bus, listener):
         echoed = received(listener, 2)
         assert [(m.address, m.params) for m in echoed] == [("/latentstage/mirror", [1.0]),
                                                            ("/latentstage/scene/next", [1])]
+
+
+def test_feedback_is_rate_limited_and_ends_on_the_newest_value(bus, listener):
+    """A fader swept fast (or a mapping moving a base) must not flood the controller, and the knob
+    must end where the value ended."""
+    feedback = f"127.0.0.1:{listener.getsockname()[1]}"
+    with OscServer(OscConfig(port=0, feedback=feedback), bus) as server:
+        for step in range(1, 51):
+            bus.set("fade", step * 0.5)
+        (first,) = received(listener, 1)
+        assert first.params == [0.5]
+        assert nothing_arrives(listener)  # the other 49 wait for the interval, and only the newest goes
+        assert wait_for(lambda: server.flush_feedback() or readable(listener), timeout=5.0)
+        (last,) = received(listener, 1)
+        assert last.params == [25.0]
+        server.flush_feedback()
+        assert nothing_arrives(listener)
+
+
+def test_follow_returns_a_parameter_to_the_show(bus, server):
+    client = SimpleUDPClient(*server.address)
+    client.send_message("/latentstage/bloom/scale", 20.0)
+    assert wait_for(lambda: bus.held("bloom.scale"))
+    client.send_message("/latentstage/follow", "/latentstage/bloom/scale")
+    assert wait_for(lambda: not bus.held("bloom.scale"))
+    assert bus.get("bloom.scale") == 8.0 and server.rejected == 0
+    client.send_message("/latentstage/follow", 3)
+    assert wait_for(lambda: server.rejected == 1)
 
 
 def test_feedback_skips_the_controller_that_made_the_change(bus, listener):
@@ -311,7 +342,9 @@ def test_address_table_lists_everything(bus):
     assert any(line.startswith("/vj/query") for line in table) and any(line.startswith("/vj/list") for line in table)
     column = table[0].index("type")
     assert all(line[column - 2:column] == "  " for line in table)  # aligned
-    assert len(table) == len(bus.parameters()) + 4
+    assert len(table) == len(bus.parameters()) + 5  # the header, query, follow, list, other addresses
+    assert any(line.startswith("/vj/cppn/scale ") and "on screen: CPPN" in line for line in table)
+    assert any(line.startswith("/vj/bloom/scale ") and "on screen" not in line for line in table)
 
 
 def test_a_custom_prefix_moves_the_address_space(bus):
@@ -331,7 +364,7 @@ def test_apply_message_is_what_the_server_does_without_a_socket(bus):
     apply_message(bus, "/latentstage", "/latentstage/scene/next", [], "script")
     apply_message(bus, "/latentstage", "/latentstage/scene/next", [0.0], "script")  # a release
     apply_message(bus, "/latentstage", "/2/toggle1", [True], "script")
-    assert heard == [("cppn.scale", 6.0, "script"), ("scene.next", 1, "script")]
+    assert heard == [("mirror.scale", 6.0, "script"), ("scene.next", 1, "script")]
     assert bus.input("osc:/2/toggle1") == 1.0
     for address, arguments in [("/latentstage/fade", []), ("/latentstage/nope", [1.0]), ("/1/label", ["x"])]:
         with pytest.raises(ControlError):

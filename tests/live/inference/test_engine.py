@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,10 @@ def test_asking_for_a_gpu_without_one_fails_naming_cuda(model_path, config):
 
 
 @pytest.mark.skipif(gpu_provider_loads(), reason="a GPU provider loads on this machine")
-def test_auto_falls_back_to_cpu_with_a_warning(model_path, caplog):
+def test_auto_falls_back_to_cpu_with_a_warning(model_path, caplog, monkeypatch):
+    import live.inference.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "_cpu_fallback_reported", threading.Event())  # as in a fresh process
     with caplog.at_level(logging.WARNING, logger="latentstage.engine"):
         engine = Engine.load(model_path)
     assert engine.providers == ["CPUExecutionProvider"]

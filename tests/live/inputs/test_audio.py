@@ -19,9 +19,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from live.inputs.audio import (
-    SILENCE, Analyser, AudioConfig, AudioFeatures, FileAudio, LiveAudio, NoAudio, estimate_tempo, open_audio,
-)
+from live.inputs.audio import AudioConfig, FileAudio, LiveAudio, NoAudio, open_audio
+from live.inputs.audio_analysis import SILENCE, Analyser, AudioFeatures, estimate_tempo
 from tests.conftest import REPO, wait_for
 
 RATE = 48000  # Hz
@@ -258,13 +257,14 @@ def test_live_without_portaudio_imports_and_is_silent():
 import sys, time
 sys.modules["sounddevice"] = None  # as if libportaudio2 were missing: the import fails
 import live.inputs.audio as audio
+from live.inputs.audio_analysis import SILENCE
 source = audio.open_audio(audio.AudioConfig(kind="input"), time.monotonic)
 source.start()
 deadline = time.monotonic() + 10
 while source.status().message == "starting" and time.monotonic() < deadline:
     time.sleep(0.05)
 status = source.status()
-assert source.features(time.monotonic()) is audio.SILENCE
+assert source.features(time.monotonic()) is SILENCE
 source.stop()
 assert "torch" not in sys.modules
 print("STATUS", status.healthy, status.message)

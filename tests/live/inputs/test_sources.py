@@ -6,6 +6,8 @@ count over about a second with generous bounds: the machines are slow and shared
 """
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PIL import Image
 from pydantic import TypeAdapter, ValidationError
 
 from live.core.frames import Frame
+from live.inputs import sources
 from live.inputs.sources import (
     CameraConfig, CameraSource, GifConfig, GifSource, ImageFolderConfig, ImageFolderSource, SourceConfig,
     SourceStatus, TestPatternConfig, TestPatternSource, VideoFileConfig, VideoFileSource, open_source,
@@ -84,6 +87,29 @@ def test_video_source_plays_in_real_time_and_loops(video):
     assert status.granted == (64, 48, FPS)
     assert 19 in seen and seen.index(19) < len(seen) - 1 and seen[seen.index(19) + 1] < 5  # wrapped around
     assert seen[: seen.index(19) + 1] == sorted(seen[: seen.index(19) + 1])  # in order before the wrap
+
+
+def test_a_video_gone_bad_is_retried_quietly_and_plays_again_once_it_is_back(video, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(sources, "TIMELINE_BACKOFF", (0.001, 0.002))  # seconds: many retries in a moment
+    caplog.set_level(logging.INFO, logger="latentstage.worker")
+    logged = lambda: [r for r in caplog.records if r.name == "latentstage.worker"]  # noqa: E731
+    source = VideoFileSource(VideoFileConfig(path=video), clock=lambda: 0.0)  # time stands still: frame 0
+    video.unlink()
+    source.start()
+    try:
+        assert wait_for(lambda: source.status().failures >= 50, 30.0)
+        status = source.status()
+        assert not status.healthy and status.message.startswith("playback failed") and status.reconnects == 0
+        assert len(logged()) == 1 and logged()[0].exc_info is None  # one line, no traceback, for 50 failures
+
+        write_video(tmp_path / "back.avi", 20).replace(video)  # whole at once: never read half written
+        assert wait_for(lambda: len(logged()) == 2, 10.0), source.status()  # just after the health turns good
+        status = source.status()
+        assert status.healthy and status.reconnects == 1 and status.frames >= 1 and status.message == "ok"
+        assert frame_number(source.mailbox.newest().pixels) == 0
+        assert logged()[1].getMessage() == f"video count.avi: recovered after {status.failures} failure(s)"
+    finally:
+        source.stop()
 
 
 def test_missing_files_fail_at_construction_naming_the_path(tmp_path):
@@ -155,18 +181,20 @@ def test_camera_counts_a_late_frame_as_a_stall(video):
         camera.stop()
 
 
-def test_missing_camera_keeps_retrying_with_backoff_and_stops_promptly(tmp_path):
+def test_missing_camera_keeps_retrying_with_backoff_quietly_and_stops_promptly(tmp_path, caplog):
     camera = CameraSource(CameraConfig(device=str(tmp_path / "no-camera.avi"), backoff_start=0.05, backoff_max=0.2))
+    started = time.perf_counter()
     camera.start()
-    time.sleep(0.9)
+    assert wait_for(lambda: camera.status().failures >= 5, 10.0)
+    assert time.perf_counter() - started >= 0.05 + 0.1 + 0.2 + 0.2  # retried, but not in a busy loop
     status = camera.status()
-    stopping = time.perf_counter()
     camera.stop()
-    assert time.perf_counter() - stopping < 1.0
     assert not status.healthy and "could not open" in status.message and "no-camera.avi" in status.message
-    assert 3 <= status.failures <= 9  # waits 0.05, 0.1, 0.2, 0.2, ...: retried, but not in a busy loop
     assert status.frames == 0 and status.granted is None and status.last_frame_age is None
     assert camera.status().message == "stopped"
+    assert camera.worker.name not in {thread.name for thread in threading.enumerate()}  # stop() cut its wait short
+    logged = [r.getMessage() for r in caplog.records if r.name == "latentstage.worker"]
+    assert len(logged) == 1 and "could not open" in logged[0]  # the first failure; the retries are only counted
 
 
 def test_camera_cannot_be_rehearsed():
@@ -190,11 +218,16 @@ def test_pattern_is_a_deterministic_function_of_time():
 
 def test_pattern_source_publishes_at_its_rate():
     pattern = TestPatternSource(TestPatternConfig(width=64, height=48, fps=40))
+    started = time.perf_counter()
     pattern.start()
-    time.sleep(1.0)
-    status = pattern.status()
-    pattern.stop()
-    assert status.healthy and 20 <= status.frames <= 42 and status.granted == (64, 48, 40.0)
+    try:
+        assert wait_for(lambda: pattern.status().frames >= 20, 10.0)
+        status = pattern.status()
+        elapsed = time.perf_counter() - started
+    finally:
+        pattern.stop()
+    assert status.healthy and status.granted == (64, 48, 40.0)
+    assert status.frames <= 40 * elapsed + 2  # paced at 40 fps, not as fast as it draws
     assert status.last_frame_age is not None and status.last_frame_age < 0.2
 
 

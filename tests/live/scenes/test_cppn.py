@@ -1,23 +1,38 @@
+"""The CPPN scene kind: pictures as functions of the moment, its declared parameters, the latent walk."""
 import numpy as np
 
-from live.scenes.cppn import CppnScene, CppnSceneConfig
 from live.inference.engine import Engine, EngineConfig
+from live.scenes.contract import Moment, defaults
+from live.scenes.cppn import CppnScene, CppnSceneConfig
 from tests.conftest import REPO
 
 FITTED = REPO / "models" / "cppn-astronaut.onnx"
 
 
 def scene(**config) -> CppnScene:
-    return CppnScene(Engine.load(FITTED, EngineConfig(providers="cpu")), CppnSceneConfig(**config))
+    return CppnScene("portrait", Engine.load(FITTED, EngineConfig(providers="cpu")), CppnSceneConfig(**config))
+
+
+def at(s: CppnScene, t: float, **values) -> Moment:
+    return Moment(t, {**defaults(s.parameters), **values})
 
 
 def test_the_same_time_gives_the_same_picture_in_a_reused_buffer():
     s = scene(seed=5)
-    first = s.render(1.25, 64, 36).copy()
-    again = s.render(1.25, 64, 36)
+    first = s.render(at(s, 1.25), 64, 36).copy()
+    again = s.render(at(s, 1.25), 64, 36)
     assert np.array_equal(first, again) and again.shape == (36, 64, 3) and again.dtype == np.uint8
-    assert s.render(1.25, 64, 36) is again  # no allocation per frame
-    assert not np.array_equal(first, s.render(2.5, 64, 36))
+    assert s.render(at(s, 1.25), 64, 36) is again  # no allocation per frame
+    assert not np.array_equal(first, s.render(at(s, 2.5), 64, 36))
+
+
+def test_parameters_are_declared_once_with_the_scene_s_own_defaults():
+    s = scene(scale=3.0)
+    assert [p.name for p in s.parameters] == ["scale", "speed", "jitter"]
+    assert defaults(s.parameters)["scale"] == 3.0  # the show's setting, not the kind's 8
+    assert defaults(scene().parameters)["scale"] == s.engine.card.scale  # else the model's own
+    zoomed = s.render(at(s, 1.0, scale=6.0), 64, 36).copy()
+    assert not np.array_equal(zoomed, s.render(at(s, 1.0), 64, 36))
 
 
 def test_wander_keeps_keyframes_near_the_fitted_latent():
@@ -32,15 +47,14 @@ def test_wander_keeps_keyframes_near_the_fitted_latent():
 def test_the_walk_follows_speed_and_onset_kicks_fade():
     from live.scenes.cppn_math import latent_at
     from live.scenes.cppn import LatentWalk
-    from live.scenes.contract import Drive
 
     frames = np.random.default_rng(1).uniform(-1, 1, (4, 8)).astype(np.float32)
     steady, fast, kicked = (LatentWalk(frames, 2.0, "slerp", seed=3) for _ in range(3))
     for step in range(1, 51):  # 50 frames at 25 fps: 2 s
         t = step / 25
         assert np.allclose(steady.at(t), latent_at(frames, t, 2.0))
-        fast_z = fast.at(t, Drive(speed=2.0))
-        kicked_z = kicked.at(t, Drive(jitter=0.5, onset=step == 25))
+        fast_z = fast.at(t, speed=2.0)
+        kicked_z = kicked.at(t, jitter=0.5, onset=step == 25)
         if step == 25:
             assert np.isclose(np.linalg.norm(kicked_z - steady.at(t)), 0.5, atol=1e-5)
     # starts where the clock is (t = 0.04 s), then travels twice as fast
@@ -48,4 +62,4 @@ def test_the_walk_follows_speed_and_onset_kicks_fade():
     assert 0 < np.linalg.norm(kicked_z - steady.at(2.0)) < 0.5 * np.exp(-1 / 0.25) * 1.01  # faded over 1 s
     backwards = LatentWalk(frames, 2.0, "slerp", seed=3)
     backwards.at(1.0)
-    assert np.allclose(backwards.at(2.0, Drive(speed=-1.0)), latent_at(frames, 0.0, 2.0), atol=1e-5)
+    assert np.allclose(backwards.at(2.0, speed=-1.0), latent_at(frames, 0.0, 2.0), atol=1e-5)

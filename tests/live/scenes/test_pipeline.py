@@ -9,7 +9,7 @@ import yaml
 from live.show.schema import parse_show
 from live.show.stage import IDLE, Stage
 from tests.conftest import run_cli, write_test_video
-from tests.live.show.test_rehearse import rendered_frames
+from tests.live.show.test_rehearsal import rendered_frames
 
 
 def show_from(tmp_path: Path, data: dict):

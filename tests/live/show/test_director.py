@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from live.control.bus import apply_curve
+from live.control.mappings import apply_curve
 from live.show.director import Director
 from live.show.schema import parse_show
 

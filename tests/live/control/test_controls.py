@@ -1,18 +1,20 @@
-"""The control desk in a show: music, OSC scripts and real OSC packets changing what is rendered."""
+"""A show's controls: music, OSC scripts and real OSC packets changing what is rendered."""
 import json
-import time
+import socket
 from pathlib import Path
 
 import numpy as np
 import yaml
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import build_msg
 from pythonosc.udp_client import SimpleUDPClient
 
-from live.control.desk import Desk
-from live.show.director import Director
+from live.control.controls import Controls
+from live.show.stage import Stage
 from live.show.schema import load_show
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, wait_for
 from tests.live.inputs.test_audio import click_track, write_wav
-from tests.live.show.test_rehearse import rendered_frames
+from tests.live.show.test_rehearsal import rendered_frames
 
 VJ_SHOW = REPO / "shows" / "vj.yaml"
 
@@ -52,26 +54,56 @@ def test_an_osc_script_cuts_scenes_and_mirrors_in_rehearsal(tmp_path):
     assert flipped < 1.0 < np.abs(mirroring[75].astype(int) - cutting[75].astype(int)).mean()
 
 
-def test_real_osc_packets_move_the_director(tmp_path):
+def vj_controls() -> tuple[Stage, Controls]:
     show = load_show(VJ_SHOW)
     show.osc.port = 0  # any free port
-    desk = Desk.build(show)
-    director = Director(show)
-    desk.start()
+    stage = Stage.build(show, rehearsal=True, warm_up=False)
+    return stage, Controls.build(show, stage.scenes)
+
+
+def test_real_osc_packets_move_the_director(tmp_path):
+    stage, controls = vj_controls()
+    director = stage.director
+    controls.start()
     try:
-        client = SimpleUDPClient(*desk.osc.address)
+        client = SimpleUDPClient(*controls.osc.address)
         client.send_message("/latentstage/fade", 0.0)
         client.send_message("/latentstage/scene/next", [])
         client.send_message("/1/fader1", 0.5)  # a controller's own fader, mapped to fade
-        deadline = time.monotonic() + 5.0
-        while desk.osc.applied < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        drive = desk.drive_at(0.5, director)
+        assert wait_for(lambda: controls.osc.applied == 3, timeout=5.0)
+        controls.update(0.5, director)
+        zoom = controls.moment(stage.scenes[1], 0.5).values["scale"]
     finally:
-        desk.stop()
+        controls.stop()
     assert director.composition_at(0.5).scene == 1  # scene.next went through the bus to the director
-    assert desk.bus.get("fade") == 4.0  # /1/fader1 at 0.5 mapped onto fade's 0..8
-    assert drive.scale is not None  # the LFO mapping drives the zoom
+    assert controls.bus.get("scene") == "bloom"  # and the bus says what is on screen now
+    assert controls.bus.get("fade") == 4.0  # /1/fader1 at 0.5 mapped onto fade's 0..8
+    assert 3.0 <= zoom <= 9.0 and controls.bus.get("bloom.scale") == 4.0  # the LFO moves it; the base stays
+
+
+def test_queries_and_feedback_name_the_scene_on_screen_after_next_and_cues(tmp_path):
+    """A controller's labels must follow scene.next and cues; and going back by name must work."""
+    stage, controls = vj_controls()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5.0)
+    controls.start()
+    try:
+        client = SimpleUDPClient(*controls.osc.address)
+        client.send_message("/1/push1", 1.0)  # mapped to scene.next
+        assert wait_for(lambda: controls.bus.input("osc:/1/push1") == 1.0, timeout=5.0)
+        controls.update(1.0, stage.director)
+        assert controls.bus.get("scene") == "bloom"
+        listener.sendto(build_msg("/latentstage/query", "scene").dgram, controls.osc.address)
+        reply = OscMessage(listener.recv(65536))
+        assert (reply.address, reply.params) == ("/latentstage/scene", ["bloom"])
+        client.send_message("/latentstage/scene", "pulse")  # back to the first scene, by name
+        assert wait_for(lambda: controls.bus.get("scene") == "pulse", timeout=5.0)
+        controls.update(2.0, stage.director)
+        assert stage.director.composition_at(2.0).scene == 0
+    finally:
+        controls.stop()
+        listener.close()
 
 
 def test_the_vj_show_runs_live_without_a_microphone(tmp_path):

@@ -7,15 +7,15 @@ so the same show and seed give the same frames, run after run.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
-from live.control.desk import Desk, OscCue
+from live.control.controls import Controls, OscCue
 from live.output.record import VideoWriter
 from live.output.render import open_renderer
 from live.show.schema import Show, ShowError
@@ -44,45 +44,33 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     fps = show.output.fps
     frame_count = max(1, round(seconds * fps))
     stage = Stage.build(show, rehearsal=True)
-    desk = Desk.build(show, rehearsal=True, audio_file=audio_file, osc_script=osc_script)
-    desk.start()
-    sound = desk.audio.status()
+    controls = Controls.build(show, stage.scenes, rehearsal=True, audio_file=audio_file, osc_script=osc_script)
+    controls.start()
+    sound = controls.audio.status()
     if show.audio.kind == "file" or audio_file is not None:
         if not sound.healthy:  # live, a bad input degrades to silence; a rehearsal asked for this file
             raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
-        with VideoWriter(out_path, *stage.output_size, fps) as writer:
+        with VideoWriter(out_path, *stage.output_size, fps) as writer, \
+                tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress) as bar:
             for index in range(frame_count):
                 t = index / fps
-                layers = stage.frame_at(t, drive=desk.drive_at(t, stage.director))
-                renderer.mirror = bool(desk.bus.get("mirror"))
+                controls.update(t, stage.director)
+                layers = stage.frame_at(t, moment_for=controls.moment)
+                renderer.mirror = bool(controls.bus.get("mirror"))
                 renderer.present(layers.current, layers.previous, layers.composition.mix)
                 pixels = renderer.read_pixels()
                 writer.write(pixels)
                 if frames_dir is not None:
                     _save_png(pixels, frames_dir / f"frame-{index:06d}.png")
-                if progress:
-                    _report_progress(index + 1, frame_count, fps, time.perf_counter() - started)
+                bar.update()
     finally:
         renderer.close()
-        desk.stop()
-    if progress:
-        print(file=sys.stderr)
+        controls.stop()
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started)
 
 
 def _save_png(pixels: np.ndarray, path: Path) -> None:
     Image.fromarray(np.ascontiguousarray(pixels)).save(path, compress_level=1)  # fast: rehearsal is waiting
-
-
-def _report_progress(done: int, total: int, fps: float, elapsed: float) -> None:
-    # one line, rewritten in place about every show-second
-    if done % max(1, round(fps)) and done != total:
-        return
-    rate = done / elapsed if elapsed > 0 else 0.0
-    remaining = (total - done) / rate if rate > 0 else 0.0
-    print(f"\rrehearsing: {done / fps:6.1f} / {total / fps:.1f} s of show  "
-          f"({done}/{total} frames, {rate:4.1f} frames/s, ~{remaining:4.0f} s left)",
-          end="", file=sys.stderr, flush=True)

@@ -1,12 +1,13 @@
-"""The control desk: one show's control bus, mappings, audio and OSC, read once per frame into a Drive.
+"""A show's controls: its control bus, mappings, audio input and OSC server, read once per frame.
 
 Controllers and the sound card work on their own threads and only leave plain
-values behind (the bus, the audio ring buffer). On each inference step the desk
+values behind (the bus, the audio ring buffer). On each frame tick `update`
 analyses the audio that has come in, runs the show's mappings, turns the
-performer's scene commands into director changes, and hands the scenes one
-consistent Drive. In rehearsal the same desk reads a sound file and a timed
-list of OSC messages instead, on the virtual clock, so a rehearsed show reacts
-exactly as it will live.
+performer's scene commands into director changes and writes the scene on
+screen back to the bus (so queries and feedback tell the truth); `moment`
+then gives each scene one consistent snapshot of its parameters. In rehearsal
+the same controls read a sound file and a timed list of OSC messages instead,
+on the virtual clock, so a rehearsed show reacts exactly as it will live.
 """
 from __future__ import annotations
 
@@ -14,19 +15,24 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from live.inputs.audio import SILENCE, AudioFeatures, NoAudio, open_audio
-from live.control.bus import ControlBus, ControlError, Mapper, standard_parameters
-from live.show.director import Director
-from live.scenes.contract import Drive
+from live.control.bus import ControlBus
+from live.control.mappings import Mapper
 from live.control.osc import OscServer, apply_message
+from live.control.parameters import ControlError
+from live.core.clock import Clock
+from live.inputs.audio import NoAudio, open_audio
+from live.inputs.audio import SILENCE, AudioFeatures
+from live.scenes.contract import Moment, Scene, defaults
+from live.scenes.kinds import control_bus
+from live.show.director import Director
 from live.show.schema import Show
 
-log = logging.getLogger("latentstage.desk")
+log = logging.getLogger("latentstage.controls")
 
 
 class OscCue(BaseModel):
@@ -55,26 +61,28 @@ def load_osc_script(path: Path) -> list[OscCue]:
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
 
 
-class Desk:
+class Controls:
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, osc: OscServer | None,
-                 script: list[OscCue], rehearsal: bool):
+                 script: list[OscCue]):
         self.show = show
         self.bus = bus
         self.mapper = mapper
         self.audio = audio
         self.osc = osc
-        self.rehearsal = rehearsal
-        self.features: AudioFeatures = SILENCE  # the latest analysis, for the HUD
+        self.features: AudioFeatures = SILENCE  # the latest analysis, for the HUD and the scenes
+        self.osc_problem = ""  # why the OSC server is not listening, for the HUD
         self._script = script
         self._script_done = 0  # messages of the script already applied
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
         self._seen_presses = dict.fromkeys(SCENE_STEPS, 0)  # trigger -> presses already acted on
-        self.osc_problem = ""  # why the OSC server is not listening, for the HUD
+        self._scene_names = {scene.name for scene in show.scenes}
 
     @classmethod
-    def build(cls, show: Show, rehearsal: bool = False, clock: Callable[[], float] = time.perf_counter,
-              audio_file: Path | None = None, osc_script: list[OscCue] | None = None) -> Desk:
-        bus = ControlBus(standard_parameters([scene.name for scene in show.scenes]))  # targets checked at load
+    def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
+              audio_file: Path | None = None, osc_script: list[OscCue] | None = None) -> Controls:
+        """Controls for a show whose scenes are built; `clock` is the one the show's frames ask for
+        features at (live: seconds since the show started), so the audio input stamps with it too."""
+        bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
         bus.set("mirror", show.window.mirror, source="show")
@@ -87,7 +95,7 @@ class Desk:
             audio_config = dataclasses.replace(audio_config, kind="none")
         audio = open_audio(audio_config, clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
-        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [], rehearsal)
+        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [])
 
     def start(self) -> None:
         self.audio.start()
@@ -104,26 +112,36 @@ class Desk:
         if self.osc is not None:
             self.osc.stop()
 
-    def drive_at(self, t: float, director: Director) -> Drive:
-        """Everything the controls say for the frame at t (seconds of show time)."""
+    def update(self, t: float, director: Director) -> None:
+        """Read every control for the frame at t (seconds of show time) and direct the scenes."""
         self._play_script(t)
-        features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
-        self.features = features
-        self.mapper.update(t, features)
+        self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
+        self.mapper.update(t, self.features)
         self._direct(t, director)
-        values = self.bus.values()
-        touched = self.bus.version  # a parameter nobody has set leaves each scene its own value
-        return Drive(
-            scale=float(values["cppn.scale"]) if touched("cppn.scale") else None,
-            speed=float(values["cppn.speed"]),
-            jitter=float(values["cppn.jitter"]),
-            onset=bool(features.onset),
-            canny_sigma=float(values["canny.sigma"]) if touched("canny.sigma") else None,
-            style_strength=float(values["style.strength"]),
-        )
+        if self.osc is not None:
+            self.osc.flush_feedback()
 
-    def status_line(self) -> str:
-        """One HUD line: audio health and level, OSC traffic and rejects."""
+    def moment(self, scene: Scene, t: float) -> Moment:
+        """The scene's parameters for this frame, modulation applied (a scene outside the show,
+        the bundled idle one, renders with its defaults)."""
+        if scene.name not in self._scene_names:
+            return Moment(t, defaults(scene.parameters), self.features.onset)
+        values = {parameter.name: self.mapper.value(f"{scene.name}.{parameter.name}")
+                  for parameter in scene.parameters}
+        return Moment(t, values, self.features.onset)
+
+    def hud_lines(self, scene: Scene | None) -> list[str]:
+        """HUD lines: audio health and level, OSC traffic and rejects, and the on-screen scene's parameters."""
+        lines = [self._status_line()]
+        if scene is not None and scene.parameters:
+            values = self.moment(scene, 0.0).values
+            held = [p.name for p in scene.parameters if scene.name in self._scene_names
+                    and self.bus.held(f"{scene.name}.{p.name}")]
+            lines.append(f"{scene.name}: " + "  ".join(
+                f"{name} {_short(value)}{'*' if name in held else ''}" for name, value in values.items()))
+        return lines
+
+    def _status_line(self) -> str:
         audio = self.audio.status()
         if isinstance(self.audio, NoAudio):
             parts = ["audio off"]
@@ -150,15 +168,24 @@ class Desk:
                 log.warning("OSC script at %.2f s: %s %s: %s", cue.at, cue.address, cue.args, error)
 
     def _direct(self, t: float, director: Director) -> None:
-        """Scene commands from the bus (OSC, keys) become director changes, each acted on once."""
+        """Scene commands from the bus (OSC, keys) become director changes, each acted on once; then
+        the bus's `scene` is set to what is on screen, whoever changed it (a cue, scene.next)."""
         fade = float(self.bus.get("fade"))
         names = [scene.name for scene in self.show.scenes]
-        if self.bus.version("scene") != self._seen_scene_version:
-            self._seen_scene_version = self.bus.version("scene")
+        version = self.bus.version("scene")
+        if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
         for trigger, step in SCENE_STEPS.items():
             presses = self.bus.count(trigger)
             if presses != self._seen_presses[trigger]:
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + step, t, fade)
+        on_screen = names[director.composition_at(t).scene]
+        if self.bus.get("scene") != on_screen:
+            self.bus.set("scene", on_screen, source="director")
+            version += 1
+        self._seen_scene_version = version
 
+
+def _short(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)

@@ -1,8 +1,10 @@
-"""The live loop: an inference thread filling a latest-wins mailbox, and a render loop that never waits for it.
+"""The live run: an inference thread filling a latest-wins mailbox, and a render loop that never waits for it.
 
-The inference thread renders the director's layers for the wall-clock time at
-the show's frame rate and hands over copies; the render loop uploads whatever
-is newest, redraws the last good frame otherwise, and keeps the HUD's figures
+One show clock (seconds since the show started) drives everything: the
+inference thread reads the controls and renders the director's layers for the
+show time at the show's frame rate and hands over copies; the audio input
+stamps its blocks on the same clock. The render loop uploads whatever is
+newest, redraws the last good frame otherwise, and keeps the HUD's figures
 (fps, frame-time p99, capture-to-display latency, dropped frames). A failing
 inference step is logged, shown on the HUD and retried with backoff.
 """
@@ -15,17 +17,17 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from live.control.desk import Desk
+from live.control.controls import Controls
+from live.core.clock import ShowClock
 from live.core.frames import Mailbox
 from live.output.record import Recorder
 from live.output.render import Renderer
 from live.show.stage import Layers, Stage
 
-log = logging.getLogger("latentstage.performance")
+log = logging.getLogger("latentstage.live")
 
 
 @dataclass(frozen=True)
@@ -80,31 +82,31 @@ def resident_mb() -> float:
         return 0.0
 
 
-class Performance:
-    def __init__(self, stage: Stage, renderer: Renderer, desk: Desk, clock: Callable[[], float] = time.perf_counter):
+class LiveRun:
+    def __init__(self, stage: Stage, renderer: Renderer, controls: Controls, clock: ShowClock):
+        """`clock` is the show clock the stage's sources and the controls' audio input were built with."""
         self.stage = stage
         self.renderer = renderer
-        self.desk = desk
+        self.controls = controls
         self.clock = clock
         self.mailbox: Mailbox[ComposedFrame] = Mailbox()
         self.stats = Stats()
         self.health = "ok"  # the latest problem, shown on the HUD
         self._stop = threading.Event()
-        self._start = 0.0
         self._mix = 1.0
         self._scene = 0
         self._deadline = 0.0  # seconds: when the next present is due
 
     def now(self) -> float:
-        """Seconds since the performance started."""
-        return self.clock() - self._start
+        """Seconds of show time: since the show started."""
+        return self.clock()
 
     def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
             screenshot_every: float = 1.0, recorder: Recorder | None = None) -> Stats:
-        self._start = self.clock()
         self._connect_keys()
-        self.stage.start()
-        self.desk.start()
+        self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
+        self.controls.start()
+        self.clock.start()
         worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
         worker.start()
         next_screenshot = next_rss = 0.0
@@ -133,7 +135,7 @@ class Performance:
             self._stop.set()
             worker.join(timeout=5.0)
             self.stage.stop()
-            self.desk.stop()
+            self.controls.stop()
             self.stats.dropped = self.mailbox.dropped
         return self.stats
 
@@ -144,8 +146,8 @@ class Performance:
         while not self._stop.is_set():
             started = self.now()
             try:
-                drive = self.desk.drive_at(started, self.stage.director)
-                layers = self.stage.frame_at(started, copy=True, drive=drive)
+                self.controls.update(started, self.stage.director)
+                layers = self.stage.frame_at(started, copy=True, moment_for=self.controls.moment)
             except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
                 self.health = f"inference failed: {error}"
                 log.exception("inference failed; retrying in %.1f s", backoff)
@@ -170,7 +172,7 @@ class Performance:
             self._scene = layers.composition.scene
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
-        bus = self.desk.bus
+        bus = self.controls.bus
         self.renderer.mirror = bool(bus.get("mirror"))
         self.renderer.draw(self._mix)
         if bus.get("hud"):
@@ -185,7 +187,7 @@ class Performance:
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
-            self.desk.status_line(),
+            *self.controls.hud_lines(self.stage.scene(self._scene)),
             *filter(None, [self.stage.source_summary()]),
             f"health {problems or self.health}",
         ])
@@ -217,7 +219,7 @@ class Performance:
         from pyglet.window import key
 
         window = self.renderer.window
-        bus = self.desk.bus
+        bus = self.controls.bus
         scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
         toggles = {key.H: "hud", key.M: "mirror"}
 
