@@ -1,7 +1,9 @@
 """The CPPN trainer end to end: stills at 4K, walks as GIF and MP4, fitting a real picture,
-checkpoints, ONNX export through the CLI, and one-line errors for bad input."""
+checkpoints, stopping and resuming a fit, ONNX export through the CLI, and one-line errors for bad input."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +16,17 @@ import torch
 from PIL import Image
 from skimage import data
 
-from live.cppn import coordinates
-from live.model_card import ModelCard
-from trainers.cppn.checkpoint import CheckpointError, load_checkpoint, load_loss_history, save_checkpoint
+from live.scenes.cppn_math import coordinates
+from live.inference.model_card import ModelCard
+from tests.trainers.tiny import StopAfter
+from trainers.common import checkpoint as common
+from trainers.common.checkpoint import CheckpointError
+from trainers.common.images import save_png
+from trainers.cppn.checkpoint import load_checkpoint
 from trainers.cppn.cli import main
-from trainers.cppn.fit import FitConfig, fit
+from trainers.cppn.fit import CPPNFit, FitConfig, fit
 from trainers.cppn.model import ARCHITECTURES, CPPN, CPPNConfig
-from trainers.cppn.sample import save_png, walk_frame_count
+from trainers.cppn.sample import walk_frame_count
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL_NETWORK = ["--net-size", "8", "--depth", "2"]  # keeps renders cheap; the CLI path is what is tested
@@ -151,7 +157,7 @@ def test_fit_to_a_real_picture_lowers_the_loss_and_writes_its_artifacts(fitted):
         assert preview.size == (2 * 48, 48)  # target | current, astronaut is square
     with Image.open(fitted.loss_plot) as plot:
         assert plot.format == "PNG" and plot.size[0] > 100
-    assert load_loss_history(fitted.checkpoint) == pytest.approx(history)
+    assert common.load_checkpoint(fitted.checkpoint, "cppn").losses == {"mse": history}
 
 
 def test_fitted_checkpoint_loads_back_into_the_same_network(fitted, astronaut_png):
@@ -167,28 +173,86 @@ def test_fitted_checkpoint_loads_back_into_the_same_network(fitted, astronaut_pn
     assert provenance["date"].startswith("20")
 
 
-def test_checkpoint_round_trip_keeps_config_weights_latent_and_provenance(tmp_path):
-    config = CPPNConfig(z_dim=5, c_dim=1, net_size=12, depth=2, arch="gaussian", scale=3.5, seed=11)
-    model, z = CPPN(config), torch.linspace(-1, 1, 5)
-    provenance = {"command": "latentstage cppn test", "data": "", "steps": 0, "date": "2024-01-01T00:00:00"}
-    path = save_checkpoint(tmp_path / "deep" / "net.pt", model, z, provenance, [0.3, 0.2])
-    loaded, loaded_z, loaded_provenance = load_checkpoint(path)
-    assert loaded.config == config
-    torch.testing.assert_close(loaded_z, z)
-    assert loaded_provenance == provenance
-    torch.testing.assert_close(loaded.render(20, 10, loaded_z), model.render(20, 10, z), rtol=0, atol=0)
-    assert load_loss_history(path) == [0.3, 0.2]
+def test_checkpoint_round_trip_keeps_config_weights_latent_and_provenance(astronaut_png, tmp_path):
+    network = CPPNConfig(z_dim=5, c_dim=1, net_size=12, depth=2, arch="gaussian", scale=3.5, seed=11)
+    config = FitConfig(image=str(astronaut_png), out_dir=str(tmp_path / "deep" / "run"), steps=2, size=12,
+                       latent_seed=4, network=network, command="latentstage cppn test")
+    result = fit(config)
+    loaded, loaded_z, provenance = load_checkpoint(result.checkpoint)
+    assert loaded.config == network
+    torch.testing.assert_close(loaded_z, result.z, rtol=0, atol=0)
+    assert loaded_z.shape == (5,)
+    assert (provenance["command"], provenance["data"], provenance["steps"]) == ("latentstage cppn test",
+                                                                                str(astronaut_png), 2)
+    torch.testing.assert_close(loaded.render(20, 10, loaded_z), result.model.render(20, 10, result.z), rtol=0, atol=0)
+    assert common.load_checkpoint(result.checkpoint, "cppn").losses == {"mse": result.loss_history}
 
 
 def test_wrong_kind_and_corrupt_checkpoints_name_the_file(tmp_path):
     foreign = tmp_path / "pix2pix.pt"
     torch.save({"kind": "pix2pix", "state_dict": {}}, foreign)
-    with pytest.raises(CheckpointError, match=r"pix2pix\.pt.*not a CPPN checkpoint"):
+    with pytest.raises(CheckpointError, match=r"pix2pix\.pt: not a 'cppn' checkpoint"):
         load_checkpoint(foreign)
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"\x80\x02not a checkpoint at all")
     with pytest.raises(CheckpointError, match=r"corrupt\.pt: not a readable checkpoint"):
         load_checkpoint(corrupt)
+
+
+def small_fit(picture: Path, out_dir: Path, steps: int) -> FitConfig:
+    return FitConfig(image=str(picture), out_dir=str(out_dir), steps=steps, size=24, preview_every=0,
+                     network=CPPNConfig(net_size=16, depth=2, scale=2.5))
+
+
+def assert_same_weights(model: torch.nn.Module, other: torch.nn.Module) -> None:
+    other_state = other.state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, other_state[name]), name
+
+
+def test_a_stopped_and_resumed_fit_matches_an_uninterrupted_one(astronaut_png, tmp_path):
+    whole = fit(small_fit(astronaut_png, tmp_path / "whole", 12))
+    with pytest.raises(KeyboardInterrupt):
+        fit(small_fit(astronaut_png, tmp_path / "split", 12), callbacks=[StopAfter(5)])
+    checkpoint = tmp_path / "split" / "cppn.pt"
+    assert common.load_checkpoint(checkpoint, "cppn").step == 5
+    resumed = fit(small_fit(astronaut_png, tmp_path / "split", 12), resume=checkpoint)
+    assert resumed.loss_history == whole.loss_history  # exact, step for step
+    assert_same_weights(resumed.model, whole.model)
+    torch.testing.assert_close(resumed.z, whole.z, rtol=0, atol=0)
+
+
+def test_ctrl_c_stops_a_cli_fit_on_a_saved_step_and_resume_continues_its_curve(astronaut_png, tmp_path,
+                                                                               monkeypatch, capsys):
+    options = ["--steps", "6", "--size", "16", "--preview-every", "0", *SMALL_NETWORK]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main(["fit", str(astronaut_png), "-o", str(whole), *options]) == 0
+
+    train_step = CPPNFit.train_step
+
+    def pressed_during_step_3(self, batch, step):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, before the step's update
+        return train_step(self, batch, step)
+
+    monkeypatch.setattr(CPPNFit, "train_step", pressed_during_step_3)
+    assert main(["fit", str(astronaut_png), "-o", str(split), *options]) == 130
+    assert f"continue with --resume {split / 'cppn.pt'}" in capsys.readouterr().err
+    assert common.load_checkpoint(split / "cppn.pt", "cppn").step == 3
+    monkeypatch.undo()
+
+    refused = main(["fit", str(astronaut_png), "-o", str(split), *options, "--lr", "0.1",
+                    "--resume", str(split / "cppn.pt")])
+    assert refused == 2 and "lr (checkpoint 0.005, this run 0.1)" in capsys.readouterr().err
+    assert main(["fit", str(astronaut_png), "-o", str(split), *options, "--resume", str(split / "cppn.pt")]) == 0
+    unbroken, resumed = (common.load_checkpoint(path / "cppn.pt", "cppn") for path in (whole, split))
+    assert resumed.step == 6 and resumed.losses == unbroken.losses
+    for name, state in unbroken.networks.items():
+        assert all(torch.equal(tensor, resumed.networks[name][key]) for key, tensor in state.items())
+    assert resumed.provenance["earlier_commands"] == [f"latentstage cppn fit {astronaut_png} -o {split} "
+                                                      + " ".join(options)]
+    for name in ("preview.png", "loss.png"):
+        assert (split / name).is_file()
 
 
 def test_sample_from_a_fitted_checkpoint_draws_the_fitted_picture(fitted, tmp_path):

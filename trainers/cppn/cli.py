@@ -4,6 +4,9 @@ Each subcommand builds a network either from options (a weight seed names a
 picture) or from a checkpoint that `fit` wrote, then hands it to sample.py,
 fit.py or the ONNX exporter. Bad input (a missing image, an unknown arch, a
 size below one pixel) is one line on stderr and exit code 2, no traceback.
+`fit` stops on Ctrl-C after the step in progress, saves it, and exits 130;
+`fit --resume` continues it. Under torchrun it trains on every process:
+`torchrun --nproc_per_node 2 -m trainers.cppn.cli fit IMAGE -o DIR`.
 """
 from __future__ import annotations
 
@@ -18,11 +21,14 @@ from typing import NoReturn
 import numpy as np
 import torch
 
-from live.cppn import keyframes
-from trainers.cppn.checkpoint import CheckpointError, load_checkpoint
-from trainers.cppn.fit import FitConfig, fit, fitting_network
+from live.scenes.cppn_math import keyframes
+from trainers.common.checkpoint import CheckpointError
+from trainers.common.distributed import placed
+from trainers.common.images import save_png
+from trainers.cppn.checkpoint import load_checkpoint
+from trainers.cppn.fit import CHECKPOINT_NAME, FitConfig, fit, fitting_network
 from trainers.cppn.model import ARCHITECTURES, CPPN, CPPNConfig
-from trainers.cppn.sample import render_walk, save_png, walk_frame_count, write_walk
+from trainers.cppn.sample import render_walk, walk_frame_count, write_walk
 
 PROG = "latentstage cppn"
 # options that shape the network; with --checkpoint the checkpoint decides them
@@ -84,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                             help="training size: the picture's longest side in pixels, aspect kept")
     fit_parser.add_argument("--preview-every", type=_non_negative_int, default=FitConfig.preview_every,
                             help="steps between previews and checkpoints (0: only at the end)")
+    fit_parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
+                            help="continue the fit saved in CHECKPOINT (repeat its options; --steps may grow)")
+    fit_parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
     _add_network_options(fit_parser, defaults=fitting, with_checkpoint=False)
     fit_parser.set_defaults(run=_fit)
 
@@ -192,7 +201,16 @@ def _fit(args: argparse.Namespace, command_line: str) -> int:
     config = FitConfig(image=str(args.image), out_dir=str(args.output), steps=args.steps, lr=args.lr,
                        size=args.size, latent_seed=_latent_seed(args), preview_every=args.preview_every,
                        network=_network_config(args), command=command_line)
-    result = fit(config)
+    with placed(args.device) as placement:
+        try:
+            result = fit(config, placement, resume=args.resume)
+        except KeyboardInterrupt:
+            checkpoint = args.output / CHECKPOINT_NAME
+            if placement.is_main and checkpoint.is_file():
+                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
+            return 130  # the shell's code for a run ended by Ctrl-C
+    if not placement.is_main:  # rank 0 speaks for every process
+        return 0
     history = result.loss_history
     print(f"fitted {args.image} in {result.seconds:.1f} s: MSE {history[0]:.5f} -> {history[-1]:.5f}")
     print(f"checkpoint {result.checkpoint}")

@@ -1,38 +1,43 @@
 """Fit a CPPN to a picture, so the CPPN trainer produces a real model and not only random ones.
 
-The picture is loaded with Pillow and shrunk (longest side `size`, aspect kept);
-a latent z is drawn once from the seed and held fixed; Adam moves every weight
-to minimise the mean squared error between the network's render of the full
-coordinate grid at that size and the picture. Along the way the loop writes a
-preview (target | current), a loss plot and a checkpoint into the output folder.
-The fitted network renders at any resolution, so a 128 px fit becomes a smooth
-4K still or the start of a latent walk.
+Only the CPPN-specific part lives here (CONVENTIONS.md point 14): the network,
+a latent z drawn once from the seed and held fixed, the mean squared error
+between the network's render of the full coordinate grid and the picture, and
+the preview (target | current). The common Trainer runs it, with a progress
+bar, and a preview, a loss plot and a checkpoint every `preview_every` steps;
+Ctrl-C saves the last completed step, `resume` continues the same curve, and
+torchrun runs it on several processes. The picture (longest side `size`,
+aspect kept) is the whole dataset: every step is one batch of it. The fitted
+network renders at any resolution, so a 128 px fit becomes a smooth 4K still
+or the start of a latent walk.
 """
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
 
-matplotlib.use("Agg")  # files only: no display on trainers' machines
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib import pyplot  # noqa: E402
-from PIL import Image  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from live.scenes.cppn_math import coordinates, keyframes
+from trainers.common.batches import Batches
+from trainers.common.callbacks import Checkpointing, LossPlot, ProgressBar, SampleGrid
+from trainers.common.data import load_picture
+from trainers.common.distributed import Placement
+from trainers.common.images import image_grid
+from trainers.common.loop import Callback, Trainer
+from trainers.cppn.model import CPPN, CPPNConfig, FixedLatent
 
-from live.cppn import coordinates, keyframes  # noqa: E402
-from trainers.cppn.checkpoint import save_checkpoint  # noqa: E402
-from trainers.cppn.model import CPPN, CPPNConfig  # noqa: E402
-from trainers.cppn.sample import save_png  # noqa: E402
-
+KIND = "cppn"
+NETWORK, LATENT = "cppn", "latent"  # the networks' names in checkpoints
 CHECKPOINT_NAME = "cppn.pt"
 PREVIEW_NAME = "preview.png"
 LOSS_PLOT_NAME = "loss.png"
+# FitConfig fields a resumed fit may change: they say how long and where, not what is fitted
+RESUME_MAY_CHANGE = ("steps", "out_dir", "preview_every", "command")
 
 
 def fitting_network() -> CPPNConfig:
@@ -84,84 +89,65 @@ class FitResult:
     seconds: float  # wall-clock time of the optimisation loop
 
 
-def load_target(path: str | Path, size: int, c_dim: int) -> torch.Tensor:
-    """The picture as (H, W, c_dim) float32 in [0, 1], longest side `size` pixels."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image")
-    try:
-        with Image.open(path) as picture:
-            picture = picture.convert("L" if c_dim == 1 else "RGB")
-    except OSError as error:
-        raise ValueError(f"{path}: not a readable image ({error})") from None
-    ratio = size / max(picture.size)
-    width, height = (max(1, round(side * ratio)) for side in picture.size)
-    picture = picture.resize((width, height), Image.Resampling.LANCZOS)
-    pixels = np.asarray(picture, dtype=np.float32) / 255.0
-    return torch.from_numpy(pixels.reshape(height, width, c_dim))
+class CPPNFit:
+    """The recipe of a CPPN fit (trainers.common.loop.Recipe): one CPPN, its fixed latent, Adam on the MSE."""
 
+    kind = KIND
 
-def fit(config: FitConfig) -> FitResult:
-    """Optimise a CPPN to reproduce config.image; writes previews, a loss plot and a checkpoint."""
-    network = config.network
-    target = load_target(config.image, config.size, network.c_dim)  # (H, W, c_dim)
-    height, width = target.shape[:2]
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, config: FitConfig, target: torch.Tensor, placement: Placement):
+        network = config.network
+        self.config = dataclasses.asdict(config)
+        self.device = placement.device
+        self.target = target  # (H, W, c_dim) in [0, 1], the left half of the preview
+        height, width = target.shape[:2]
+        self.model = CPPN(network).to(self.device)
+        z = torch.from_numpy(keyframes(config.latent_seed, 1, network.z_dim)[0])  # (z_dim,) in [-1, 1]
+        self.latent = FixedLatent(z).to(self.device)
+        self.trained_model = placement.wrap(self.model)  # DDP under torchrun: gradients averaged
+        # keep_aspect: the grid's proportions match the picture's, so a 4K render of the
+        # fitted network stretches nothing when it keeps the aspect too
+        self.grid = torch.from_numpy(coordinates(width, height, keep_aspect=True).copy()).to(self.device)  # (H, W, 3)
+        self.scale = torch.tensor([network.scale], device=self.device)
+        self.adam = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.networks = {NETWORK: self.model, LATENT: self.latent}
+        self.optimizers = {"adam": self.adam}
+        self.schedulers = {}
 
-    model = CPPN(network)
-    z = torch.from_numpy(keyframes(config.latent_seed, 1, network.z_dim)[0])  # (z_dim,) in [-1, 1]
-    # keep_aspect: the grid's proportions match the picture's, so a 4K render of the
-    # fitted network stretches nothing when it keeps the aspect too
-    grid = torch.from_numpy(coordinates(width, height, keep_aspect=True).copy())  # (H, W, 3)
-    scale = torch.tensor([network.scale])
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    provenance = {"command": config.command, "data": str(config.image), "steps": 0,
-                  "date": "", "fit": _plain_fit_settings(config)}
-
-    losses: list[float] = []
-    started = time.perf_counter()
-    progress = tqdm(range(1, config.steps + 1), desc=f"fit {Path(config.image).name}", unit="step")
-    for step in progress:
-        optimiser.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(model(grid, z.reshape(1, -1), scale), target)
+    def train_step(self, batch: torch.Tensor, step: int) -> dict[str, float]:
+        target = batch[0].to(self.device)  # (H, W, c_dim): the batch (1, H, W, c_dim) holds the one picture
+        self.adam.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(self.trained_model(self.grid, self.latent.z, self.scale), target)
         loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-        progress.set_postfix(loss=f"{losses[-1]:.5f}")
-        if step == config.steps or (config.preview_every and step % config.preview_every == 0):
-            provenance.update(steps=step, date=datetime.datetime.now(datetime.timezone.utc).isoformat())
-            paths = _write_artifacts(out_dir, model, z, grid, scale, target, provenance, losses)
+        self.adam.step()
+        return {"mse": loss.item()}
+
+    def samples(self) -> np.ndarray:
+        current = self.model(self.grid, self.latent.z, self.scale)  # (H, W, c_dim)
+        return image_grid([self.target, current], columns=2)  # target | current
+
+
+def fit(config: FitConfig, placement: Placement | None = None, resume: str | Path | None = None,
+        callbacks: Sequence[Callback] = ()) -> FitResult:
+    """Optimise a CPPN to reproduce config.image; writes a preview, a loss plot and a checkpoint.
+
+    `resume` continues from a checkpoint of the same fit (trainers.common.loop.Trainer.resume), `callbacks`
+    run after the standard ones. A stop request (Ctrl-C) saves the last completed step, then raises
+    KeyboardInterrupt."""
+    placement = placement or Placement()
+    target = torch.from_numpy(load_picture(config.image, config.size, config.network.c_dim))  # (H, W, c_dim)
+    recipe = CPPNFit(config, target, placement)
+    out_dir, every = Path(config.out_dir), config.preview_every
+    trainer = Trainer(
+        recipe, Batches([target], batch_size=1, rank=placement.rank, world_size=placement.world_size), placement,
+        callbacks=[ProgressBar(f"fit {Path(config.image).name}"), SampleGrid(out_dir / PREVIEW_NAME, every),
+                   LossPlot(out_dir / LOSS_PLOT_NAME, every, title="CPPN fit"),
+                   Checkpointing(out_dir / CHECKPOINT_NAME, every), *callbacks],
+        provenance={"command": config.command, "data": str(config.image)},
+    )
+    if resume is not None:
+        trainer.resume(resume, may_change=RESUME_MAY_CHANGE)
+    started = time.perf_counter()
+    trainer.run(config.steps)
     seconds = time.perf_counter() - started
-    model.eval()
-    return FitResult(model, z, losses, *paths, seconds=seconds)
-
-
-def _plain_fit_settings(config: FitConfig) -> dict:
-    # the network's config is stored separately in the checkpoint; keep the rest as plain types
-    return {name: value for name, value in dataclasses.asdict(config).items() if name not in ("network", "command")}
-
-
-def _write_artifacts(out_dir: Path, model: CPPN, z: torch.Tensor, grid: torch.Tensor, scale: torch.Tensor,
-                     target: torch.Tensor, provenance: dict, losses: list[float]) -> tuple[Path, Path, Path]:
-    with torch.no_grad():
-        current = model(grid, z.reshape(1, -1), scale)  # (H, W, c_dim)
-    preview = save_png(torch.cat([target, current], dim=1), out_dir / PREVIEW_NAME)  # target | current
-    loss_plot = plot_losses(losses, out_dir / LOSS_PLOT_NAME)
-    checkpoint = save_checkpoint(out_dir / CHECKPOINT_NAME, model, z, provenance, losses)
-    return checkpoint, preview, loss_plot
-
-
-def plot_losses(losses: list[float], path: Path) -> Path:
-    """A log-scale plot of MSE per step, written as PNG."""
-    figure, axes = pyplot.subplots(figsize=(6, 3.5), dpi=100)
-    axes.plot(range(1, len(losses) + 1), losses, linewidth=1.0)
-    axes.set_yscale("log")
-    axes.set_xlabel("step")
-    axes.set_ylabel("MSE")
-    axes.set_title(f"CPPN fit: {losses[-1]:.5f} after {len(losses)} steps")
-    axes.grid(True, which="both", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    pyplot.close(figure)
-    return path
+    return FitResult(recipe.model.eval(), recipe.latent.z.reshape(-1).cpu(), trainer.losses["mse"],
+                     out_dir / CHECKPOINT_NAME, out_dir / PREVIEW_NAME, out_dir / LOSS_PLOT_NAME, seconds)

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from exporters.spec import ExportSpec
-from live.cppn import coordinates
-from live.model_card import ModelCard
+from live.scenes.cppn_math import coordinates
+from live.inference.model_card import ModelCard
 
 ARCHITECTURES = ("tanh", "softplus_tanh", "sine", "residual", "gaussian")
 
@@ -120,3 +120,12 @@ class CPPN(nn.Module):
             sample_inputs=sample_inputs,
             card=card,
         )
+
+
+class FixedLatent(nn.Module):
+    """The latent z a fit holds still, as a module so checkpoints carry it beside the weights.
+    A buffer, not a parameter: no optimiser moves it."""
+
+    def __init__(self, z: torch.Tensor):
+        super().__init__()
+        self.register_buffer("z", z.detach().reshape(1, -1).float().clone())  # (1, z_dim)

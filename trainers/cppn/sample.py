@@ -1,4 +1,4 @@
-"""Render a CPPN to files: stills as PNG, latent walks as animated GIF or H.264 MP4.
+"""Render a CPPN's latent walks to files: animated GIF or H.264 MP4 (stills: trainers.common.images).
 
 Walk latents come from live.cppn.walk, the same maths the live loop morphs
 with, so a rendered walk previews what the stage will show. The writer is
@@ -18,28 +18,11 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from live.cppn import Interpolation, walk
+from live.scenes.cppn_math import Interpolation, walk
+from trainers.common.images import to_uint8
 from trainers.cppn.model import CPPN
 
 WALK_SUFFIXES = (".gif", ".mp4")
-
-
-def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
-    """(H, W, C) float in [0, 1] -> (H, W, C) uint8, rounding rather than truncating."""
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
-    return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-
-
-def save_png(image: torch.Tensor | np.ndarray, path: str | Path) -> Path:
-    """Write (H, W, C) float in [0, 1] as an 8-bit PNG: gray for C=1, RGB for C=3."""
-    pixels = to_uint8(image)
-    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
-        raise ValueError(f"expected an (H, W, 1) or (H, W, 3) image, got shape {pixels.shape}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "L" if pixels.shape[2] == 1 else "RGB"
-    Image.fromarray(pixels[..., 0] if mode == "L" else pixels, mode).save(path, format="PNG")
-    return path
 
 
 def walk_frame_count(keyframe_count: int, steps_per_segment: int, loop: bool) -> int:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from exporters.spec import ExportSpec, image_to_image_spec
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 
 NORMS = ("instance", "batch")
 MAX_CHANNEL_FACTOR = 8  # encoder widths grow base, 2*base, 4*base, 8*base, then stay

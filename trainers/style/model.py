@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from exporters.spec import ExportSpec, image_to_image_spec
-from live.model_card import ModelCard
+from live.inference.model_card import ModelCard
 
 SIZE_MULTIPLE = 4  # two stride-2 downsamplings
 

@@ -1,0 +1,41 @@
+"""Loss curves as PNG files, drawn with matplotlib's object API.
+
+A Figure with its own FigureCanvasAgg renders to memory: no pyplot, no global
+backend switch at import, no display needed, and nothing shared between
+threads or with a caller's own plots.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from trainers.common.files import atomic_file
+
+
+def save_loss_plot(losses: Mapping[str, Sequence[float]], path: str | Path, title: str) -> Path:
+    """One line per loss over the steps, log scale when every value is positive; `title` says what
+    trained (the latest values and the step count are added)."""
+    figure = Figure(figsize=(6, 3.5), dpi=100)  # 600 x 350 pixels
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name, values in losses.items():
+        axes.plot(range(1, len(values) + 1), values, linewidth=1.0, label=name)
+    finite = [value for values in losses.values() for value in values if math.isfinite(value)]
+    if finite and min(finite) > 0:  # GAN losses can be negative; a diverged run has NaN
+        axes.set_yscale("log")
+    steps = max((len(values) for values in losses.values()), default=0)
+    latest = ", ".join(f"{name} {values[-1]:.4g}" for name, values in losses.items() if values)
+    axes.set_title(f"{title}: {latest} after {steps} steps" if steps else f"{title}: no steps yet")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    if len(losses) > 1:
+        axes.legend()
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png")
+    return Path(path)
