@@ -22,8 +22,10 @@ import numpy as np
 
 from live.control.controls import Controls
 from live.core.clock import ShowClock
+from live.inputs.audio import AudioFeatures
+from live.scenes.contract import Moment, Scene
 from live.core.frames import Mailbox
-from live.output.record import Recorder
+from live.output.recorder import Recorder
 from live.output.render import Renderer
 from live.show.stage import Layers, Stage
 
@@ -47,6 +49,22 @@ class Stats:
     new_frames: int = 0
     dropped: int = 0  # results overwritten before the renderer took them
     resident_mb: list = field(default_factory=list)  # (seconds, MB) sampled every RSS_EVERY seconds
+    audio_peaks: dict = field(default_factory=dict)  # feature -> highest value heard (0..1)
+    onsets: int = 0
+    tempo_bpm: float | None = None  # the newest estimate
+    parameter_ranges: dict = field(default_factory=dict)  # "scene.parameter" -> [lowest, highest] rendered
+
+    def note_audio(self, features: AudioFeatures) -> None:
+        for name in ("level", "bass", "low_mid", "high_mid", "high", "flux"):
+            self.audio_peaks[name] = max(self.audio_peaks.get(name, 0.0), getattr(features, name))
+        self.onsets += bool(features.onset)
+        self.tempo_bpm = features.tempo_bpm or self.tempo_bpm
+
+    def note_values(self, scene: str, values) -> None:
+        for name, value in values.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                low, high = self.parameter_ranges.get(f"{scene}.{name}", (value, value))
+                self.parameter_ranges[f"{scene}.{name}"] = [min(low, value), max(high, value)]
 
     def fps(self) -> float:
         return len(self.intervals) / sum(self.intervals) if self.intervals else 0.0
@@ -67,6 +85,9 @@ class Stats:
             "inference_step_ms": {"p50": self.percentile_ms(self.steps, 50),
                                   "p99": self.percentile_ms(self.steps, 99)},
             "resident_mb": self.resident_mb,
+            "audio": {"peaks": {name: round(value, 3) for name, value in self.audio_peaks.items()},
+                      "onsets": self.onsets, "tempo_bpm": self.tempo_bpm},
+            "parameters": self.parameter_ranges,
         }
 
 
@@ -104,9 +125,9 @@ class LiveRun:
     def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
             screenshot_every: float = 1.0, recorder: Recorder | None = None) -> Stats:
         self._connect_keys()
+        self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.controls.start()
-        self.clock.start()
         worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
         worker.start()
         next_screenshot = next_rss = 0.0
@@ -147,7 +168,8 @@ class LiveRun:
             started = self.now()
             try:
                 self.controls.update(started, self.stage.director)
-                layers = self.stage.frame_at(started, copy=True, moment_for=self.controls.moment)
+                self.stats.note_audio(self.controls.features)
+                layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)
             except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
                 self.health = f"inference failed: {error}"
                 log.exception("inference failed; retrying in %.1f s", backoff)
@@ -160,6 +182,11 @@ class LiveRun:
             self.mailbox.put(ComposedFrame(layers, seq))
             seq += 1
             self._stop.wait(max(0.0, started + period - self.now()))
+
+    def _moment(self, scene: Scene, t: float) -> Moment:
+        moment = self.controls.moment(scene, t)
+        self.stats.note_values(scene.name, moment.values)
+        return moment
 
     def _draw(self) -> None:
         frame = self.mailbox.take_new()

@@ -1,12 +1,14 @@
-"""The live loop run headless for real: recording, and a bounded soak that keeps memory flat."""
+"""The live loop run headless for real: recording, live audio, the first frame, and a bounded soak with flat memory."""
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
 import yaml
 
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 
 def pattern_show(tmp_path: Path, model: Path | None = None) -> Path:
@@ -43,3 +45,52 @@ def test_a_long_run_keeps_resident_memory_flat(tmp_path, tiny_pix2pix):
     settled = [mb for seconds, mb in samples if seconds >= 15]  # after warm-up and the encoder's first GOPs
     assert len(settled) >= 10, samples
     assert max(settled) - settled[0] < 25, f"resident memory grew: {samples}"
+
+
+def test_live_audio_drives_a_running_show(tmp_path, pulse_sink):
+    """Sound played into the null sink while `latentstage run` performs the vj show: the audio
+    features move and the bass mapping moves the scene's speed (the live clock and the audio
+    input's stamps agree)."""
+    from tests.live.inputs.test_audio import click_track, write_wav
+
+    track = write_wav(tmp_path / "clicks.wav", click_track(128.0, seconds=30.0))
+    show = tmp_path / "vj.yaml"
+    show.write_text((REPO / "shows" / "vj.yaml").read_text().replace("port: 9000", "port: 0")
+                    .replace("audio: {kind: input,", "audio: {kind: input, device: pulse,")
+                    .replace("../models/", f"{REPO / 'models'}/"))
+    stats_path = tmp_path / "stats.json"
+    command = [sys.executable, "-m", "live", "run", str(show), "--headless", "--seconds", "8", "--size", "320x180",
+               "--stats-json", str(stats_path)]
+    run = subprocess.Popen(command, cwd=REPO, env=pulse_sink, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    player = subprocess.Popen(["paplay", "--device=latentstage_test", str(track)], env=pulse_sink)
+    try:
+        _, errors = run.communicate(timeout=180)
+    finally:
+        player.kill()
+        player.wait()
+    assert run.returncode == 0, errors
+    stats = json.loads(stats_path.read_text())
+    assert stats["audio"]["peaks"]["level"] > 0.3 and stats["audio"]["onsets"] >= 3, stats["audio"]
+    low, high = stats["parameters"]["pulse.speed"]  # bass -> cppn.speed over 0.4 .. 4.0
+    assert high - low > 0.5, stats["parameters"]
+
+
+def test_a_show_opens_on_its_scene_not_the_idle_one(tmp_path):
+    """The first screenshot shows the picture from the scene's source, however slow the machine."""
+    from skimage import data
+    from PIL import Image
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    Image.fromarray(data.astronaut()).resize((160, 160)).save(folder / "astronaut.png")
+    show = tmp_path / "show.yaml"
+    show.write_text(yaml.safe_dump({
+        "output": {"width": 160, "height": 160, "fps": 30}, "window": {"width": 160, "height": 160},
+        "scenes": [{"name": "still", "kind": "pipeline", "source": {"kind": "images", "folder": str(folder)}}]}))
+    shots = tmp_path / "shots"
+    result = run_cli("run", str(show), "--headless", "--seconds", "1", "--screenshots", str(shots),
+                     "--screenshot-every", "0.2")
+    assert result.returncode == 0, result.stderr
+    first = np.asarray(Image.open(sorted(shots.iterdir())[0]).convert("RGB"), dtype=int)
+    expected = np.asarray(Image.open(folder / "astronaut.png").convert("RGB"), dtype=int)
+    assert np.abs(first - expected).mean() < 10
