@@ -1,6 +1,7 @@
 """The `latentstage` command as a user meets it: help, checks, clear errors, and no torch in the runtime."""
 import subprocess
 import sys
+import zipfile
 
 from tests.conftest import DEMO_SHOW, REPO, run_cli
 
@@ -9,7 +10,9 @@ NO_TORCH = "import sys; sys.modules['torch'] = None; "
 
 def test_live_runs_on_a_machine_without_torch(tmp_path):
     # torch made unimportable: every live module must still import, and a show must still rehearse
-    modules = ["live." + path.stem for path in (REPO / "live").glob("*.py") if path.stem != "__main__"]
+    modules = [".".join(path.relative_to(REPO).with_suffix("").parts) for path in (REPO / "live").rglob("*.py")
+               if path.stem != "__main__"]
+    assert len(modules) > 30 and "live.scenes.kinds" in modules  # every sub-package, not the top level alone
     code = NO_TORCH + "import importlib; [importlib.import_module(m) for m in %r]" % modules
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
@@ -78,3 +81,28 @@ def test_bad_command_line_input_is_one_clear_line(tmp_path):
     assert windowless.returncode == 2 and "no display to open a window on" in windowless.stderr
     assert "Traceback" not in odd.stderr + windowless.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_every_bundled_show_passes_check():
+    for show in sorted((REPO / "shows").glob("*.yaml")):
+        result = run_cli("check", str(show))
+        assert result.returncode == 0, f"{show.name}: {result.stderr}"
+        assert "ok," in result.stdout and "Traceback" not in result.stderr
+    mirror = run_cli("check", str(REPO / "shows" / "mirror.yaml"))
+    assert "scene 'edges': pipeline with no model" in mirror.stdout
+
+
+def test_a_built_wheel_carries_every_package_show_and_model(tmp_path):
+    """A non-editable install gets what an editable one sees: every sub-package, the shows, the models."""
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("latentstage-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    packages = {str(path.parent.relative_to(REPO)) for top in ("live", "trainers", "exporters", "shows", "models")
+                for path in (REPO / top).rglob("__init__.py")}
+    assert {"trainers/pix2pix", "trainers/style", "trainers/common", "live/scenes"} <= packages
+    missing = {package for package in packages if f"{package}/__init__.py" not in names}
+    assert not missing, f"the wheel lacks {sorted(missing)}"
+    assert {"shows/demo.yaml", "shows/mirror.yaml", "shows/vj.yaml", "models/cppn-tanh.onnx"} <= names
