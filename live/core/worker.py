@@ -1,7 +1,7 @@
 """The supervised worker: one daemon thread that runs a piece of work, retries it with backoff and reports health.
 
-Sources, the audio input and the inference step each hand their device or model
-code to a `SupervisedWorker` as `work(worker)`: a function that runs until
+Every frame source and the audio input (and any other device or model loop)
+hand their code to a `SupervisedWorker` as `work(worker)`: a function that runs until
 `worker.stopping` (then returns) or fails (raises). The worker owns everything
 around it: the thread, `stop()` (which leaves a wedged driver call behind as a
 daemon rather than hang shutdown), exponential backoff between attempts (back

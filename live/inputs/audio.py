@@ -294,6 +294,7 @@ class LiveAudio:
         except (ImportError, OSError) as exc:
             raise WorkFailure(f"no audio: PortAudio is not available ({exc}); install libportaudio2") from exc
         device = self.config.device
+        stream = None
         try:
             if rescan:
                 sounddevice._terminate()
@@ -307,6 +308,8 @@ class LiveAudio:
                 channels=channels, dtype="float32", callback=self._callback)
             stream.start()
         except Exception as exc:  # PortAudioError, ValueError for an unknown name: all mean "not now"
+            if stream is not None:  # made but would not start: let PortAudio have the device back
+                stream.close(ignore_errors=True)
             named = "the default audio input" if device is None else f"audio input {device!r}"
             raise WorkFailure(f"no sound: cannot open {named} ({exc})") from exc
         self._opened_at, self._blocks_at_open = self.clock(), self._blocks

@@ -46,7 +46,7 @@ class SourceStatus:
     message: str  # what is wrong, or "ok"
     frames: int  # frames published since construction
     failures: int  # open/read failures, stalls and freezes
-    reconnects: int  # successful reopenings after a failure
+    reconnects: int  # times it delivered frames again after a failure
     granted: tuple[int, int, float] | None  # (width, height, fps) actually delivered; None before the first open
     last_frame_age: float | None  # seconds since the last frame was published; None before the first
 

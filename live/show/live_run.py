@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 
 from live.control.controls import Controls
 from live.core.clock import ShowClock
+from live.core.worker import SupervisedWorker
 from live.inputs.audio import AudioFeatures
 from live.scenes.contract import Moment, Scene
 from live.core.frames import Mailbox
@@ -112,8 +112,9 @@ class LiveRun:
         self.clock = clock
         self.mailbox: Mailbox[ComposedFrame] = Mailbox()
         self.stats = Stats()
-        self.health = "ok"  # the latest problem, shown on the HUD
-        self._stop = threading.Event()
+        self.note = ""  # a problem of the run itself (the recording paused), shown on the HUD
+        self.inference = SupervisedWorker("inference", self._infer, clock)
+        self._seq = 0  # of the next composed frame
         self._mix = 1.0
         self._scene = 0
         self._deadline = 0.0  # seconds: when the next present is due
@@ -128,8 +129,7 @@ class LiveRun:
         self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.controls.start()
-        worker = threading.Thread(target=self._infer_loop, name="inference", daemon=True)
-        worker.start()
+        self.inference.start()
         next_screenshot = next_rss = 0.0
         last_present = None
         try:
@@ -153,35 +153,30 @@ class LiveRun:
                 self.stats.presented += 1
                 self._pace(presented_at)
         finally:
-            self._stop.set()
-            worker.join(timeout=5.0)
+            self.inference.stop()
             self.stage.stop()
             self.controls.stop()
             self.stats.dropped = self.mailbox.dropped
         return self.stats
 
-    def _infer_loop(self) -> None:
+    def _infer(self, worker: SupervisedWorker) -> None:
+        """Compose a frame per period of the show's rate until stopped; a failure goes to the
+        worker, which logs it, shows it on the HUD and retries, while the screen keeps its last frame."""
         period = 1.0 / self.stage.show.output.fps
-        seq = 0
-        backoff = 0.5
-        while not self._stop.is_set():
+        while not worker.stopping:
             started = self.now()
-            try:
-                self.controls.update(started, self.stage.director)
-                self.stats.note_audio(self.controls.features)
-                layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)
-            except Exception as error:  # supervised: log, show, retry; the screen keeps the last good frame
-                self.health = f"inference failed: {error}"
-                log.exception("inference failed; retrying in %.1f s", backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            backoff = 0.5
-            self.health = "ok"
+            self.controls.update(started, self.stage.director)
+            self.stats.note_audio(self.controls.features)
+            layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)
+            worker.mark_healthy()
             self.stats.steps.append(self.now() - started)
-            self.mailbox.put(ComposedFrame(layers, seq))
-            seq += 1
-            self._stop.wait(max(0.0, started + period - self.now()))
+            self.mailbox.put(ComposedFrame(layers, self._seq))
+            self._seq += 1
+            worker.wait(max(0.0, started + period - self.now()))
+
+    def _inference_health(self) -> str:
+        health = self.inference.health()
+        return "" if health.healthy else f"inference: {health.message}"
 
     def _moment(self, scene: Scene, t: float) -> Moment:
         moment = self.controls.moment(scene, t)
@@ -216,7 +211,7 @@ class LiveRun:
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
             *self.controls.hud_lines(self.stage.scene(self._scene)),
             *filter(None, [self.stage.source_summary()]),
-            f"health {problems or self.health}",
+            f"health {problems or self._inference_health() or self.note or 'ok'}",
         ])
 
     def _pace(self, presented_at: float) -> None:
@@ -229,7 +224,7 @@ class LiveRun:
         pixels = self.renderer.read_pixels()
         height, width = pixels.shape[:2]
         if width - width % 2 != recorder.width or height - height % 2 != recorder.height:
-            self.health = "recording paused: the window changed size"  # the file keeps its first size
+            self.note = "recording paused: the window changed size"  # the file keeps its first size
             return
         recorder.submit(pixels[:recorder.height, :recorder.width], self.clock())
 

@@ -274,58 +274,6 @@ print("STATUS", status.healthy, status.message)
     assert "STATUS False no audio: PortAudio is not available" in result.stdout
 
 
-@pytest.fixture(scope="session")
-def pulse_sink(tmp_path_factory):
-    """A private PulseAudio daemon with a null sink `latentstage_test`; yields the env that reaches it.
-
-    What works here (Debian 12, as root, no D-Bus, no X): `pulseaudio -n` (no default
-    script) with `--daemonize=no --exit-idle-time=-1 --use-pid-file=false
-    --system=false`, loading module-null-sink and module-native-protocol-unix with
-    `auth-anonymous=1` on a socket in a private runtime dir (PULSE_RUNTIME_PATH,
-    XDG_RUNTIME_DIR and HOME all point there, so nothing under /root is touched).
-    Running as root only prints a warning. Clients find it through PULSE_SERVER,
-    which this fixture sets for the whole session: ALSA's pulse plugin
-    (libasound2-plugins) reads it when PortAudio opens the "pulse" device, and
-    paplay (pulseaudio-utils) reads it too. The null sink's monitor is the default
-    source. D-Bus warnings in the log are harmless."""
-    for program in ("pulseaudio", "pactl", "paplay"):
-        if shutil.which(program) is None:
-            pytest.fail(f"{program} is not installed: run `bash .ci/setup` (apt packages pulseaudio, pulseaudio-utils)")
-    runtime = tmp_path_factory.mktemp("pulse")
-    socket = runtime / "native"
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime),
-           "PULSE_SERVER": f"unix:{socket}"}
-    log_path = runtime / "pulseaudio.log"
-    with open(log_path, "w") as log_file:
-        daemon = subprocess.Popen(
-            ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=false", "--system=false",
-             "--load=module-null-sink sink_name=latentstage_test rate=48000",
-             f"--load=module-native-protocol-unix auth-anonymous=1 socket={socket}", "--log-target=stderr"],
-            env=env, stdout=log_file, stderr=subprocess.STDOUT)
-
-    def answers() -> bool:
-        return daemon.poll() is None and subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0
-
-    if not wait_for(answers, 15.0):
-        daemon.kill()
-        daemon.wait()
-        pytest.fail(f"pulseaudio did not start (exit code {daemon.returncode}):\n{log_path.read_text()[-3000:]}")
-    subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=env, check=True)
-    previous = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = env["PULSE_SERVER"]
-    yield env
-    if previous is None:
-        del os.environ["PULSE_SERVER"]
-    else:
-        os.environ["PULSE_SERVER"] = previous
-    daemon.terminate()
-    try:
-        daemon.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        daemon.kill()
-        daemon.wait()
-
-
 def test_live_stream_through_a_pulseaudio_null_sink(pulse_sink, wav_dir):
     bpm = 120
     source = LiveAudio(AudioConfig(kind="input", device="pulse"), time.monotonic)
