@@ -69,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record", type=Path, help="also record what is shown into this .mp4 (frames the encoder "
                                                  "cannot keep up with are dropped and counted, never waited for)")
     run.add_argument("--headless", action="store_true", help="no window: draw offscreen (benchmarks, soak tests)")
-    run.add_argument("--stats-json", type=Path, help="write the run's figures (fps, latency, memory) here at the end")
+    run.add_argument("--stats-json", type=Path, help="write the run's figures (fps, latency, memory, audio, "
+                                                     "parameter ranges) here at the end")
+    run.add_argument("--status-file", type=Path, help="keep the HUD's text in this file, rewritten four times a "
+                                                      "second, for watching an unattended show")
     run.set_defaults(command=_run)
 
     rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
@@ -170,7 +173,7 @@ def _rehearse(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from live.control.controls import Controls
     from live.core.clock import ShowClock
-    from live.output.record import Recorder
+    from live.output.recorder import Recorder
     from live.output.render import open_renderer
     from live.show.live_run import LiveRun
     from live.show.stage import Stage
@@ -188,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         controls = Controls.build(show, stage.scenes, clock=clock)
         stats = LiveRun(stage, renderer, controls, clock).run(args.seconds, args.screenshots,
-                                                              args.screenshot_every, recorder)
+                                                              args.screenshot_every, recorder, args.status_file)
     finally:
         renderer.close()
         if recorder is not None:

@@ -21,6 +21,7 @@ parameter (on/off, a choice, a trigger) write, whatever their source.
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import re
@@ -192,23 +193,31 @@ def output_range(mapping: MappingConfig, parameter: Parameter) -> tuple[float, f
 def check_targets(mappings: Sequence[MappingConfig], bus: ControlBus) -> None:
     """Every mapping names a parameter (or alias) it can drive, with an output range inside its range."""
     for index, mapping in enumerate(mappings):
-        where = f"mappings[{index}] ({mapping.source} -> {mapping.to})"
         try:
-            parameter = bus.declaration(mapping.to)
-        except ControlError:
-            known = ", ".join(sorted(p.name for p in bus.parameters()))
-            raise ControlError(f"{where}: to: {mapping.to!r} is not a parameter; known: {known}") from None
-        if parameter.kind == "str" and not parameter.choices:
-            raise ControlError(f"{where}: {mapping.to} is free text, which a mapping cannot drive")
-        if parameter.kind in ("bool", "trigger") and mapping.out is not None:
-            raise ControlError(f"{where}: {mapping.to} is a {parameter.kind}: it switches at half way; leave out `out`")
-        bottom, top = value_bounds(parameter)
-        if mapping.out is None and (bottom is None or top is None):
-            raise ControlError(f"{where}: {mapping.to} has no fixed range: give `out: [low, high]`")
-        for bound in mapping.out or ():
-            if (bottom is not None and bound < bottom) or (top is not None and bound > top):
-                raise ControlError(f"{where}: out {list(mapping.out)} goes outside {mapping.to}'s range "
-                                   f"{bottom}..{top}")
+            check_target(mapping, bus)
+        except ControlError as error:
+            raise ControlError(f"mappings[{index}] ({mapping.source} -> {mapping.to}): {error}") from None
+
+
+def check_target(mapping: MappingConfig, bus: ControlBus) -> None:
+    """One mapping's `to` and `out` against the parameter it names; ControlError says what is wrong."""
+    try:
+        parameter = bus.declaration(mapping.to)
+    except ControlError:
+        names = sorted(p.name for p in bus.parameters())
+        close = difflib.get_close_matches(mapping.to, names, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ControlError(f"to: {mapping.to!r} is not a parameter; {hint}known: {', '.join(names)}") from None
+    if parameter.kind == "str" and not parameter.choices:
+        raise ControlError(f"{mapping.to} is free text, which a mapping cannot drive")
+    if parameter.kind in ("bool", "trigger") and mapping.out is not None:
+        raise ControlError(f"{mapping.to} is a {parameter.kind}: it switches at half way; leave out `out`")
+    bottom, top = value_bounds(parameter)
+    if mapping.out is None and (bottom is None or top is None):
+        raise ControlError(f"{mapping.to} has no fixed range: give `out: [low, high]`")
+    for bound in mapping.out or ():
+        if (bottom is not None and bound < bottom) or (top is not None and bound > top):
+            raise ControlError(f"out {list(mapping.out)} goes outside {mapping.to}'s range {bottom}..{top}")
 
 
 # --- running them ---------------------------------------------------------------------------------------

@@ -67,8 +67,8 @@ class ModelCard:
     def from_metadata(cls, props: dict[str, str], source: str = "model") -> ModelCard:
         if PREFIX + "contract" not in props:
             raise ModelCardError(
-                f"{source}: no latentstage metadata; export it with `latentstage export` "
-                "(the file must say its kind, inputs and ranges)"
+                f"{source}: no latentstage metadata, so it does not say its kind, inputs and ranges; "
+                "export CPPNs with `latentstage cppn export` and image models with exporters.onnx.export"
             )
         values: dict[str, object] = {}
         extra = {}

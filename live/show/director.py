@@ -32,7 +32,7 @@ class Director:
     def __init__(self, show: Show):
         self.show = show
         self._cued: list[_Change] = []
-        for cue in show.cues:
+        for cue in show.timeline:
             previous = self._cued[-1].scene if self._cued else 0
             self._cued.append(_Change(cue.at, show.scene_index(cue.scene), cue.fade, previous, cue.curve))
         self._manual: _Change | None = None

@@ -92,6 +92,7 @@ class Stats:
 
 
 RSS_EVERY = 5.0  # seconds between resident-memory samples
+STATUS_EVERY = 0.25  # seconds between rewrites of the status file
 
 
 def resident_mb() -> float:
@@ -124,13 +125,13 @@ class LiveRun:
         return self.clock()
 
     def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
-            screenshot_every: float = 1.0, recorder: Recorder | None = None) -> Stats:
+            screenshot_every: float = 1.0, recorder: Recorder | None = None, status_file: Path | None = None) -> Stats:
         self._connect_keys()
         self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.controls.start()
         self.inference.start()
-        next_screenshot = next_rss = 0.0
+        next_screenshot = next_rss = next_status = 0.0
         last_present = None
         try:
             window = self.renderer.window
@@ -142,6 +143,9 @@ class LiveRun:
                     next_screenshot = self.now() + screenshot_every
                 if recorder is not None:
                     self._record(recorder)
+                if status_file is not None and self.now() >= next_status:
+                    self._write_status(status_file)
+                    next_status = self.now() + STATUS_EVERY
                 if self.now() >= next_rss:
                     self.stats.resident_mb.append((round(self.now(), 1), round(resident_mb(), 1)))
                     next_rss = self.now() + RSS_EVERY
@@ -211,8 +215,22 @@ class LiveRun:
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
             *self.controls.hud_lines(self.stage.scene(self._scene)),
             *filter(None, [self.stage.source_summary()]),
+            self._window_line(),
             f"health {problems or self._inference_health() or self.note or 'ok'}",
         ])
+
+    def _window_line(self) -> str:
+        bus, window = self.controls.bus, self.renderer.window
+        width, height = window.get_framebuffer_size()
+        switches = {"hud": bus.get("hud"), "mirror": bus.get("mirror"), "fullscreen": window.fullscreen}
+        return "   ".join(f"{name} {'on' if state else 'off'}" for name, state in switches.items()) + \
+            f"   {width}x{height}"
+
+    def _write_status(self, path: Path) -> None:
+        """The HUD's text into `path`, replaced whole, so a watcher never reads half of it."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(self.hud_text() + "\n", encoding="utf-8")
+        os.replace(partial, path)
 
     def _pace(self, presented_at: float) -> None:
         """Without a vsync'd display (Xvfb, some drivers) flip returns at once: sleep to the show's rate."""
@@ -246,7 +264,7 @@ class LiveRun:
         toggles = {key.H: "hud", key.M: "mirror"}
 
         def on_key_press(symbol, modifiers):
-            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 1.0)
+            bus.set_input(f"key:{key_name(symbol)}", 1.0)
             if symbol == key.SPACE:
                 bus.set("scene.next", source="key")
             elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
@@ -257,6 +275,13 @@ class LiveRun:
                 window.set_fullscreen(not window.fullscreen)
 
         def on_key_release(symbol, modifiers):
-            bus.set_input(f"key:{key.symbol_string(symbol).lower()}", 0.0)
+            bus.set_input(f"key:{key_name(symbol)}", 0.0)
 
         window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)
+
+
+def key_name(symbol: int) -> str:
+    """A key as show files name it: "j", "space", "f1", and "1" for the digit keys (pyglet calls them "_1")."""
+    from pyglet.window import key
+
+    return key.symbol_string(symbol).lower().lstrip("_") or "_"

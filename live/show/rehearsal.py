@@ -16,7 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from live.control.controls import Controls, OscCue
-from live.output.record import VideoWriter
+from live.output.video import VideoWriter
 from live.output.render import open_renderer
 from live.show.schema import Show, ShowError
 from live.show.stage import Stage

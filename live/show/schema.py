@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
-from live.control.mappings import Curve, MappingConfig, check_targets
+from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError
 from live.inference.engine import EngineConfig
@@ -32,6 +32,14 @@ SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class ShowError(ValueError):
     """A show file that cannot be used; the message names the file, line and key."""
+
+
+class LocatedError(ValueError):
+    """A check across the show's parts that fails at a known key: ("cues", 2, "scene")."""
+
+    def __init__(self, location: tuple, message: str):
+        super().__init__(message)
+        self.location = location
 
 
 @dataclass(config=FORBID)
@@ -76,33 +84,35 @@ class Show(BaseModel):
     hold: float = Field(2.0, ge=0)  # seconds
     source: Path = Path("<memory>")  # the file it came from; set by load_show
 
-    @field_validator("cues")
-    @classmethod
-    def _cues_in_time_order(cls, cues: list[Cue]) -> list[Cue]:
-        return sorted(cues, key=lambda cue: cue.at)
-
     @model_validator(mode="after")
     def _names_resolve(self) -> Show:
         names = [scene.name for scene in self.scenes]
-        for name in names:
+        for index, name in enumerate(names):
             if not SCENE_NAME.match(name):
-                raise ValueError(f"scene name {name!r}: use lower-case letters, digits and _ (it becomes an OSC "
-                                 f"address, /latentstage/{name}/...)")
-        duplicates = {name for name in names if names.count(name) > 1}
-        if duplicates:
-            raise ValueError(f"scene names must be unique; repeated: {', '.join(sorted(duplicates))}")
-        for cue in self.cues:
+                raise LocatedError(("scenes", index, "name"), f"{name!r}: use lower-case letters, digits and _ "
+                                                              f"(it becomes an OSC address, /latentstage/{name}/...)")
+            if name in names[:index]:
+                raise LocatedError(("scenes", index, "name"), f"{name!r} is the name of an earlier scene too; "
+                                                              "scene names must be unique")
+        known = f"scenes are: {', '.join(names)}"
+        for index, cue in enumerate(self.cues):
             if cue.scene not in names:
-                raise ValueError(f"cue at {cue.at}s names scene {cue.scene!r}; scenes are: {', '.join(names)}")
+                raise LocatedError(("cues", index, "scene"), f"{cue.scene!r} is not a scene; {known}")
         if self.idle is not None and self.idle not in names:
-            raise ValueError(f"idle names scene {self.idle!r}; scenes are: {', '.join(names)}")
-        try:
-            bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
-                               for scene in self.scenes])
-            check_targets(self.mappings, bus)
-        except ControlError as error:
-            raise ValueError(str(error)) from None
+            raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
+        bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
+                           for scene in self.scenes])
+        for index, mapping in enumerate(self.mappings):
+            try:
+                check_target(mapping, bus)
+            except ControlError as error:
+                raise LocatedError(("mappings", index, "to"), str(error).removeprefix("to: ")) from None
         return self
+
+    @property
+    def timeline(self) -> list[Cue]:
+        """The cues in time order (the file may list them in any order)."""
+        return sorted(self.cues, key=lambda cue: cue.at)
 
     def scene_index(self, name: str) -> int:
         return [scene.name for scene in self.scenes].index(name)
@@ -163,6 +173,9 @@ def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, ow
 def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
     lines = []
     for problem in error.errors():
+        cause = problem.get("ctx", {}).get("error")
+        if isinstance(cause, LocatedError):  # a cross-check: its own key, not the whole show's
+            problem = {**problem, "loc": cause.location, "msg": str(cause)}
         location = _in_file_terms(tree, problem["loc"])
         key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
         line = _line_of(tree, location)

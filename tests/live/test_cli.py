@@ -1,4 +1,5 @@
 """The `latentstage` command as a user meets it: help, checks, clear errors, and no torch in the runtime."""
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -51,7 +52,8 @@ def test_a_model_without_the_contract_names_the_file(tmp_path):
     show.write_text("scenes:\n  - {name: a, kind: cppn, model: bare.onnx}\n")
     result = run_cli("check", str(show))
     assert result.returncode == 2
-    assert "bare.onnx" in result.stderr and "latentstage export" in result.stderr
+    assert "bare.onnx" in result.stderr and "`latentstage cppn export`" in result.stderr
+    assert run_cli("cppn", "export", "--help").returncode == 0  # the command the hint names exists
 
 
 def test_python_dash_m_live_is_the_same_command():
@@ -94,8 +96,11 @@ def test_every_bundled_show_passes_check():
 
 def test_a_built_wheel_carries_every_package_show_and_model(tmp_path):
     """A non-editable install gets what an editable one sees: every sub-package, the shows, the models."""
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-                            capture_output=True, text=True, timeout=600)
+    source = tmp_path / "source"  # a copy: pip builds in the tree it is given and would leave build/ behind
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", ".venv", "out", "build", "*.egg-info",
+                                                                 "__pycache__", ".pytest_cache"))
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+                             str(source)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("latentstage-*.whl")
     with zipfile.ZipFile(wheel) as archive:

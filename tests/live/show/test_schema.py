@@ -60,7 +60,7 @@ def test_a_cue_naming_no_scene_is_refused(tmp_path):
 scenes: [{name: a, kind: cppn, model: m.onnx}]
 cues: [{at: 1, scene: b}]
 """)
-    assert "cue at 1.0s names scene 'b'" in message
+    assert message.endswith("show.yaml:3: cues[0].scene: 'b' is not a scene; scenes are: a"), message
 
 
 def test_broken_yaml_names_the_line(tmp_path):
@@ -82,3 +82,18 @@ def test_every_component_block_refuses_unknown_keys(tmp_path):
     for block in ("engine: {provider: cpu}", "window: {fulscreen: true}", "output: {fsp: 30}"):
         message = error_of(tmp_path, block + "\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
         assert message.endswith("unknown key") and ":1: " in message, message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("scenes: [{name: a, kind: cppn, model: m.onnx}]\nidle: b\n", "show.yaml:2: idle: 'b' is not a scene"),
+    ("scenes:\n  - {name: a, kind: cppn, model: m.onnx}\n  - {name: a, kind: cppn, model: m.onnx}\n",
+     "show.yaml:3: scenes[1].name: 'a' is the name of an earlier scene too"),
+    ("scenes:\n  - {name: Snow GAN, kind: cppn, model: m.onnx}\n",
+     "show.yaml:2: scenes[0].name: 'Snow GAN': use lower-case letters"),
+    ("scenes: [{name: a, kind: cppn, model: m.onnx}]\nmappings:\n  - {lfo: {period: 2}, to: cppn.scael}\n",
+     "show.yaml:3: mappings[0].to: 'cppn.scael' is not a parameter; did you mean cppn.scale?"),
+    ("scenes: [{name: a, kind: cppn, model: m.onnx}]\nmappings:\n  - {lfo: {}, to: a.scale, out: [0, 99]}\n",
+     "show.yaml:3: mappings[0].to: out [0.0, 99.0] goes outside a.scale's range"),
+])
+def test_cross_checks_name_their_own_line_and_key(tmp_path, text, expected):
+    assert expected in error_of(tmp_path, text)
