@@ -27,7 +27,7 @@ class ExportSpec:
 
 
 def image_to_image_spec(card: ModelCard, sample_inputs: Callable[[int, int, int], tuple[Any, ...]],
-                        parity_sizes: tuple[tuple[int, int], ...]) -> ExportSpec:
+                        parity_sizes: tuple[tuple[int, int], ...] | None = None) -> ExportSpec:
     """The spec of a network from a (1, C, H, W) "image" to a (1, C', H, W) "output", H and W free.
     The output is not called "image" too: torch would rename the input to "image.1"."""
     free_size = {2: "height", 3: "width"}

@@ -7,10 +7,9 @@ Bad input (a broken show, a missing model) is one clear line and exit code 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import importlib
 import importlib.resources
+import json
 import logging
 import sys
 from pathlib import Path
@@ -133,14 +132,14 @@ def _with_overrides(args: argparse.Namespace):
             width, height = (int(v) for v in args.size.lower().split("x"))
         except ValueError:
             raise ShowError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
-        changes["output"] = dataclasses.replace(show.output, width=width, height=height)
+        changes["output"] = show.output.replaced(width=width, height=height)
     engine = {k: v for k, v in (("providers", getattr(args, "providers", None)),
                                 ("require_gpu", getattr(args, "require_gpu", None))) if v is not None}
     if engine:
-        changes["engine"] = dataclasses.replace(show.engine, **engine)
+        changes["engine"] = show.engine.replaced(**engine)
     window = {k: v for k in ("fullscreen", "screen", "hud", "mirror") if (v := getattr(args, k, None)) is not None}
     if window:
-        changes["window"] = dataclasses.replace(show.window, **window)
+        changes["window"] = show.window.replaced(**window)
     return show.model_copy(update=changes)
 
 
@@ -175,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
     from live.core.clock import ShowClock
     from live.output.recorder import Recorder
     from live.output.render import open_renderer
+    from live.output.video import even_size
     from live.show.live_run import LiveRun
     from live.show.stage import Stage
 
@@ -184,9 +184,8 @@ def _run(args: argparse.Namespace) -> int:
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
     if args.record:
-        width, height = renderer.window.get_framebuffer_size()
         # H.264 wants even sizes: an odd window loses its last row or column in the file
-        recorder = Recorder(args.record, width - width % 2, height - height % 2, show.output.fps)
+        recorder = Recorder(args.record, *even_size(*renderer.window.get_framebuffer_size()), show.output.fps)
         recorder.start()
     try:
         controls = Controls.build(show, stage.scenes, clock=clock)

@@ -143,7 +143,9 @@ def _distribution_version(names: tuple[str, ...]) -> str | None:
 
 def _onnxruntime() -> dict[str, Any]:
     try:
-        from live.inference.providers import probe_providers  # imported here: a broken ORT is a finding, not a crash
+        from live.inference.providers import (
+            probe_providers,  # imported here: a broken ORT is a finding, not a crash
+        )
     except ImportError as error:
         return _section(MISSING, f"onnxruntime does not import: {error}", providers=[])
     statuses = probe_providers()

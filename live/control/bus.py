@@ -108,32 +108,15 @@ class ControlBus:
             name = self._resolve(name)
             parameter = self._parameters[name]
         stored = coerce(parameter, value)  # outside the lock: pure, and may raise
-        with self._lock:
-            if source != SHOW and parameter.kind != "trigger":
-                self._held.add(name)
-            if parameter.kind == "trigger":
-                stored = self._values[name] + 1
-            elif same_value(self._values[name], stored):
-                return stored
-            self._values[name] = stored
-            self._versions[name] += 1
-            subscribers = tuple(self._subscribers)
-        self._notify(subscribers, name, stored, source)
-        return stored
+        if parameter.kind == "trigger":
+            return self._store(name, None, source, held=False)
+        return self._store(name, stored, source, held=source != SHOW)
 
     def release(self, name: str, source: str = "api") -> Value:
         """Let `name` follow the show again: back to its declared default, no longer held."""
         with self._lock:
             name = self._resolve(name)
-            self._held.discard(name)
-            default = self._parameters[name].default
-            if same_value(self._values[name], default):
-                return default
-            self._values[name] = default
-            self._versions[name] += 1
-            subscribers = tuple(self._subscribers)
-        self._notify(subscribers, name, default, source)
-        return default
+        return self._store(name, self._parameters[name].default, source, held=False)
 
     def held(self, name: str) -> bool:
         """Whether a performer set `name` (and has not released it)."""
@@ -187,6 +170,24 @@ class ControlBus:
             return self._inputs.get(key, default)
 
     # --- under the lock -------------------------------------------------------------------------------
+
+    def _store(self, name: str, value: Value | None, source: str, held: bool) -> Value:
+        """Write a checked value (None: one more press of a trigger), mark it held or not, and tell
+        the subscribers if it changed."""
+        with self._lock:
+            if held:
+                self._held.add(name)
+            else:
+                self._held.discard(name)
+            if value is None:
+                value = self._values[name] + 1
+            elif same_value(self._values[name], value):
+                return value
+            self._values[name] = value
+            self._versions[name] += 1
+            subscribers = tuple(self._subscribers)
+        self._notify(subscribers, name, value, source)
+        return value
 
     def _notify(self, subscribers: tuple[Subscriber, ...], name: str, value: Value, source: str) -> None:
         for callback in subscribers:

@@ -11,22 +11,21 @@ on the virtual clock, so a rehearsed show reacts exactly as it will live.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from live.control.bus import ControlBus
 from live.control.mappings import Mapper
 from live.control.osc import OscServer, apply_message
 from live.control.parameters import ControlError
 from live.core.clock import Clock
-from live.inputs.audio import NoAudio, open_audio
-from live.inputs.audio import SILENCE, AudioFeatures
+from live.core.config import Settings
+from live.inputs.audio import SILENCE, AudioFeatures, NoAudio, open_audio
 from live.scenes.contract import Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
@@ -35,10 +34,9 @@ from live.show.schema import Show
 log = logging.getLogger("latentstage.controls")
 
 
-class OscCue(BaseModel):
+class OscCue(Settings):
     """One message of a rehearsal's OSC script: `{at: 12.5, address: /latentstage/cppn/scale, args: [2.0]}`."""
 
-    model_config = ConfigDict(extra="forbid")
     at: float = Field(ge=0)  # seconds of show time
     address: str
     args: list[Any] = Field(default_factory=list)
@@ -88,11 +86,11 @@ class Controls:
         bus.set("mirror", show.window.mirror, source="show")
         audio_config = show.audio
         if audio_file is not None:
-            audio_config = dataclasses.replace(audio_config, kind="file", path=audio_file)
+            audio_config = audio_config.replaced(kind="file", path=audio_file)
         elif rehearsal and audio_config.kind == "input":
             # a rehearsal never opens the sound card: without a file standing in, it is silent
             log.info("rehearsal: the show listens to a live input; give --audio FILE to hear something")
-            audio_config = dataclasses.replace(audio_config, kind="none")
+            audio_config = audio_config.replaced(kind="none")
         audio = open_audio(audio_config, clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
         return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [])

@@ -26,14 +26,22 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.dataclasses import dataclass as config_dataclass
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from live.control.bus import ControlBus
-from live.control.parameters import NAME_PATTERN, ControlError, Parameter, Value, clamp, same_value, value_bounds
+from live.control.parameters import (
+    NAME_PATTERN,
+    ControlError,
+    Parameter,
+    Value,
+    clamp,
+    same_value,
+    value_bounds,
+)
+from live.core.config import Settings, matching
 from live.core.smoothing import smooth
 
 log = logging.getLogger(__name__)
@@ -103,17 +111,17 @@ OSC_ADDRESS = re.compile(r"^(/[^\s#*,?\[\]{}/]+)+$")  # a concrete address: no s
 KEY_NAME = re.compile(r"^([!-~]|[a-z][a-z0-9_]*)$")  # one printable character, or a word: "j", "space", "f1"
 
 
-@config_dataclass(config=ConfigDict(extra="forbid"))
-class LfoConfig:
+class LfoConfig(Settings):
     shape: LfoShape = "sine"
     period: float = Field(4.0, gt=0)  # seconds per cycle
     phase: float = Field(0.0, ge=0, le=1)  # fraction of a cycle already gone at t = 0
 
 
-class MappingConfig(BaseModel):
+class MappingConfig(Settings):
     """One source driving one parameter: `{audio: bass, to: cppn.scale, out: [4, 24], release: 0.3}`."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)  # `in` is a Python keyword: in_ in code
+
     audio: AudioFeature | None = None
     osc: str | None = None  # a controller's own address, e.g. /1/fader1
     key: str | None = None  # held = 1, released = 0
@@ -128,23 +136,18 @@ class MappingConfig(BaseModel):
     @field_validator("osc")
     @classmethod
     def _osc_address(cls, address: str | None) -> str | None:
-        if address is not None and not OSC_ADDRESS.match(address):
-            raise ValueError(f"{address!r} is not an OSC address like /1/fader1 (no spaces or wildcards)")
-        return address
+        return matching(OSC_ADDRESS, address, "an OSC address like /1/fader1 (no spaces or wildcards)")
 
     @field_validator("key")
     @classmethod
     def _key_name(cls, key: str | None) -> str | None:
-        if key is not None and not KEY_NAME.match(key.lower()):
-            raise ValueError(f"{key!r} is not a key name: one character like j, or a word like space or f1")
-        return None if key is None else key.lower()
+        return matching(KEY_NAME, None if key is None else key.lower(),
+                        "a key name: one character like j, or a word like space or f1")
 
     @field_validator("to")
     @classmethod
     def _parameter_name(cls, name: str) -> str:
-        if not NAME_PATTERN.match(name):
-            raise ValueError(f"{name!r} is not a parameter name like cppn.scale")
-        return name
+        return matching(NAME_PATTERN, name, "a parameter name like cppn.scale")
 
     @field_validator("in_")
     @classmethod

@@ -18,24 +18,24 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 import math
+import re
 import socket
 import threading
 import time
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
-from pydantic.dataclasses import dataclass
+from pydantic import Field, field_validator
 from pythonosc import osc_packet
-from pythonosc.parsing import osc_types
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_server import BlockingOSCUDPServer
+from pythonosc.parsing import osc_types
 from pythonosc.udp_client import SimpleUDPClient
 
 from live.control.bus import ControlBus
 from live.control.parameters import ControlError, Parameter, Value
+from live.core.config import Settings, matching
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,7 @@ def split_host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-@dataclass(config=ConfigDict(extra="forbid"))
-class OscConfig:
+class OscConfig(Settings):
     host: str = "127.0.0.1"  # interface to listen on: loopback unless the show opens it (0.0.0.0: all)
     port: int = Field(9000, ge=0, le=65535)  # UDP; 0 binds any free port (tests)
     allow: list[str] | None = None  # sender IPs accepted; None: anyone who can reach `host`
@@ -77,9 +76,7 @@ class OscConfig:
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, prefix: str) -> str:
-        if not PREFIX_PATTERN.match(prefix):
-            raise ValueError(f"{prefix!r} is not an OSC address prefix like /latentstage (no trailing slash)")
-        return prefix
+        return matching(PREFIX_PATTERN, prefix, "an OSC address prefix like /latentstage (no trailing slash)")
 
 
 def parameter_address(prefix: str, name: str) -> str:

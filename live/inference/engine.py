@@ -25,11 +25,19 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from google.protobuf.message import DecodeError
-from pydantic import ConfigDict, Field
-from pydantic.dataclasses import dataclass
+from pydantic import Field
 
+from live.core.config import Settings
 from live.inference.model_card import ModelCard, ModelCardError
-from live.inference.providers import CPU, CUDA, GPU_PROVIDERS, SHORT_NAMES, TENSORRT, ProviderStatus, probe_providers
+from live.inference.providers import (
+    CPU,
+    CUDA,
+    GPU_PROVIDERS,
+    SHORT_NAMES,
+    TENSORRT,
+    ProviderStatus,
+    probe_providers,
+)
 
 logger = logging.getLogger("latentstage.engine")
 
@@ -56,8 +64,7 @@ class EngineError(RuntimeError):
     """A model that cannot be loaded or run as asked; the message names the file."""
 
 
-@dataclass(config=ConfigDict(extra="forbid"))  # a show's `engine:` block; unknown keys are errors
-class EngineConfig:
+class EngineConfig(Settings):
     providers: ProviderChoice = "auto"  # auto: TensorRT, then CUDA, then CPU, whichever loads
     require_gpu: bool = False  # refuse to start on CPU
     warmup_runs: int = Field(2, ge=1)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
-from pydantic import ConfigDict, Field, model_validator
-from pydantic.dataclasses import dataclass as config_dataclass
+from pydantic import Field, model_validator
 
 from live.core.clock import Clock
+from live.core.config import Settings
 from live.core.worker import SupervisedWorker, WorkFailure
 from live.inputs.audio_analysis import SILENCE, TEMPO_WINDOW, Analyser, AudioFeatures
 
@@ -39,8 +39,7 @@ FILE_WARMUP = TEMPO_WINDOW + 2.0  # seconds analysed before t when features_at j
 # ---------------------------------------------------------------- config, status
 
 
-@config_dataclass(config=ConfigDict(extra="forbid"), kw_only=True)
-class AudioConfig:
+class AudioConfig(Settings):
     kind: Literal["input", "file", "none"] = "none"
     device: int | str | None = None  # input: an index or a name substring ("pulse", "USB"); None: the default
     samplerate: int = Field(48000, ge=8000, le=192000)  # Hz, analysed and (for input) requested

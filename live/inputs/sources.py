@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageSequence
 from pydantic import ConfigDict, Field, model_validator
-from pydantic.dataclasses import dataclass as config_dataclass
 
 from live.core.clock import Clock
+from live.core.config import Settings
 from live.core.frames import Frame, Mailbox
 from live.core.worker import SupervisedWorker, WorkFailure
 
@@ -66,8 +66,7 @@ class Source(Protocol):
 # ---------------------------------------------------------------- configs
 
 
-@config_dataclass(config=FORBID, kw_only=True)
-class CameraConfig:
+class CameraConfig(Settings):
     kind: Literal["camera"] = "camera"
     device: int | str = 0  # an index (/dev/video0 is 0), a device path, a stream URL or a video file
     width: int = Field(1280, ge=16)  # pixels requested; the driver may grant another size
@@ -87,28 +86,24 @@ class CameraConfig:
         return self
 
 
-@config_dataclass(config=FORBID, kw_only=True)
-class VideoFileConfig:
+class VideoFileConfig(Settings):
     kind: Literal["video"] = "video"
     path: Path  # relative paths are resolved by the show loader, not here
     loop: bool = True  # False: hold the last frame at the end
 
 
-@config_dataclass(config=FORBID, kw_only=True)
-class ImageFolderConfig:
+class ImageFolderConfig(Settings):
     kind: Literal["images"] = "images"
     folder: Path
     seconds_per_image: float = Field(5.0, gt=0)
 
 
-@config_dataclass(config=FORBID, kw_only=True)
-class GifConfig:
+class GifConfig(Settings):
     kind: Literal["gif"] = "gif"
     path: Path
 
 
-@config_dataclass(config=FORBID, kw_only=True)
-class TestPatternConfig:
+class TestPatternConfig(Settings):
     __test__ = False  # not a pytest test class, whatever its name says
     kind: Literal["pattern"] = "pattern"
     width: int = Field(640, ge=16)

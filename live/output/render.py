@@ -12,19 +12,17 @@ import ctypes
 import logging
 import os
 import sys
-from typing import Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field
-from pydantic.dataclasses import dataclass
+from pydantic import Field
+
+from live.core.config import Settings
+from live.core.imaging import FitMode
 
 log = logging.getLogger("latentstage.render")
 
-FitMode = Literal["contain", "cover", "stretch"]
 
-
-@dataclass(config=ConfigDict(extra="forbid"))
-class RenderConfig:
+class RenderConfig(Settings):
     fullscreen: bool = False
     screen: int = Field(0, ge=0)  # which monitor, counted from 0 as the display lists them
     width: int = Field(1280, ge=16)  # window size when not fullscreen

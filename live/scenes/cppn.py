@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.dataclasses import dataclass
+from pydantic import Field
 
 from live.control.parameters import Parameter
+from live.core.config import Settings
 from live.core.imaging import to_uint8
 from live.inference.engine import Engine
 from live.inference.model_card import ModelCard
@@ -23,8 +23,7 @@ from live.scenes.contract import Moment, SceneContext, defaults
 from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
 
 
-@dataclass(config=ConfigDict(extra="forbid"))
-class CppnSceneConfig:
+class CppnSceneConfig(Settings):
     seed: int = 0  # which keyframes: the same seed gives the same morph
     keyframes: int = Field(5, ge=1)
     period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next
@@ -36,10 +35,9 @@ class CppnSceneConfig:
     wander: float | None = Field(None, ge=0)
 
 
-class CppnSceneSpec(BaseModel):
+class CppnSceneSpec(Settings):
     """A CPPN whose latent morphs through keyframes."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str = Field(min_length=1)
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder

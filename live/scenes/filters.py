@@ -9,16 +9,16 @@ comes next never has to ask what it got.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, field_validator, model_validator
-from pydantic.dataclasses import dataclass
+
+from live.core.config import Settings
+from live.core.imaging import FitMode
 
 FORBID = ConfigDict(extra="forbid")
-
-FitMode = Literal["cover", "contain", "stretch"]
 
 
 def to_gray(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -110,8 +110,7 @@ def _check_blur(blur: int) -> None:
         raise ValueError(f"blur is a Gaussian kernel size: 0 (none) or an odd number of pixels, not {blur}")
 
 
-@dataclass(config=FORBID)
-class CannyConfig:
+class CannyConfig(Settings):
     sigma: float = Field(0.33, ge=0, le=1)  # thresholds at (1 -/+ sigma) * median level
     blur: int = Field(3, ge=0, le=31)  # Gaussian kernel size in pixels, odd; 0 = no blur
 
@@ -122,28 +121,24 @@ class CannyConfig:
         return blur
 
 
-@dataclass(config=FORBID)
-class FitConfig:
+class FitConfig(Settings):
     width: int = Field(ge=1)  # pixels
     height: int = Field(ge=1)  # pixels
     mode: FitMode = "cover"
 
 
-@dataclass(config=FORBID)
-class MirrorConfig:
+class MirrorConfig(Settings):
     """Flip left-right; no settings."""
 
 
-@dataclass(config=FORBID)
-class GrayConfig:
+class GrayConfig(Settings):
     """Luma only (still handed on as three equal channels); no settings."""
 
 
 STEP_NAMES = ("canny", "fit", "mirror", "gray")
 
 
-@dataclass(config=FORBID)
-class FilterStep:
+class FilterStep(Settings):
     """One step of a chain, written `{name: settings}`; exactly one field is set."""
 
     canny: CannyConfig | None = None

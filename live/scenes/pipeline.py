@@ -16,9 +16,10 @@ from typing import Literal
 
 import cv2
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from live.control.parameters import Parameter
+from live.core.config import Settings
 from live.core.frames import Frame
 from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
@@ -29,10 +30,9 @@ from live.scenes.filters import CannyConfig, FilterChain, FilterStep
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
 
 
-class PipelineSceneSpec(BaseModel):
+class PipelineSceneSpec(Settings):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
     name: str = Field(min_length=1)
     kind: Literal["pipeline"]
     source: SourceConfig
@@ -45,7 +45,7 @@ class PipelineScene:
     namespace = ""  # its parameters keep their own names: canny.sigma, style.strength
     spec_type = PipelineSceneSpec
     PARAMETERS = (
-        Parameter("canny.sigma", "float", CannyConfig.sigma, 0.0, 1.0,
+        Parameter("canny.sigma", "float", CannyConfig().sigma, 0.0, 1.0,
                   description="Canny threshold spread around the median level, fraction: higher keeps fainter edges"),
         Parameter("style.strength", "float", 1.0, 0.0, 1.0,
                   description="style model output mixed over its input, fraction (1 = fully styled)"),

@@ -21,12 +21,13 @@ import numpy as np
 
 from live.control.controls import Controls
 from live.core.clock import ShowClock
+from live.core.frames import Mailbox
 from live.core.worker import SupervisedWorker
 from live.inputs.audio import AudioFeatures
-from live.scenes.contract import Moment, Scene
-from live.core.frames import Mailbox
 from live.output.recorder import Recorder
 from live.output.render import Renderer
+from live.output.video import even_size
+from live.scenes.contract import Moment, Scene
 from live.show.stage import Layers, Stage
 
 log = logging.getLogger("latentstage.live")
@@ -241,7 +242,7 @@ class LiveRun:
     def _record(self, recorder: Recorder) -> None:
         pixels = self.renderer.read_pixels()
         height, width = pixels.shape[:2]
-        if width - width % 2 != recorder.width or height - height % 2 != recorder.height:
+        if even_size(width, height) != (recorder.width, recorder.height):
             self.note = "recording paused: the window changed size"  # the file keeps its first size
             return
         recorder.submit(pixels[:recorder.height, :recorder.width], self.clock())

@@ -16,8 +16,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from live.control.controls import Controls, OscCue
-from live.output.video import VideoWriter
 from live.output.render import open_renderer
+from live.output.video import VideoWriter
 from live.show.schema import Show, ShowError
 from live.show.stage import Stage
 

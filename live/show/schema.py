@@ -8,18 +8,17 @@ into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic.dataclasses import dataclass
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError
+from live.core.config import Settings
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
@@ -42,8 +41,7 @@ class LocatedError(ValueError):
         self.location = location
 
 
-@dataclass(config=FORBID)
-class OutputConfig:
+class OutputConfig(Settings):
     width: int = Field(1280, ge=16, le=7680, multiple_of=2)  # even: H.264 recordings need it
     height: int = Field(720, ge=16, le=4320, multiple_of=2)
     fps: float = Field(30.0, gt=0, le=240)
@@ -56,16 +54,14 @@ class OutputConfig:
         return max(2, round(self.width * self.render_scale)), max(2, round(self.height * self.render_scale))
 
 
-class Cue(BaseModel):
-    model_config = FORBID
+class Cue(Settings):
     at: float = Field(ge=0)  # seconds from the start of the show
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
 
 
-class Show(BaseModel):
-    model_config = FORBID
+class Show(Settings):
     name: str = "untitled"
     seed: int = 0
     length: float | None = Field(None, gt=0)  # seconds; the cue list repeats after it
@@ -154,11 +150,11 @@ def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
         if scene.model is not None:
             scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), owner)
         if isinstance(scene, PipelineSceneSpec):
-            media = {field.name: value for field in dataclasses.fields(scene.source)
-                     if isinstance(value := getattr(scene.source, field.name), Path)}
+            media = {name: value for name in type(scene.source).model_fields
+                     if isinstance(value := getattr(scene.source, name), Path)}
             resolved = {key: _existing(path, tree, value, ("scenes", index, "source", key), owner)
                         for key, value in media.items()}
-            scene.source = dataclasses.replace(scene.source, **resolved)
+            scene.source = scene.source.replaced(**resolved)
 
 
 def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:

@@ -12,11 +12,12 @@ from torch import nn
 
 from exporters.onnx import FP16_TOLERANCE, ExportError, Tolerance, export
 from tests.onnx_graph import element_types
-from exporters.spec import ExportSpec
+from exporters.spec import ExportSpec, image_to_image_spec
 from live.inference.model_card import ModelCard
 from trainers.cppn.model import CPPN, CPPNConfig
 
 PARITY_SIZES = ((48, 64), (37, 53))
+STYLE_CARD = ModelCard(kind="style", input="rgb", output_layout="NCHW")  # what the test image networks claim
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +92,7 @@ class FrozenMean(nn.Module):
             generator = torch.Generator().manual_seed(seed)
             return (torch.randn((1, 3, height, width), generator=generator) + seed,)
 
-        return ExportSpec(
-            input_names=("x",), output_names=("y",),
-            dynamic_axes={"x": {2: "height", 3: "width"}, "y": {2: "height", 3: "width"}},
-            sample_inputs=sample_inputs,
-            card=ModelCard(kind="style", input="rgb", output_layout="NCHW"),
-        )
+        return image_to_image_spec(STYLE_CARD, sample_inputs)
 
 
 def test_a_graph_that_tracing_froze_really_mismatches(tmp_path):
@@ -143,12 +139,7 @@ class NormNet(nn.Module):
             generator = torch.Generator().manual_seed(seed)
             return (torch.rand((1, 3, height, width), generator=generator),)
 
-        return ExportSpec(
-            input_names=("image",), output_names=("styled",),
-            dynamic_axes={"image": {2: "height", 3: "width"}, "styled": {2: "height", 3: "width"}},
-            sample_inputs=sample_inputs,
-            card=ModelCard(kind="style", input="rgb", output_layout="NCHW"),
-        )
+        return image_to_image_spec(STYLE_CARD, sample_inputs)
 
 
 def test_fp16_export_keeps_the_instance_norm_in_fp32(tmp_path):

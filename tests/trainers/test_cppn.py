@@ -26,7 +26,7 @@ from trainers.cppn.checkpoint import load_checkpoint
 from trainers.cppn.cli import main
 from trainers.cppn.fit import CPPNFit, FitConfig, fit
 from trainers.cppn.model import ARCHITECTURES, CPPN, CPPNConfig
-from trainers.cppn.sample import walk_frame_count
+from trainers.cppn.sample import walk_frame_count, write_walk
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL_NETWORK = ["--net-size", "8", "--depth", "2"]  # keeps renders cheap; the CLI path is what is tested
@@ -138,6 +138,14 @@ def test_mp4_walk_with_odd_size_is_cropped_to_even_and_says_so(tmp_path, capsys)
                  *SMALL_NETWORK]) == 0
     assert "needs even sides" in capsys.readouterr().err
     assert decoded_frames(out) == (3, (40, 30))
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_a_walk_without_frames_is_refused_and_leaves_no_file(tmp_path, suffix):
+    out = tmp_path / f"empty{suffix}"
+    with pytest.raises(ValueError, match="at least one frame"):
+        write_walk(iter([]), out, fps=30)
+    assert not out.exists()
 
 
 def test_gif_walk_runs_at_the_asked_frame_rate(tmp_path):

@@ -1,23 +1,24 @@
 """Render a CPPN's latent walks to files: animated GIF or H.264 MP4 (stills: trainers.common.images).
 
-Walk latents come from live.cppn.walk, the same maths the live loop morphs
-with, so a rendered walk previews what the stage will show. The writer is
-picked from the output file's suffix; frames stream into it one at a time so a
-long 4K walk never sits in memory whole.
+Walk latents come from live.scenes.cppn_math.walk, the same maths the live
+loop morphs with, so a rendered walk previews what the stage will show. The
+writer is picked from the output file's suffix; frames stream into it one at a
+time so a long 4K walk never sits in memory whole. MP4s go through
+live.output.video's VideoWriter, the project's one H.264 writer.
 """
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Iterator
-from fractions import Fraction
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from PIL import Image
 from tqdm import tqdm
 
+from live.output.video import VideoWriter, even_size
 from live.scenes.cppn_math import Interpolation, walk
 from trainers.common.images import to_uint8
 from trainers.cppn.model import CPPN
@@ -40,7 +41,7 @@ def render_walk(model: CPPN, keyframes: np.ndarray, steps_per_segment: int, how:
         yield to_uint8(image.expand(-1, -1, 3))
 
 
-def write_walk(frames: Iterator[np.ndarray], path: str | Path, fps: float, total: int | None = None) -> int:
+def write_walk(frames: Iterable[np.ndarray], path: str | Path, fps: float, total: int | None = None) -> int:
     """Write (H, W, 3) uint8 frames to a .gif or .mp4 chosen by suffix; returns the frames written."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -53,12 +54,7 @@ def write_walk(frames: Iterator[np.ndarray], path: str | Path, fps: float, total
     return _write_gif(frames, path, fps) if suffix == ".gif" else _write_mp4(frames, path, fps)
 
 
-def even_size(width: int, height: int) -> tuple[int, int]:
-    """H.264 in yuv420p halves chroma in both axes, so both sides must be even; round odd ones down."""
-    return width - width % 2, height - height % 2
-
-
-def _write_gif(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
+def _write_gif(frames: Iterable[np.ndarray], path: Path, fps: float) -> int:
     # GIF has no streaming writer in Pillow: frames are collected as palette images,
     # which keeps them at a third of their RGB size. Pillow merges identical
     # consecutive frames into one longer one, so timing holds but n_frames can be
@@ -72,25 +68,17 @@ def _write_gif(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
     return len(images)
 
 
-def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
-    count = 0
-    with av.open(str(path), mode="w") as container:
-        stream = None
-        for frame in frames:
-            if stream is None:
-                height, width = frame.shape[:2]
-                stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-                stream.width, stream.height = even_size(width, height)
-                stream.pix_fmt = "yuv420p"
-                if (stream.width, stream.height) != (width, height):
-                    tqdm.write(f"{path}: H.264 yuv420p needs even sides; writing {stream.width}x{stream.height} "
-                               f"(cropped from {width}x{height})", file=sys.stderr)
-            # crop to the even size chosen above: at most one column and one row
-            video_frame = av.VideoFrame.from_ndarray(
-                np.ascontiguousarray(frame[:stream.height, :stream.width]), format="rgb24")
-            container.mux(stream.encode(video_frame))
-            count += 1
-        if stream is None:
-            raise ValueError(f"{path}: a walk needs at least one frame")
-        container.mux(stream.encode())  # flush frames the encoder still holds
-    return count
+def _write_mp4(frames: Iterable[np.ndarray], path: Path, fps: float) -> int:
+    frames = iter(frames)
+    first = next(frames, None)  # the file's size is the first frame's, known only once it is rendered
+    if first is None:
+        raise ValueError(f"{path}: a walk needs at least one frame")
+    height, width = first.shape[:2]
+    even_width, even_height = even_size(width, height)
+    if (even_width, even_height) != (width, height):
+        tqdm.write(f"{path}: H.264 yuv420p needs even sides; writing {even_width}x{even_height} "
+                   f"(cropped from {width}x{height})", file=sys.stderr)
+    with VideoWriter(path, even_width, even_height, fps) as writer:
+        for frame in itertools.chain([first], frames):
+            writer.write(frame[:even_height, :even_width])  # at most one column and one row cropped
+    return writer.frames_written

@@ -20,7 +20,6 @@ from live.control.mappings import (
 )
 from live.control.parameters import ControlError, Parameter
 from live.core.smoothing import smooth
-from live.scenes.cppn import CppnScene
 from live.scenes.kinds import control_bus
 from tests.live.control.conftest import SCENE_TYPES
 

@@ -7,8 +7,6 @@ plugin). Every test reads features on a simulated frame tick of 1/60 s.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import subprocess
 import sys
 import time

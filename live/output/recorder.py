@@ -1,14 +1,11 @@
-"""Video files out: an H.264 writer (PyAV) fed with RGB frames, and a live Recorder in front of it.
+"""The live recorder behind `--record`: the show written to an H.264 file as it is shown.
 
-Frames are (H, W, 3) uint8 RGB with even width and height (yuv420p needs
-them). The VideoWriter is synchronous, for rehearsal: frame i is stamped at
-exactly i / fps seconds, or, when opened `timestamped`, at the time in seconds
-each write names (a variable-frame-rate file on a 1/90000 s time base). The
-Recorder is for `--record` during a live show: the render thread copies each
-shown frame into one of a fixed pool of buffers and returns at once; an encoder
-thread writes them, stamped with when they were shown. When the pool is full
-the frame is dropped and counted, so recording never stalls the show, and an
-encoder error stops the recording, not the show.
+The render thread copies each shown (H, W, 3) uint8 RGB frame into one of a
+fixed pool of buffers and returns at once; an encoder thread writes them
+through the VideoWriter, stamped with when they were shown (a
+variable-frame-rate file). When the pool is full the frame is dropped and
+counted, so recording never stalls the show, and an encoder error stops the
+recording, not the show.
 """
 from __future__ import annotations
 
@@ -16,88 +13,15 @@ import logging
 import queue
 import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import av
 import numpy as np
 
+from live.output.video import VideoWriter, check_even_size, rgb_frame
+
 logger = logging.getLogger("latentstage.record")
-
-# Ticks per second of a timestamped file: the MPEG clock, fine enough that frames
-# shown a fraction of a millisecond apart still get distinct timestamps.
-TIMESTAMP_TICKS_PER_SECOND = 90_000
-
-
-def check_even_size(width: int, height: int) -> None:
-    if width % 2 or height % 2:
-        raise ValueError(f"H.264 (yuv420p) needs an even width and height, got {width}x{height}")
-
-
-def rgb_frame(width: int, height: int) -> tuple[av.VideoFrame, np.ndarray]:
-    """A reusable RGB frame and an (H, W, 3) uint8 view of its pixels to fill in place.
-
-    The view skips the padding FFmpeg may put at the end of each row (line_size)."""
-    frame = av.VideoFrame(width, height, "rgb24")
-    plane = frame.planes[0]
-    rows = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
-    return frame, rows[:, :width * 3].reshape(height, width, 3)
-
-
-class VideoWriter:
-    def __init__(self, path: str | Path, width: int, height: int, fps: float, crf: int = 18,
-                 *, timestamped: bool = False):
-        check_even_size(width, height)
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.frames_written = 0
-        self.timestamped = timestamped
-        self._last_pts = -1
-        self._container = av.open(str(self.path), mode="w")
-        # `rate` stays the nominal frame rate either way: x264's rate control budgets by it.
-        self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        self._stream.width, self._stream.height = width, height
-        self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
-        if timestamped:
-            self._stream.codec_context.time_base = Fraction(1, TIMESTAMP_TICKS_PER_SECOND)
-
-    def write(self, rgb: np.ndarray, at: float | None = None) -> None:
-        """Encode one (H, W, 3) uint8 RGB frame; `at` (seconds from the file's start) is
-        required for a timestamped writer and refused otherwise."""
-        self.write_frame(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), at)
-
-    def write_frame(self, frame: av.VideoFrame, at: float | None = None) -> None:
-        """Encode an RGB frame (see rgb_frame); the frame may be refilled once this returns,
-        because encoding converts it to a new yuv420p frame first."""
-        frame.pts = self._next_pts(at)
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
-        self.frames_written += 1
-
-    def _next_pts(self, at: float | None) -> int:
-        if (at is None) == self.timestamped:
-            raise ValueError("a timestamped VideoWriter needs `at` for each frame; an exact-rate one takes none")
-        if at is None:
-            pts = self.frames_written  # in 1/fps ticks
-        else:
-            # Strictly increasing, as the muxer demands: a frame stamped at or before its
-            # predecessor (same tick, or a clock step back) goes one tick (11 us) after it.
-            pts = max(round(at * TIMESTAMP_TICKS_PER_SECOND), self._last_pts + 1)
-        self._last_pts = pts
-        return pts
-
-    def close(self) -> None:
-        for packet in self._stream.encode():  # flush the encoder's delayed frames
-            self._container.mux(packet)
-        self._container.close()
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 class Recorder:

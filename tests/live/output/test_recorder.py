@@ -1,26 +1,15 @@
-"""live.output.record: real H.264 files written by the Recorder and the rehearsal VideoWriter, decoded with PyAV."""
+"""live.output.recorder: the live Recorder writing real H.264 files, decoded with PyAV."""
 from __future__ import annotations
 
 import logging
 import time
 
-import av
 import numpy as np
 import pytest
 
-from live.output.record import Recorder, VideoWriter
-
-
-def _decoded_times(path) -> list[float]:
-    """Presentation times of every frame in the file, in seconds."""
-    with av.open(str(path)) as container:
-        return [float(frame.time) for frame in container.decode(video=0)]
-
-
-def _gradient(height: int, width: int, shift: int) -> np.ndarray:
-    """(H, W, 3) uint8 RGB that differs per frame, so the encoder has real work."""
-    ramp = (np.arange(width, dtype=np.uint16) + shift) % 256
-    return np.broadcast_to(ramp[None, :, None], (height, width, 3)).astype(np.uint8)
+from live.output.recorder import Recorder
+from tests.conftest import wait_for
+from tests.live.output.video_files import assert_same_pictures, decoded_pictures, decoded_times, gradient
 
 
 def test_file_timestamps_are_when_frames_were_shown(tmp_path):
@@ -28,24 +17,23 @@ def test_file_timestamps_are_when_frames_were_shown(tmp_path):
     shown_at = [1000.0, 1000.016, 1000.0504, 1000.0507, 1000.0507, 1000.2, 1000.233, 1000.9]
     with Recorder(tmp_path / "show.mp4", 64, 48, fps=30, queue_size=len(shown_at)) as recorder:
         for index, at in enumerate(shown_at):
-            assert recorder.submit(_gradient(48, 64, 20 * index), at)
+            assert recorder.submit(gradient(48, 64, 20 * index), at)
     assert (recorder.submitted, recorder.written, recorder.dropped) == (len(shown_at), len(shown_at), 0)
-    times = _decoded_times(tmp_path / "show.mp4")
+    times = decoded_times(tmp_path / "show.mp4")
     assert len(times) == len(shown_at)
     np.testing.assert_allclose(times, np.array(shown_at) - shown_at[0], atol=1e-3)
     assert all(later > earlier for earlier, later in zip(times, times[1:]))
 
 
 def test_frames_come_back_as_submitted(tmp_path):
-    frames = [_gradient(32, 48, 60 * index) for index in range(3)]
-    with Recorder(tmp_path / "pixels.mp4", 48, 32, fps=25, queue_size=4) as recorder:
+    frames = [gradient(32, 48, 60 * index) for index in range(3)]
+    with Recorder(tmp_path / "pixels.mp4", 48, 32, fps=25, queue_size=len(frames)) as recorder:
         for index, frame in enumerate(frames):
-            recorder.submit(frame, index / 25)
+            assert recorder.submit(frame, index / 25)
             frame[:] = 0  # the caller may reuse its buffer at once: submit copied it
-    with av.open(str(tmp_path / "pixels.mp4")) as container:
-        decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    for want, got in zip([_gradient(32, 48, 60 * index) for index in range(3)], decoded):
-        assert np.abs(want.astype(int) - got.astype(int)).mean() < 4  # lossy, but the same picture
+    assert recorder.written == len(frames)
+    want = [gradient(32, 48, 60 * index) for index in range(3)]
+    assert_same_pictures(want, decoded_pictures(tmp_path / "pixels.mp4"))
 
 
 def test_a_slow_encoder_drops_and_counts_frames_and_submit_never_waits(tmp_path):
@@ -61,7 +49,7 @@ def test_a_slow_encoder_drops_and_counts_frames_and_submit_never_waits(tmp_path)
     recorder.close()
     assert recorder.dropped > 0
     assert recorder.written + recorder.dropped == recorder.submitted == 120
-    assert len(_decoded_times(tmp_path / "busy.mp4")) == recorder.written
+    assert len(decoded_times(tmp_path / "busy.mp4")) == recorder.written
     assert max(submit_seconds) < 0.05, f"slowest submit took {max(submit_seconds) * 1000:.1f} ms"
 
 
@@ -74,11 +62,9 @@ def test_an_encoder_error_stops_the_recording_not_the_show(tmp_path, monkeypatch
 
     monkeypatch.setattr(recorder._writer, "write_frame", disk_full)
     with caplog.at_level(logging.ERROR, logger="latentstage.record"):
-        assert recorder.submit(_gradient(32, 32, 0), 0.0)  # accepted; the encoder fails on it
-        deadline = time.monotonic() + 10
-        while recorder.error is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not any(recorder.submit(_gradient(32, 32, index), index / 30) for index in range(1, 6))
+        assert recorder.submit(gradient(32, 32, 0), 0.0)  # accepted; the encoder fails on it
+        assert wait_for(lambda: recorder.error is not None, timeout=10)
+        assert not any(recorder.submit(gradient(32, 32, index), index / 30) for index in range(1, 6))
         recorder.close()
     assert isinstance(recorder.error, OSError)
     assert recorder.written == 0 and recorder.dropped == recorder.submitted == 6
@@ -88,41 +74,20 @@ def test_an_encoder_error_stops_the_recording_not_the_show(tmp_path, monkeypatch
 def test_submit_checks_its_frames_and_its_state(tmp_path):
     recorder = Recorder(tmp_path / "checked.mp4", 32, 16, fps=30)
     with pytest.raises(RuntimeError, match="start"):
-        recorder.submit(_gradient(16, 32, 0), 0.0)
+        recorder.submit(gradient(16, 32, 0), 0.0)
     recorder.start()
     with pytest.raises(ValueError, match=r"\(16, 32, 3\) uint8"):
-        recorder.submit(_gradient(16, 30, 0), 0.0)
+        recorder.submit(gradient(16, 30, 0), 0.0)
     with pytest.raises(ValueError, match="uint8"):
-        recorder.submit(_gradient(16, 32, 0).astype(np.float32), 0.0)
+        recorder.submit(gradient(16, 32, 0).astype(np.float32), 0.0)
     recorder.close()
     recorder.close()  # closing twice is harmless
     with pytest.raises(RuntimeError, match="close"):
-        recorder.submit(_gradient(16, 32, 0), 0.0)
+        recorder.submit(gradient(16, 32, 0), 0.0)
 
 
 @pytest.mark.parametrize("width, height", [(641, 480), (640, 361)])
 def test_odd_sizes_are_refused_with_a_clear_message(tmp_path, width, height):
     with pytest.raises(ValueError, match=f"even width and height, got {width}x{height}"):
         Recorder(tmp_path / "odd.mp4", width, height, fps=30)
-    with pytest.raises(ValueError, match=f"even width and height, got {width}x{height}"):
-        VideoWriter(tmp_path / "odd.mp4", width, height, fps=30)
     assert not (tmp_path / "odd.mp4").exists()
-
-
-def test_rehearsal_writer_stamps_frames_at_an_exact_rate(tmp_path):
-    with VideoWriter(tmp_path / "rehearsal.mp4", 64, 48, fps=24) as writer:
-        for index in range(12):
-            writer.write(_gradient(48, 64, 10 * index))
-    assert writer.frames_written == 12
-    np.testing.assert_allclose(_decoded_times(tmp_path / "rehearsal.mp4"), np.arange(12) / 24, atol=1e-6)
-
-
-def test_a_writer_takes_timestamps_only_in_timestamped_mode(tmp_path):
-    with VideoWriter(tmp_path / "exact.mp4", 32, 32, fps=30) as writer:
-        with pytest.raises(ValueError, match="exact-rate"):
-            writer.write(_gradient(32, 32, 0), at=0.5)
-        writer.write(_gradient(32, 32, 0))
-    with VideoWriter(tmp_path / "vfr.mp4", 32, 32, fps=30, timestamped=True) as writer:
-        with pytest.raises(ValueError, match="needs `at`"):
-            writer.write(_gradient(32, 32, 0))
-        writer.write(_gradient(32, 32, 0), at=0.0)

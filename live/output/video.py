@@ -1,0 +1,98 @@
+"""Video files out: the one H.264 writer (PyAV), fed with (H, W, 3) uint8 RGB frames.
+
+Every MP4 the project writes goes through `VideoWriter`: rehearsals, the live
+Recorder and the CPPN trainer's latent walks. H.264 in yuv420p halves chroma in
+both axes, so width and height must be even: `check_even_size` refuses odd
+ones with a clear message, and `even_size` names the size an odd picture is
+cropped to by a caller that would rather lose a row or column than fail. The
+writer is synchronous: frame i is stamped at exactly i / fps seconds, or, when
+opened `timestamped`, at the time in seconds each write names (a
+variable-frame-rate file on a 1/90000 s time base). `rgb_frame` gives a
+reusable frame to fill in place, for a caller that must not allocate per frame.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+# Ticks per second of a timestamped file: the MPEG clock, fine enough that frames
+# shown a fraction of a millisecond apart still get distinct timestamps.
+TIMESTAMP_TICKS_PER_SECOND = 90_000
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The largest even (width, height) that fits in the given one: odd sides lose one pixel."""
+    return width - width % 2, height - height % 2
+
+
+def check_even_size(width: int, height: int) -> None:
+    if even_size(width, height) != (width, height):
+        raise ValueError(f"H.264 (yuv420p) needs an even width and height, got {width}x{height}")
+
+
+def rgb_frame(width: int, height: int) -> tuple[av.VideoFrame, np.ndarray]:
+    """A reusable RGB frame and an (H, W, 3) uint8 view of its pixels to fill in place.
+
+    The view skips the padding FFmpeg may put at the end of each row (line_size)."""
+    frame = av.VideoFrame(width, height, "rgb24")
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(height, plane.line_size)
+    return frame, rows[:, :width * 3].reshape(height, width, 3)
+
+
+class VideoWriter:
+    def __init__(self, path: str | Path, width: int, height: int, fps: float, crf: int = 18,
+                 *, timestamped: bool = False):
+        check_even_size(width, height)
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.frames_written = 0
+        self.timestamped = timestamped
+        self._last_pts = -1
+        self._container = av.open(str(self.path), mode="w")
+        # `rate` stays the nominal frame rate either way: x264's rate control budgets by it.
+        self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        self._stream.width, self._stream.height = width, height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if timestamped:
+            self._stream.codec_context.time_base = Fraction(1, TIMESTAMP_TICKS_PER_SECOND)
+
+    def write(self, rgb: np.ndarray, at: float | None = None) -> None:
+        """Encode one (H, W, 3) uint8 RGB frame; `at` (seconds from the file's start) is
+        required for a timestamped writer and refused otherwise."""
+        self.write_frame(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), at)
+
+    def write_frame(self, frame: av.VideoFrame, at: float | None = None) -> None:
+        """Encode an RGB frame (see rgb_frame); the frame may be refilled once this returns,
+        because encoding converts it to a new yuv420p frame first."""
+        frame.pts = self._next_pts(at)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def _next_pts(self, at: float | None) -> int:
+        if (at is None) == self.timestamped:
+            raise ValueError("a timestamped VideoWriter needs `at` for each frame; an exact-rate one takes none")
+        if at is None:
+            pts = self.frames_written  # in 1/fps ticks
+        else:
+            # Strictly increasing, as the muxer demands: a frame stamped at or before its
+            # predecessor (same tick, or a clock step back) goes one tick (11 us) after it.
+            pts = max(round(at * TIMESTAMP_TICKS_PER_SECOND), self._last_pts + 1)
+        self._last_pts = pts
+        return pts
+
+    def close(self) -> None:
+        for packet in self._stream.encode():  # flush the encoder's delayed frames
+            self._container.mux(packet)
+        self._container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
