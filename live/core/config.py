@@ -9,10 +9,9 @@ gives a changed copy that is validated again, as a command-line override must be
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
-from typing_extensions import Self
 
 
 class Settings(BaseModel):
