@@ -51,6 +51,21 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
                           timeout=timeout, cwd=REPO, env={**os.environ, **(env or {})})
 
 
+def installed_command() -> str:
+    """The `latentstage` script pip installed beside this Python, as a user runs it."""
+    script = Path(sys.executable).parent / "latentstage"
+    if not script.exists():
+        pytest.fail(f"{script} is missing: run `bash .ci/setup` (it installs the package)")
+    return str(script)
+
+
+def latentstage(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+                cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """Run the installed `latentstage` command to the end; its output as text."""
+    return subprocess.run([installed_command(), *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env={**os.environ, **(env or {})})
+
+
 def write_test_video(path: Path, frames: int, fps: float = 30.0, size: tuple[int, int] = (96, 64)) -> Path:
     """A real H.264 file: a bright square moving over a dark, slowly changing background."""
     import numpy as np
