@@ -7,14 +7,18 @@ Bad input (a broken show, a missing model) is one clear line and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.resources
 import json
 import logging
+import signal
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TRAINER_COMMANDS = {"cppn": "trainers.cppn.cli"}
+log = logging.getLogger("latentstage.cli")
 
 
 def default_show() -> Path:
@@ -189,8 +193,9 @@ def _run(args: argparse.Namespace) -> int:
         recorder.start()
     try:
         controls = Controls.build(show, stage.scenes, clock=clock)
-        stats = LiveRun(stage, renderer, controls, clock).run(args.seconds, args.screenshots,
-                                                              args.screenshot_every, recorder, args.status_file)
+        live_run = LiveRun(stage, renderer, controls, clock)
+        with _stopping_on_signals(live_run.request_stop):
+            stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file)
     finally:
         renderer.close()
         if recorder is not None:
@@ -202,6 +207,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM (systemd, Docker, supervisors) and Ctrl-C end a live run as Esc does: the summary,
+    the statistics and the recording are all written. The previous handlers come back after."""
+    def handle(signal_number, frame):
+        log.info("%s: stopping the show", signal.Signals(signal_number).name)
+        stop()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _osc(args: argparse.Namespace) -> int:

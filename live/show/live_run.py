@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -117,9 +118,14 @@ class LiveRun:
         self.note = ""  # a problem of the run itself (the recording paused), shown on the HUD
         self.inference = SupervisedWorker("inference", self._infer, clock)
         self._seq = 0  # of the next composed frame
+        self._stop_requested = threading.Event()
         self._mix = 1.0
         self._scene = 0
         self._deadline = 0.0  # seconds: when the next present is due
+
+    def request_stop(self) -> None:
+        """End the run after the frame in progress, as Esc does; safe from a signal handler."""
+        self._stop_requested.set()
 
     def now(self) -> float:
         """Seconds of show time: since the show started."""
@@ -136,7 +142,7 @@ class LiveRun:
         last_present = None
         try:
             window = self.renderer.window
-            while not window.has_exit and (seconds is None or self.now() < seconds):
+            while not (window.has_exit or self._stop_requested.is_set()) and (seconds is None or self.now() < seconds):
                 window.dispatch_events()
                 self._draw()
                 if screenshot_dir is not None and self.now() >= next_screenshot and self.stats.new_frames:

@@ -1,14 +1,16 @@
 """The live loop run headless for real: recording, live audio, the first frame, and a bounded soak with flat memory."""
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, installed_command, run_cli, wait_for
 
 
 def pattern_show(tmp_path: Path, model: Path | None = None) -> Path:
@@ -94,3 +96,24 @@ def test_a_show_opens_on_its_scene_not_the_idle_one(tmp_path):
     first = np.asarray(Image.open(sorted(shots.iterdir())[0]).convert("RGB"), dtype=int)
     expected = np.asarray(Image.open(folder / "astronaut.png").convert("RGB"), dtype=int)
     assert np.abs(first - expected).mean() < 10
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_managed_stop_keeps_the_recording_and_the_figures(tmp_path, stop_signal):
+    """systemd, Docker and supervisors send SIGTERM; an operator presses Ctrl-C: either ends the show
+    as Esc does, with the summary, --stats-json and a playable recording."""
+    recording, stats, status = tmp_path / "show.mp4", tmp_path / "stats.json", tmp_path / "status.txt"
+    run = subprocess.Popen([installed_command(), "run", str(pattern_show(tmp_path)), "--headless", "--seconds", "600",
+                            "--record", str(recording), "--stats-json", str(stats), "--status-file", str(status)],
+                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: status.exists() and "scene pattern" in status.read_text(), timeout=60)
+        run.send_signal(stop_signal)
+        out, errors = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 0, errors
+    assert "Traceback" not in errors and "recorded" in out
+    assert json.loads(stats.read_text())["new_frames"] > 0
+    with av.open(str(recording)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0
