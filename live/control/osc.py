@@ -26,22 +26,19 @@ import time
 from typing import Any
 
 from pydantic import Field, field_validator
-from pythonosc import osc_packet
 from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_message import OscMessage
 from pythonosc.osc_server import BlockingOSCUDPServer
-from pythonosc.parsing import osc_types
 from pythonosc.udp_client import SimpleUDPClient
 
 from live.control.bus import ControlBus
+from live.control.osc_packet import MalformedPacket, Message, parse_packet
 from live.control.parameters import ControlError, Parameter, Value
 from live.core.config import Settings, matching
 
 log = logging.getLogger(__name__)
 
 PREFIX_PATTERN = re.compile(r"^(/[a-zA-Z0-9_.-]+)+$")
-KNOWN_TYPE_TAGS = frozenset("ihfdsbrmtTFN[]")  # what python-osc decodes; anything else shifts the arguments
-FIXED_SIZES = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8}  # bytes per argument of these type tags
+RECEIVE_BUFFER = 4 << 20  # bytes the kernel may queue: a burst of junk must not crowd out the next valid message
 LOG_INTERVAL = 5.0  # seconds between warnings about bad packets; the counters still count every one
 FEEDBACK_INTERVAL = 0.1  # seconds: at most 10 updates a second per address; the newest value always goes out
 
@@ -99,6 +96,8 @@ def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[An
     if address == prefix or address.startswith(f"{prefix}/"):
         name = address[len(prefix) + 1:].replace("/", ".")
         if bus.declaration(name).kind == "trigger":
+            if arguments and isinstance(arguments[0], float) and not math.isfinite(arguments[0]):
+                raise ControlError(f"{name} is pressed by no value or a number, not {arguments[0]}")
             if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):
                 bus.set(name, source=source)
             return
@@ -154,7 +153,6 @@ class OscServer:
         self.refused = 0
         self.last_error: str | None = None
         self._warnings = _RateLimitedLog(log, LOG_INTERVAL)
-        self._quiet = _QuietUnknownTypeTags()
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._feedback: SimpleUDPClient | None = None
@@ -185,7 +183,6 @@ class OscServer:
         except OSError as error:
             raise OSError(error.errno, f"OSC cannot listen on {self.config.host}:{self.config.port}: "
                                        f"{error.strerror}") from None
-        logging.getLogger().addFilter(self._quiet)
         if feedback is not None:
             self._feedback_ip = feedback[0]
             self._feedback = SimpleUDPClient(*feedback)
@@ -208,7 +205,6 @@ class OscServer:
         if self._feedback is not None:
             self._feedback.close()
             self._feedback = None
-        logging.getLogger().removeFilter(self._quiet)
         self._listener = None
 
     def __enter__(self) -> OscServer:
@@ -224,38 +220,37 @@ class OscServer:
         self.received += 1
         if self.config.allow is not None and sender[0] not in self.config.allow:
             self.refused += 1
-            self._warn(f"refused a packet from {sender[0]}: not in the allow list")
+            self._warn("refused", f"refused a packet from {sender[0]}: not in the allow list")
             return False
         return True
 
     def _handle_packet(self, data: bytes, sender: tuple[str, int]) -> list[tuple]:
         """Every message in the datagram, applied in order; returns replies for the sender."""
         try:
-            messages = [timed.message for timed in osc_packet.OscPacket(data).messages]
-            for message in messages:
-                _check_message(message)
-        except Exception as error:  # python-osc lets some bad bytes through as other errors (bad UTF-8)
+            messages = parse_packet(data)
+        except MalformedPacket as error:
             self.malformed += 1
-            self._warn(f"malformed packet of {len(data)} bytes from {sender[0]}: {error}")
+            self._warn("malformed", f"malformed packet of {len(data)} bytes from {sender[0]}: {error}")
             return []
         replies: list[tuple] = []
         for message in messages:
             replies.extend(self._handle_message(message, sender))
         return replies
 
-    def _handle_message(self, message: OscMessage, sender: tuple[str, int]) -> list[tuple]:
+    def _handle_message(self, message: Message, sender: tuple[str, int]) -> list[tuple]:
         prefix = self.config.prefix
         try:
             if message.address == f"{prefix}/query":
-                replies = self._query(message.params)
+                replies = self._query(list(message.arguments))
             elif message.address == f"{prefix}/list":
                 replies = self._listing()
             else:
-                apply_message(self.bus, prefix, message.address, message.params, f"osc:{sender[0]}:{sender[1]}")
+                apply_message(self.bus, prefix, message.address, list(message.arguments),
+                              f"osc:{sender[0]}:{sender[1]}")
                 replies = []
         except ControlError as error:
             self.rejected += 1
-            self._warn(f"rejected {message.address} from {sender[0]}: {error}")
+            self._warn("rejected", f"rejected {message.address} from {sender[0]}: {error}")
             return []
         self.applied += 1
         return replies
@@ -306,39 +301,16 @@ class OscServer:
             try:
                 feedback.send_message(address, value)
             except OSError as error:  # nobody listening there yet, or the network went away
-                self._warn(f"feedback to {self.config.feedback} failed: {error}")
+                self._warn("feedback", f"feedback to {self.config.feedback} failed: {error}")
 
-    def _warn(self, text: str) -> None:
+    def _warn(self, cause: str, text: str) -> None:
         self.last_error = text
-        self._warnings.warning(text)
+        self._warnings.warning(cause, text)
 
 
 def _sender_ip(source: str) -> str | None:
     """The IP in an OSC change's source, "osc:<ip>:<port>"; None for changes from elsewhere."""
     return source[4:].rpartition(":")[0] if source.startswith("osc:") else None
-
-
-def _check_message(message: OscMessage) -> None:
-    """python-osc is lenient where a stage needs strict: it skips type tags it does not know (later
-    arguments then land on the wrong values) and zero-pads numbers cut short (a truncated packet
-    would set 0). Either makes the packet malformed here."""
-    dgram = message.dgram
-    address, index = osc_types.get_string(dgram, 0)
-    if index >= len(dgram):
-        return  # no type tags: no arguments
-    tags, index = osc_types.get_string(dgram, index)
-    unknown = set(tags[1:]) - KNOWN_TYPE_TAGS
-    if unknown:
-        raise osc_packet.ParseError(f"{address}: unknown type tags {''.join(sorted(unknown))!r}")
-    for tag in tags[1:]:
-        if tag == "s":
-            _, index = osc_types.get_string(dgram, index)
-        elif tag == "b":
-            _, index = osc_types.get_blob(dgram, index)
-        else:
-            index += FIXED_SIZES.get(tag, 0)
-    if index > len(dgram):
-        raise osc_packet.ParseError(f"{address}: cut short ({len(dgram)} of {index} bytes)")
 
 
 def _bounds(parameter: Parameter) -> tuple[float | None, float | None]:
@@ -398,11 +370,19 @@ def address_table(bus: ControlBus, prefix: str = "/latentstage") -> str:
 
 class _Listener(BlockingOSCUDPServer):
     """python-osc's UDP server with our gate in front: every datagram is counted and the allow
-    list applied here; the stock gate would drop non-OSC bytes without a trace."""
+    list applied here; the stock gate would drop non-OSC bytes without a trace. It reads whole
+    datagrams (the stock 8 KiB cut longer ones short) from a receive buffer large enough that a
+    burst of junk does not push out the valid messages queued behind it."""
+
+    max_packet_size = 65536  # bytes read per datagram: more than any UDP datagram holds
 
     def __init__(self, address: tuple[str, int], dispatcher: Dispatcher, admit):
         self._admit = admit  # (sender) -> bool; set before binding so no datagram misses it
         super().__init__(address, dispatcher)
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        super().server_bind()
 
     def verify_request(self, request: Any, client_address: tuple[str, int]) -> bool:
         return self._admit(client_address)
@@ -422,28 +402,21 @@ class _PacketDispatcher(Dispatcher):
 
 
 class _RateLimitedLog:
-    """At most one warning per interval (seconds); the ones in between are counted into the next."""
+    """At most one warning per cause per interval (seconds); the ones in between are counted into
+    that cause's next line, so a flood of junk cannot hide a refused sender."""
 
     def __init__(self, logger: logging.Logger, interval: float):
         self._logger = logger
         self._interval = interval
-        self._last = -float("inf")  # time.monotonic() of the last warning written
-        self._skipped = 0
+        self._last: dict[str, float] = {}  # cause -> time.monotonic() of its last warning written
+        self._skipped: dict[str, int] = {}  # cause -> warnings held back since
 
-    def warning(self, text: str) -> None:
+    def warning(self, cause: str, text: str) -> None:
         now = time.monotonic()
-        if now - self._last < self._interval:
-            self._skipped += 1
+        if now - self._last.get(cause, -math.inf) < self._interval:
+            self._skipped[cause] = self._skipped.get(cause, 0) + 1
             return
-        suffix = f" ({self._skipped} more since the last report)" if self._skipped else ""
+        skipped = self._skipped.pop(cause, 0)
+        suffix = f" ({skipped} more since the last report)" if skipped else ""
         self._logger.warning("%s%s", text, suffix)
-        self._last, self._skipped = now, 0
-
-
-class _QuietUnknownTypeTags(logging.Filter):
-    """python-osc warns on the root logger for every unknown type tag it meets, which a burst of
-    garbage would turn into a flood; while a server runs, those packets are counted as
-    malformed and reported through the rate-limited log instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Unhandled parameter type")
+        self._last[cause] = now
