@@ -203,7 +203,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"presented {stats.presented} frames ({stats.new_frames} new, {stats.dropped} dropped), "
           f"{stats.fps():.1f} fps at the end")
     if recorder is not None:
-        print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)")
+        print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)"
+              + (f"; the recording stopped early: {recorder.error}" if recorder.error is not None else ""))
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
@@ -211,13 +212,14 @@ def _run(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """SIGTERM (systemd, Docker, supervisors) and Ctrl-C end a live run as Esc does: the summary,
-    the statistics and the recording are all written. The previous handlers come back after."""
+    """SIGTERM (systemd, Docker, supervisors), SIGHUP (a closed terminal) and Ctrl-C end a live run
+    as Esc does: the summary, the statistics and the recording are all written. The previous
+    handlers come back after."""
     def handle(signal_number, frame):
         log.info("%s: stopping the show", signal.Signals(signal_number).name)
         stop()
 
-    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGINT)}
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         yield
     finally:

@@ -67,7 +67,7 @@ class Recorder:
         the show starts), allocate the pool and start the encoder thread."""
         if self._thread is not None:
             raise RuntimeError("Recorder.start() called twice")
-        self._writer = VideoWriter(self.path, self.width, self.height, self.fps, timestamped=True)
+        self._writer = VideoWriter(self.path, self.width, self.height, self.fps, timestamped=True, crash_safe=True)
         pool = [rgb_frame(self.width, self.height) for _ in range(self.queue_size)]
         self._frames = [frame for frame, _ in pool]
         self._pixels = [pixels for _, pixels in pool]

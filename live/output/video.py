@@ -43,21 +43,31 @@ def rgb_frame(width: int, height: int) -> tuple[av.VideoFrame, np.ndarray]:
     return frame, rows[:, :width * 3].reshape(height, width, 3)
 
 
+# A fragmented MP4 has no index to write at the end: each fragment (one a second, at each
+# keyframe) is playable on its own, so a file cut off by SIGKILL, a power cut or a full
+# disk plays up to its last whole fragment.
+FRAGMENTED_MP4 = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
 class VideoWriter:
     def __init__(self, path: str | Path, width: int, height: int, fps: float, crf: int = 18,
-                 *, timestamped: bool = False):
+                 *, timestamped: bool = False, crash_safe: bool = False):
+        """`crash_safe`: a fragmented MP4 with a keyframe every second and no encoder lookahead,
+        for recordings that must survive the process being killed (the live recorder)."""
         check_even_size(width, height)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.frames_written = 0
         self.timestamped = timestamped
         self._last_pts = -1
-        self._container = av.open(str(self.path), mode="w")
+        self._container = av.open(str(self.path), mode="w", container_options=FRAGMENTED_MP4 if crash_safe else {})
         # `rate` stays the nominal frame rate either way: x264's rate control budgets by it.
         self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         self._stream.width, self._stream.height = width, height
         self._stream.pix_fmt = "yuv420p"
         self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if crash_safe:  # frames reach the file within a second instead of waiting in x264's lookahead
+            self._stream.options |= {"tune": "zerolatency", "g": str(max(1, round(fps)))}
         if timestamped:
             self._stream.codec_context.time_base = Fraction(1, TIMESTAMP_TICKS_PER_SECOND)
 

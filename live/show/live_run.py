@@ -248,6 +248,9 @@ class LiveRun:
     def _record(self, recorder: Recorder) -> None:
         pixels = self.renderer.read_pixels()
         height, width = pixels.shape[:2]
+        if recorder.error is not None:  # a full disk, say: the file keeps what was written before
+            self.note = f"recording stopped: {recorder.error}"
+            return
         if even_size(width, height) != (recorder.width, recorder.height):
             self.note = "recording paused: the window changed size"  # the file keeps its first size
             return

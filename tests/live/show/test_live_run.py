@@ -79,8 +79,8 @@ def test_live_audio_drives_a_running_show(tmp_path, pulse_sink):
 
 def test_a_show_opens_on_its_scene_not_the_idle_one(tmp_path):
     """The first screenshot shows the picture from the scene's source, however slow the machine."""
-    from skimage import data
     from PIL import Image
+    from skimage import data
 
     folder = tmp_path / "pictures"
     folder.mkdir()
@@ -98,7 +98,7 @@ def test_a_show_opens_on_its_scene_not_the_idle_one(tmp_path):
     assert np.abs(first - expected).mean() < 10
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_managed_stop_keeps_the_recording_and_the_figures(tmp_path, stop_signal):
     """systemd, Docker and supervisors send SIGTERM; an operator presses Ctrl-C: either ends the show
     as Esc does, with the summary, --stats-json and a playable recording."""
