@@ -24,7 +24,7 @@ from live.control.mappings import Mapper
 from live.control.osc import OscServer, apply_message
 from live.control.parameters import ControlError
 from live.core.clock import Clock
-from live.core.config import Settings
+from live.core.config import Settings, read_user_file
 from live.inputs.audio import SILENCE, AudioFeatures, NoAudio, open_audio
 from live.scenes.contract import Moment, Scene, defaults
 from live.scenes.kinds import control_bus
@@ -44,17 +44,20 @@ class OscCue(Settings):
 
 def load_osc_script(path: Path) -> list[OscCue]:
     """A YAML list of OscCue, in time order; errors name the file and the entry."""
+    text = read_user_file(path, "OSC script", MAX_SCRIPT_BYTES)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        data = yaml.safe_load(text) or []
         cues = TypeAdapter(list[OscCue]).validate_python(data)
-    except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: cannot read the OSC script: {error}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {error}") from None
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ValueError(f"{path}: entry {where}: {first['msg']}") from None
     return sorted(cues, key=lambda cue: cue.at)
 
+
+MAX_SCRIPT_BYTES = 16 << 20  # an hour of a controller sending 50 messages a second is about 10 MB
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
 

@@ -9,6 +9,7 @@ gives a changed copy that is validated again, as a command-line override must be
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
@@ -22,8 +23,27 @@ class Settings(BaseModel):
         return type(self).model_validate({**dict(self), **changes})
 
 
+def read_user_file(path: Path, what: str, limit: int) -> str:
+    """The text of a file a user gave (a show, an OSC script), or a ValueError in one line that says
+    why not: missing, unreadable, larger than `limit` bytes (no show is that big; a file that is
+    may be the wrong one), or not UTF-8 text."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ValueError(f"{path}: {size} bytes; {_article(what)} {what} is at most {limit} bytes (is it the right file?)")
+        return path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: {_article(what)} {what} is UTF-8 text; byte {error.start} is not") from None
+
+
 def matching(pattern: re.Pattern, text: str | None, what: str) -> str | None:
     """`text` if it matches `pattern` (None passes), else a ValueError saying it is not `what`."""
     if text is not None and not pattern.match(text):
         raise ValueError(f"{text!r} is not {what}")
     return text
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" or noun.startswith("OSC") else "a"

@@ -33,6 +33,9 @@ from live.core.frames import Frame, Mailbox
 from live.core.worker import SupervisedWorker, WorkFailure
 
 log = logging.getLogger("latentstage.sources")
+# OpenCV writes its own warnings to stderr on every failed open ("can't open camera by index"),
+# once per retry; the supervised worker already says it once, in our words.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 FORBID = ConfigDict(extra="forbid")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError
-from live.core.config import Settings
+from live.core.config import Settings, read_user_file
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
@@ -27,6 +27,8 @@ from live.scenes.pipeline import PipelineSceneSpec
 
 FORBID = ConfigDict(extra="forbid")
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
+MAX_SHOW_NODES = 100_000  # YAML values, aliases expanded
 
 
 class ShowError(ValueError):
@@ -117,15 +119,16 @@ class Show(Settings):
 def load_show(path: str | Path) -> Show:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ShowError(f"{path}: cannot read the show file: {error.strerror or error}") from None
+        text = read_user_file(path, "show file", MAX_SHOW_BYTES)
+    except ValueError as error:
+        raise ShowError(str(error)) from None
     return parse_show(text, path)
 
 
 def parse_show(text: str, path: Path) -> Show:
     try:
         tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_expanded_size(tree, path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -139,6 +142,23 @@ def parse_show(text: str, path: Path) -> Show:
         raise ShowError(_describe(error, tree, path)) from None
     _resolve_models(show, tree, path)
     return show
+
+
+def _check_expanded_size(tree: yaml.Node | None, path: Path) -> None:
+    """Refuse YAML whose aliases expand past MAX_SHOW_NODES (a few lines of nested anchors can
+    stand for billions of values, and validating them would never end)."""
+    budget = MAX_SHOW_NODES
+    pending = [tree] if tree is not None else []
+    while pending:
+        node = pending.pop()
+        budget -= 1
+        if budget < 0:
+            raise ShowError(f"{path}: more than {MAX_SHOW_NODES} values once its aliases are expanded; "
+                            "no show needs that many")
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(value for pair in node.value for value in pair)
 
 
 def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
