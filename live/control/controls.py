@@ -131,15 +131,16 @@ class Controls:
                   for parameter in scene.parameters}
         return Moment(t, values, self.features.onset)
 
-    def hud_lines(self, scene: Scene | None) -> list[str]:
-        """HUD lines: audio health and level, OSC traffic and rejects, and the on-screen scene's parameters."""
+    def hud_lines(self, scene: Scene) -> list[str]:
+        """HUD lines: audio health and level, OSC traffic and rejects, and the on-screen scene's
+        parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
-        if scene is not None and scene.parameters:
+        if scene.parameters:
             values = self.moment(scene, 0.0).values
-            held = [p.name for p in scene.parameters if scene.name in self._scene_names
-                    and self.bus.held(f"{scene.name}.{p.name}")]
+            ours = scene.name in self._scene_names  # the bundled idle scene has no bus parameters
             lines.append(f"{scene.name}: " + "  ".join(
-                f"{name} {_short(value)}{'*' if name in held else ''}" for name, value in values.items()))
+                f"{name} {_short(value)}{'*' if ours and self.bus.held(f'{scene.name}.{name}') else ''}"
+                for name, value in values.items()))
         return lines
 
     def _status_line(self) -> str:
