@@ -157,7 +157,8 @@ class Controls:
         elif self.osc is not None:
             osc = self.osc
             parts.append(f"osc {osc.address[0]}:{osc.address[1]} in {osc.received} bad "
-                         f"{osc.rejected + osc.malformed + osc.refused}")
+                         f"{osc.rejected + osc.malformed + osc.refused} (malformed {osc.malformed}, "
+                         f"rejected {osc.rejected}, refused {osc.refused})")
         return "   ".join(parts)
 
     def _play_script(self, t: float) -> None:

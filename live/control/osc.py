@@ -162,6 +162,11 @@ class OscServer:
         self._feedback_sent_at: dict[str, float] = {}  # address -> time.monotonic() of its last send
         self._feedback_due: dict[str, float | int | str] = {}  # address -> newest value not yet sent
 
+    def counters(self) -> dict[str, int]:
+        """What came in and what became of it, for --stats-json."""
+        return {"received": self.received, "applied": self.applied, "rejected": self.rejected,
+                "malformed": self.malformed, "refused": self.refused}
+
     @property
     def address(self) -> tuple[str, int]:
         """(host, port) actually bound: with port 0 in the config, the one the system picked."""

@@ -55,6 +55,7 @@ class Stats:
     onsets: int = 0
     tempo_bpm: float | None = None  # the newest estimate
     parameter_ranges: dict = field(default_factory=dict)  # "scene.parameter" -> [lowest, highest] rendered
+    osc: dict = field(default_factory=dict)  # the OSC server's counters at the end; empty without one
 
     def note_audio(self, features: AudioFeatures) -> None:
         for name in ("level", "bass", "low_mid", "high_mid", "high", "flux"):
@@ -90,6 +91,7 @@ class Stats:
             "audio": {"peaks": {name: round(value, 3) for name, value in self.audio_peaks.items()},
                       "onsets": self.onsets, "tempo_bpm": self.tempo_bpm},
             "parameters": self.parameter_ranges,
+            "osc": self.osc,
         }
 
 
@@ -168,6 +170,8 @@ class LiveRun:
             self.stage.stop()
             self.controls.stop()
             self.stats.dropped = self.mailbox.dropped
+            if self.controls.osc is not None:
+                self.stats.osc = self.controls.osc.counters()
         return self.stats
 
     def _infer(self, worker: SupervisedWorker) -> None:
