@@ -42,6 +42,7 @@ class ControlBus:
         self._versions: dict[str, int] = {}
         self._aliases: dict[str, tuple[Parameter, dict[str, str]]] = {}  # alias -> (declaration, scene -> name)
         self._inputs: dict[str, float] = {}  # "osc:/1/fader1" or "key:j" -> latest value
+        self._input_peaks: dict[str, float] = {}  # the same keys -> highest value since take_inputs
         self._subscribers: list[Subscriber] = []
         for parameter in parameters:
             self.declare(parameter)
@@ -164,10 +165,19 @@ class ControlBus:
             raise ControlError(f"input {key}: {value} is not a finite number")
         with self._lock:
             self._inputs[key] = number
+            self._input_peaks[key] = max(self._input_peaks.get(key, number), number)
 
     def input(self, key: str, default: float = 0.0) -> float:
         with self._lock:
             return self._inputs.get(key, default)
+
+    def take_inputs(self) -> dict[str, tuple[float, float]]:
+        """Every raw input as (latest, highest since the previous take), for one frame tick: a button
+        pressed and released between two ticks (a quick tap, a bundle) still reads as pressed once."""
+        with self._lock:
+            taken = {key: (value, self._input_peaks.get(key, value)) for key, value in self._inputs.items()}
+            self._input_peaks = dict(self._inputs)
+        return taken
 
     # --- under the lock -------------------------------------------------------------------------------
 

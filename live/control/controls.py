@@ -181,8 +181,9 @@ class Controls:
         for trigger, step in SCENE_STEPS.items():
             presses = self.bus.count(trigger)
             if presses != self._seen_presses[trigger]:
+                moves = (presses - self._seen_presses[trigger]) * step  # two presses within a frame: two scenes
                 self._seen_presses[trigger] = presses
-                director.select(director.composition_at(t).scene + step, t, fade)
+                director.select(director.composition_at(t).scene + moves, t, fade)
         on_screen = names[director.composition_at(t).scene]
         if self.bus.get("scene") != on_screen:
             self.bus.set("scene", on_screen, source="director")

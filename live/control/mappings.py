@@ -263,8 +263,9 @@ class Mapper:
     def update(self, t: float, features: Mapping[str, float] | object | None = None) -> None:
         """t: the frame clock in seconds (wall or virtual); features: this frame's audio features."""
         swings: dict[str, list[_Swing]] = {}
+        inputs = self.bus.take_inputs()
         for route in self._routes:
-            self._follow(route, t, features)
+            self._follow(route, t, features, inputs)
             mapping = route.mapping
             if mapping.modulates and route.parameter.kind in CONTINUOUS:
                 swing = _Swing(_number_at(route.level, route.out), mapping.rest(route.out))
@@ -285,9 +286,10 @@ class Mapper:
         anchor = base if self.bus.held(name) else swings[0].rest
         return clamp(self.bus.declaration(name), anchor + sum(swing.value - swing.rest for swing in swings))
 
-    def _follow(self, route: _Route, t: float, features: Mapping[str, float] | object | None) -> None:
+    def _follow(self, route: _Route, t: float, features: Mapping[str, float] | object | None,
+                inputs: dict[str, tuple[float, float]]) -> None:
         mapping = route.mapping
-        raw = self._read(mapping, t, features)
+        raw = self._read(route, t, features, inputs)
         if not math.isfinite(raw):
             return
         target = apply_curve(normalise(raw, *mapping.in_), mapping.curve)
@@ -315,14 +317,18 @@ class Mapper:
         elif route.level < 0.5:
             route.armed = True
 
-    def _read(self, mapping: MappingConfig, t: float, features: Mapping[str, float] | object | None) -> float:
+    def _read(self, route: _Route, t: float, features: Mapping[str, float] | object | None,
+              inputs: dict[str, tuple[float, float]]) -> float:
+        mapping = route.mapping
         if mapping.audio is not None:
             return feature_value(features, mapping.audio)
-        if mapping.osc is not None:
-            return self.bus.input(f"osc:{mapping.osc}")
-        if mapping.key is not None:
-            return self.bus.input(f"key:{mapping.key}")
-        return lfo(t, mapping.lfo.shape, mapping.lfo.period, mapping.lfo.phase)
+        if mapping.lfo is not None:
+            return lfo(t, mapping.lfo.shape, mapping.lfo.period, mapping.lfo.phase)
+        latest, peak = inputs.get(f"osc:{mapping.osc}" if mapping.osc is not None else f"key:{mapping.key}",
+                                  (0.0, 0.0))
+        # a switch or trigger must see a tap that came and went within the frame; a fader or a rotary
+        # choosing among names, where it is now
+        return peak if route.parameter.kind in ("bool", "trigger") else latest
 
 
 def _number_at(level: float, out: tuple[float, float]) -> float:

@@ -84,6 +84,10 @@ class Engine:
         self.node_providers: dict[str, int] = {}  # provider -> nodes it ran, filled by the first run
         self._session = session
         self._binding = session.io_binding()
+        # A failing run raises, and the stage logs each distinct failure once; ORT's own logger would
+        # also print every failed run (30 a second from a live loop), so runs log nothing themselves.
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4  # fatal only
         self._device_id = device_id
         self._warmup_runs = warmup_runs
         self._input_types = {i.name: _numpy_type(i.type, path) for i in session.get_inputs()}
@@ -148,7 +152,7 @@ class Engine:
         device = "cuda" if self._outputs_on_gpu else "cpu"
         for name in self.output_names:
             self._binding.bind_output(name, device, self._device_id if self._outputs_on_gpu else 0)
-        self._session.run_with_iobinding(self._binding)
+        self._session.run_with_iobinding(self._binding, self._run_options)
         outputs = dict(zip(self.output_names, self._binding.copy_outputs_to_cpu()))
         if self._outputs_on_gpu:
             self._device_buffers[signature] = {
@@ -163,7 +167,7 @@ class Engine:
         # CPU: ORT writes straight into our numpy arrays' memory.
         for name, array in outputs.items():
             self._binding.bind_output(name, "cpu", 0, array.dtype, array.shape, array.ctypes.data)
-        self._session.run_with_iobinding(self._binding)
+        self._session.run_with_iobinding(self._binding, self._run_options)
 
     def _run_into_device_buffers(self, signature: tuple, outputs: dict[str, np.ndarray]) -> None:
         # GPU: outputs stay in preallocated device memory, then one device->host copy
@@ -171,7 +175,7 @@ class Engine:
         device_values = self._device_buffers[signature]
         for name, value in device_values.items():
             self._binding.bind_ortvalue_output(name, value)
-        self._session.run_with_iobinding(self._binding)
+        self._session.run_with_iobinding(self._binding, self._run_options)
         self._binding.synchronize_outputs()
         for name, value in device_values.items():
             np.copyto(outputs[name], value.numpy())

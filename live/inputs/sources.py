@@ -178,7 +178,8 @@ class CameraSource(_FrameSource):
         self._progress_at: float | None = None  # clock seconds of the last open or frame, for stall detection
 
     def frame_at(self, t: float) -> Frame:
-        raise RuntimeError(f"{self.name} is live and cannot show the frame at t={t} s; "
+        # the same words at every t: the stage logs a scene's failure once, not once per frame
+        raise RuntimeError(f"{self.name} is live and cannot be rehearsed; "
                            "rehearse with a video file source (`kind: video`) instead")
 
     def status(self) -> SourceStatus:

@@ -285,11 +285,13 @@ class LiveRun:
                 bus.set("scene", scene_keys[symbol], source="key")
             elif symbol in toggles:
                 bus.set(toggles[symbol], not bus.get(toggles[symbol]), source="key")
-            elif symbol == key.F:
-                window.set_fullscreen(not window.fullscreen)
 
         def on_key_release(symbol, modifiers):
             bus.set_input(f"key:{key_name(symbol)}", 0.0)
+            if symbol == key.F:
+                # On release, not press: pyglet (Xlib) recreates the window to change mode, and a release
+                # sent to the old window never arrives, so pyglet would take the next f for auto-repeat.
+                window.set_fullscreen(not window.fullscreen)
 
         window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)
 

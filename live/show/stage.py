@@ -163,6 +163,7 @@ class Stage:
 
     def _report(self, name: str, error: Exception) -> None:
         message = str(error) if isinstance(error, SceneUnavailable) else f"{type(error).__name__}: {error}"
+        message = " ".join(message.split())  # one line on the HUD: ONNX Runtime's errors span several
         if self.health.get(name) != message:
             log.warning("scene %r: %s", name, message)
         self.health = {**self.health, name: message}  # replaced whole: the HUD reads it from another thread

@@ -293,3 +293,18 @@ def test_audio_lifts_a_held_value_and_silence_leaves_it(bus):
     mapper.update(0.1, {"bass": 1.0})
     assert mapper.value("mirror.speed") == pytest.approx(5.6)
     assert mapper.value("bloom.speed") == pytest.approx(4.0)  # not held there: `out` as written
+
+
+def test_a_tap_between_two_frames_still_presses_and_switches(bus):
+    """A push button's 1 then 0 (a quick key tap, two OSC messages in one bundle) within one frame tick."""
+    mapper = Mapper([mapping(osc="/1/push1", to="scene.next"), mapping(key="m", to="mirror"),
+                     mapping(osc="/1/fader1", to="fade", out=[0, 10])], bus)
+    mapper.update(0.0)
+    for key, value in (("osc:/1/push1", 1.0), ("osc:/1/push1", 0.0), ("key:m", 1.0), ("key:m", 0.0),
+                       ("osc:/1/fader1", 1.0), ("osc:/1/fader1", 0.2)):
+        bus.set_input(key, value)
+    mapper.update(0.05)
+    assert bus.count("scene.next") == 1 and bus.get("mirror") is True
+    assert bus.get("fade") == pytest.approx(2.0)  # a fader is where it is now, not where it passed
+    mapper.update(0.10)
+    assert bus.count("scene.next") == 1 and bus.get("mirror") is False  # released: once, and off again
