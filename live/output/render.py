@@ -97,18 +97,30 @@ def open_renderer(config: RenderConfig, image_size: tuple[int, int], headless: b
     import pyglet.window
 
     if headless:
-        window = pyglet.window.Window(*(surface_size or image_size), visible=False)
+        window = pyglet.window.Window(*(surface_size or image_size), visible=False, config=_full_colour(pyglet))
     else:
         screens = pyglet.display.get_display().get_screens()
         if config.screen >= len(screens):
             raise DisplayError(f"screen {config.screen} asked for, but the display has {len(screens)} "
                                f"(screens count from 0)")
+        # Fullscreen takes the screen as it is: given a size too, pyglet would switch the monitor's
+        # mode to the closest one (a projector changing resolution), or refuse if none is close.
+        size = {} if config.fullscreen else {"width": config.width, "height": config.height}
         window = pyglet.window.Window(
-            config.width, config.height, caption="latentstage", fullscreen=config.fullscreen,
+            **size, caption="latentstage", fullscreen=config.fullscreen,
             screen=screens[config.screen], vsync=config.vsync, resizable=True,
         )
         window.set_mouse_visible(not config.hide_cursor)
     return Renderer(window, config, image_size)
+
+
+def _full_colour(pyglet):
+    """A surface config with at least 8 bits per colour channel, or None for the platform's default.
+    Asked for nothing, Mesa's EGL hands out a 16-bit (RGB565) surface: every rehearsed frame
+    would lose its low bits and show banding that the live window does not."""
+    template = pyglet.gl.Config(red_size=8, green_size=8, blue_size=8, major_version=3, minor_version=3)
+    configs = pyglet.display.get_display().get_default_screen().get_matching_configs(template)
+    return configs[0] if configs else None
 
 
 class Renderer:
