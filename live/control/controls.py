@@ -25,7 +25,7 @@ from live.control.osc import OscServer, apply_message
 from live.control.parameters import ControlError
 from live.core.clock import Clock
 from live.core.config import Settings, read_user_file
-from live.inputs.audio import SILENCE, AudioFeatures, NoAudio, open_audio
+from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
 from live.scenes.contract import Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
@@ -80,21 +80,15 @@ class Controls:
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
-              audio_file: Path | None = None, osc_script: list[OscCue] | None = None) -> Controls:
+              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Controls:
         """Controls for a show whose scenes are built; `clock` is the one the show's frames ask for
-        features at (live: seconds since the show started), so the audio input stamps with it too."""
+        features at (live: seconds since the show started), so the audio input stamps with it too.
+        `audio`: a source opened already (a rehearsal checks its file first); else the show's own."""
         bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
         bus.set("mirror", show.window.mirror, source="show")
-        audio_config = show.audio
-        if audio_file is not None:
-            audio_config = audio_config.replaced(kind="file", path=audio_file)
-        elif rehearsal and audio_config.kind == "input":
-            # a rehearsal never opens the sound card: without a file standing in, it is silent
-            log.info("rehearsal: the show listens to a live input; give --audio FILE to hear something")
-            audio_config = audio_config.replaced(kind="none")
-        audio = open_audio(audio_config, clock)
+        audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
         return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [])
 
@@ -189,6 +183,19 @@ class Controls:
             self.bus.set("scene", on_screen, source="director")
             version += 1
         self._seen_scene_version = version
+
+
+def show_audio(show: Show, rehearsal: bool, audio_file: Path | None = None,
+               clock: Clock = time.perf_counter) -> AudioSource:
+    """The sound a show listens to: `audio_file` standing in for it if given; a rehearsal never opens
+    the sound card, so without a file a live input is silence there."""
+    config = show.audio
+    if audio_file is not None:
+        config = config.replaced(kind="file", path=audio_file)
+    elif rehearsal and config.kind == "input":
+        log.info("rehearsal: the show listens to a live input; give --audio FILE to hear something")
+        config = config.replaced(kind="none")
+    return open_audio(config, clock)
 
 
 def _short(value) -> str:

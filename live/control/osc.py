@@ -360,9 +360,12 @@ def address_table(bus: ControlBus, prefix: str = "/latentstage") -> str:
     """The whole address space as an aligned table: address, type, range, default, description."""
     rows = [("address", "type", "range", "default", "description")]
     for parameter in bus.parameters():
-        on_screen = "on screen: " if bus.is_alias(parameter.name) else ""
-        rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
-                     _default_text(parameter), on_screen + parameter.description))
+        if bus.is_alias(parameter.name):  # its value is the on-screen scene's: no default of its own
+            rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
+                         "(scene's)", "on screen: " + parameter.description))
+        else:
+            rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
+                         _default_text(parameter), parameter.description))
     rows.append((f"{prefix}/query", "[address]", "", "", "replies with every value, or the one named"))
     rows.append((f"{prefix}/follow", "address", "", "", "the parameter follows the show again (its own value, "
                                                         "moved by the show's mappings)"))

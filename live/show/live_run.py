@@ -146,7 +146,9 @@ class LiveRun:
             window = self.renderer.window
             while not (window.has_exit or self._stop_requested.is_set()) and (seconds is None or self.now() < seconds):
                 window.dispatch_events()
-                self._draw()
+                if not self._draw():  # nothing composed yet: show (and record) nothing rather than black
+                    self._pace(self.now())
+                    continue
                 if screenshot_dir is not None and self.now() >= next_screenshot and self.stats.new_frames:
                     self._screenshot(screenshot_dir)
                     next_screenshot = self.now() + screenshot_every
@@ -198,7 +200,8 @@ class LiveRun:
         self.stats.note_values(scene.name, moment.values)
         return moment
 
-    def _draw(self) -> None:
+    def _draw(self) -> bool:
+        """Draw the newest composed frame, or the last one again; False before the first has come."""
         frame = self.mailbox.take_new()
         if frame is not None:
             layers = frame.layers
@@ -209,11 +212,14 @@ class LiveRun:
             self._scene = layers.composition.scene
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
+        if not self.stats.new_frames:
+            return False
         bus = self.controls.bus
         self.renderer.mirror = bool(bus.get("mirror"))
         self.renderer.draw(self._mix)
         if bus.get("hud"):
             self.renderer.draw_hud(self.hud_text())
+        return True
 
     def hud_text(self) -> str:
         stats = self.stats

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from live.control.controls import Controls, OscCue
+from live.control.controls import Controls, OscCue, show_audio
 from live.output.render import open_renderer
 from live.output.video import VideoWriter
 from live.show.schema import Show, ShowError
@@ -43,13 +43,15 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         frames_dir.mkdir(parents=True, exist_ok=True)
     fps = show.output.fps
     frame_count = max(1, round(seconds * fps))
+    audio = show_audio(show, rehearsal=True, audio_file=audio_file)
+    audio.start()  # decoded before any model loads: a wrong file is refused at once
+    sound = audio.status()
+    if (show.audio.kind == "file" or audio_file is not None) and not sound.healthy:
+        # live, a bad input degrades to silence; a rehearsal asked for this file
+        raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     stage = Stage.build(show, rehearsal=True)
-    controls = Controls.build(show, stage.scenes, rehearsal=True, audio_file=audio_file, osc_script=osc_script)
+    controls = Controls.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     controls.start()
-    sound = controls.audio.status()
-    if show.audio.kind == "file" or audio_file is not None:
-        if not sound.healthy:  # live, a bad input degrades to silence; a rehearsal asked for this file
-            raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
