@@ -1,10 +1,16 @@
-"""A show's controls: music, OSC scripts and real OSC packets changing what is rendered."""
+"""A show's controls (README "Control: OSC, audio, keys"; `rehearse --audio`, `--osc-script`): music,
+OSC scripts and real OSC packets changing what is rendered; no microphone is a normal case."""
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import yaml
+from PIL import Image
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 from pythonosc.udp_client import SimpleUDPClient
@@ -17,6 +23,7 @@ from tests.live.inputs.test_audio import click_track, write_wav
 from tests.live.show.test_rehearsal import rendered_frames
 
 VJ_SHOW = REPO / "shows" / "vj.yaml"
+WAIT = 30.0  # seconds to wait for something that must come; only a failing test waits that long
 
 
 def rehearse_vj(tmp_path: Path, name: str, *extra: str) -> list[np.ndarray]:
@@ -24,7 +31,9 @@ def rehearse_vj(tmp_path: Path, name: str, *extra: str) -> list[np.ndarray]:
     result = run_cli("rehearse", str(VJ_SHOW), "-o", str(tmp_path / f"{name}.mp4"), "--size", "160x90",
                      "--seconds", "3", "--frames", str(frames), *extra)
     assert result.returncode == 0, result.stderr
-    return rendered_frames(frames)
+    pictures = rendered_frames(frames)
+    assert len(pictures) == 90, len(pictures)  # 3 s at the show's 30 fps: every frame, or zip() would hide it
+    return pictures
 
 
 def test_the_music_drives_the_vj_show_and_rehearses_identically(tmp_path):
@@ -70,7 +79,7 @@ def test_real_osc_packets_move_the_director(tmp_path):
         client.send_message("/latentstage/fade", 0.0)
         client.send_message("/latentstage/scene/next", [])
         client.send_message("/1/fader1", 0.5)  # a controller's own fader, mapped to fade
-        assert wait_for(lambda: controls.osc.applied == 3, timeout=5.0)
+        assert wait_for(lambda: controls.osc.applied == 3, timeout=WAIT)
         controls.update(0.5, director)
         zoom = controls.moment(stage.scenes[1], 0.5).values["scale"]
     finally:
@@ -86,19 +95,19 @@ def test_queries_and_feedback_name_the_scene_on_screen_after_next_and_cues(tmp_p
     stage, controls = vj_controls()
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
-    listener.settimeout(5.0)
+    listener.settimeout(WAIT)
     controls.start()
     try:
         client = SimpleUDPClient(*controls.osc.address)
         client.send_message("/1/push1", 1.0)  # mapped to scene.next
-        assert wait_for(lambda: controls.bus.input("osc:/1/push1") == 1.0, timeout=5.0)
+        assert wait_for(lambda: controls.bus.input("osc:/1/push1") == 1.0, timeout=WAIT)
         controls.update(1.0, stage.director)
         assert controls.bus.get("scene") == "bloom"
         listener.sendto(build_msg("/latentstage/query", "scene").dgram, controls.osc.address)
         reply = OscMessage(listener.recv(65536))
         assert (reply.address, reply.params) == ("/latentstage/scene", ["bloom"])
         client.send_message("/latentstage/scene", "pulse")  # back to the first scene, by name
-        assert wait_for(lambda: controls.bus.get("scene") == "pulse", timeout=5.0)
+        assert wait_for(lambda: controls.bus.get("scene") == "pulse", timeout=WAIT)
         controls.update(2.0, stage.director)
         assert stage.director.composition_at(2.0).scene == 0
     finally:
@@ -107,11 +116,30 @@ def test_queries_and_feedback_name_the_scene_on_screen_after_next_and_cues(tmp_p
 
 
 def test_the_vj_show_runs_live_without_a_microphone(tmp_path):
-    # no sound server runs for this process: the live input must degrade to silence, not stop the show
+    """No sound server runs for this process: the live input must degrade to silence with a note on
+    the HUD, not stop the show, which keeps drawing new pictures after the note."""
     show = tmp_path / "vj.yaml"
     show.write_text(VJ_SHOW.read_text().replace("port: 9000", "port: 0")
                     .replace("../models/", f"{REPO / 'models'}/"))
-    result = run_cli("run", str(show), "--headless", "--seconds", "4", "--size", "320x180",
-                     "--stats-json", str(tmp_path / "stats.json"), env={"PULSE_SERVER": "unix:/nonexistent"})
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "stats.json").read_text())["new_frames"] > 10
+    status, stats, shots = tmp_path / "status.txt", tmp_path / "stats.json", tmp_path / "shots"
+    run = subprocess.Popen([sys.executable, "-m", "live", "run", str(show), "--headless", "--seconds", "600",
+                            "--size", "320x180", "--status-file", str(status), "--stats-json", str(stats),
+                            "--screenshots", str(shots), "--screenshot-every", "0.25"],
+                           cwd=REPO, env={**os.environ, "PULSE_SERVER": "unix:/nonexistent"},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: status.exists() and "audio no sound" in status.read_text(), timeout=120)
+        hud = status.read_text()
+        assert "health ok" in hud and "scene pulse" in hud, hud
+        noted = sorted(shots.glob("*.png"))
+        assert wait_for(lambda: len(list(shots.glob("*.png"))) >= len(noted) + 3, timeout=120)  # still going
+        run.send_signal(signal.SIGTERM)
+        _, errors = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 0, errors
+    assert json.loads(stats.read_text())["new_frames"] > 0
+    pictures = sorted(shots.glob("*.png"))
+    after = np.asarray(Image.open(pictures[-1]), dtype=int)
+    at_note = np.asarray(Image.open(noted[-1] if noted else pictures[0]), dtype=int)
+    assert after.std() > 10 and np.abs(after - at_note).mean() > 0, "the picture stopped moving without sound"

@@ -242,7 +242,7 @@ def test_live_with_a_device_that_does_not_exist_is_silent_and_says_so():
     source = LiveAudio(AudioConfig(kind="input", device="no such device 7f3a"), time.monotonic)
     source.start()
     try:
-        assert wait_for(lambda: source.status().message.startswith("no sound: cannot open"), 10.0), source.status()
+        assert wait_for(lambda: source.status().message.startswith("no sound: cannot open"), 60.0), source.status()
         status = source.status()
         assert not status.healthy and "no such device 7f3a" in status.message
         assert all(source.features(time.monotonic()) is SILENCE for _ in range(5))
@@ -258,7 +258,7 @@ import live.inputs.audio as audio
 from live.inputs.audio_analysis import SILENCE
 source = audio.open_audio(audio.AudioConfig(kind="input"), time.monotonic)
 source.start()
-deadline = time.monotonic() + 10
+deadline = time.monotonic() + 60  # waits for the worker's first attempt, however busy the machine
 while source.status().message == "starting" and time.monotonic() < deadline:
     time.sleep(0.05)
 status = source.status()
@@ -267,30 +267,41 @@ source.stop()
 assert "torch" not in sys.modules
 print("STATUS", status.healthy, status.message)
 """
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, cwd=REPO)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert "STATUS False no audio: PortAudio is not available" in result.stdout
 
 
 def test_live_stream_through_a_pulseaudio_null_sink(pulse_sink, wav_dir):
+    """A click track played into the null sink, read back through a real input stream. The frame
+    tick is replayed on the stream's own clock: tick k reads features at started + k/60 s as soon
+    as that moment has passed, so a late or busy test thread sees what an on-time renderer would
+    have seen (the blocks that arrived by then), and the test runs until every click came through."""
     bpm = 120
+    truth = click_times(bpm)
     source = LiveAudio(AudioConfig(kind="input", device="pulse"), time.monotonic)
     source.start()
     player = None
+    ticks: list[tuple[float, AudioFeatures]] = []
     try:
-        assert wait_for(lambda: source.status().healthy, 15.0), source.status()
+        assert wait_for(lambda: source.status().healthy, 60.0), source.status()
         player = subprocess.Popen(["paplay", "--device=latentstage_test", str(wav_dir / f"clicks_{bpm}.wav")],
                                   env=pulse_sink, stderr=subprocess.PIPE)
-        ticks = []
-        next_tick = started = time.monotonic()
-        stop_at = math.inf  # until the player is done, and the last click has come through
-        while time.monotonic() < stop_at and time.monotonic() - started < CLICK_SECONDS + 10.0:
-            ticks.append((time.monotonic(), source.features(time.monotonic())))
-            if stop_at == math.inf and player.poll() is not None:
-                stop_at = time.monotonic() + 0.5
-            next_tick += TICK
-            time.sleep(max(0.0, next_tick - time.monotonic()))
-        assert player.wait(timeout=1) == 0, player.stderr.read()
+        started = time.monotonic()
+        finished_at = [math.inf]  # tick time at which the player was seen done
+
+        def heard_it_all() -> bool:
+            now = time.monotonic()
+            while started + len(ticks) * TICK <= now:  # every tick whose moment has come, in order
+                t = started + len(ticks) * TICK
+                ticks.append((t, source.features(t)))
+            if finished_at[0] == math.inf and player.poll() is not None:
+                finished_at[0] = now
+            every_click = len(source.analyser.onset_times) >= len(truth)
+            return ticks[-1][0] > finished_at[0] + (0.5 if every_click else 3.0)  # the tail came through
+
+        assert wait_for(heard_it_all, timeout=CLICK_SECONDS + 120.0, poll=TICK)
+        assert player.wait(timeout=60) == 0, player.stderr.read()
         status = source.status()
     finally:
         source.stop()
@@ -303,16 +314,16 @@ def test_live_stream_through_a_pulseaudio_null_sink(pulse_sink, wav_dir):
     period = 60.0 / bpm
     tick_errors = np.diff(flagged) - period
     stream_errors = np.diff(stream_onsets) - period
-    print(f"live: {len(flagged)} onsets for {len(click_times(bpm))} clicks; interval errors ms: "
-          f"frame tick max {1000 * np.abs(tick_errors).max():.1f}, stream max {1000 * np.abs(stream_errors).max():.1f}; "
-          f"overflows {status.overflows}; tempo {ticks[-1][1].tempo_bpm}")
-    print("live: onset flags after the click was sent (ms, includes paplay's start):",
-          np.round(1000 * nearest_errors(flagged - started, click_times(bpm))).astype(int))
-    assert abs(len(flagged) - len(click_times(bpm))) <= 1
-    # On the frame tick the renderer sees, ticks quantise to 16.7 ms and the pulse plugin hands
-    # blocks over in bursts of 20-30 ms, so single intervals stray further; typically they do not.
-    assert np.median(np.abs(tick_errors)) < 0.030 and np.abs(tick_errors).max() < 0.1
+    print(f"live: {len(flagged)} onsets for {len(truth)} clicks; interval errors ms: "
+          f"frame tick max {1000 * np.abs(tick_errors).max():.1f}, median {1000 * np.median(np.abs(tick_errors)):.1f}, "
+          f"stream max {1000 * np.abs(stream_errors).max():.1f}; overflows {status.overflows}; "
+          f"tempo {ticks[-1][1].tempo_bpm}")
+    assert abs(len(flagged) - len(truth)) <= 1 and abs(len(stream_onsets) - len(truth)) <= 1
+    # Sample-accurate in the stream; on the frame tick, quantised to 16.7 ms and to how the pulse
+    # plugin hands blocks over (bursts of 20-30 ms): typically within 30 ms, and each onset flagged
+    # once per click (never doubled, never merged with the next).
     assert np.abs(stream_errors).max() < 0.030
+    assert np.median(np.abs(tick_errors)) < 0.030 and np.abs(tick_errors).max() < period / 2
     tempo = ticks[-1][1].tempo_bpm
     assert tempo is not None and abs(tempo - bpm) < 2.0
 
@@ -323,14 +334,14 @@ def test_live_survives_the_device_vanishing_and_coming_back(pulse_sink):
     source.start()
     sink = ["pactl", "load-module", "module-null-sink", "sink_name=latentstage_test", "rate=48000"]
     try:
-        assert wait_for(lambda: source.status().healthy, 15.0), source.status()
+        assert wait_for(lambda: source.status().healthy, 60.0), source.status()
         subprocess.run(["pactl", "unload-module", "module-null-sink"], env=pulse_sink, check=True)
-        assert wait_for(lambda: not source.status().healthy, 5.0), source.status()
+        assert wait_for(lambda: not source.status().healthy, 60.0), source.status()
         lost = source.status()
         assert source.features(time.monotonic()) is SILENCE
         subprocess.run(sink, env=pulse_sink, check=True)
         subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=pulse_sink, check=True)
-        assert wait_for(lambda: source.status().healthy, 15.0), source.status()
+        assert wait_for(lambda: source.status().healthy, 60.0), source.status()
         print(f"lost: {lost.message!r}; back: {source.status().message!r}")
     finally:
         source.stop()

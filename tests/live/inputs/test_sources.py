@@ -1,8 +1,13 @@
-"""Sources on real files: videos written here with cv2, a GIF and pictures written with Pillow.
+"""Sources on real files (README "Shows": camera, video, images, gif, pattern behind one interface;
+the camera reconnects with backoff and reports stalls and frozen pictures; in rehearsal every
+source but the camera gives the frame that belongs to t): videos written here with cv2, a GIF and
+pictures written with Pillow.
 
-Each test video is 64x48 MJPEG; frame i is flat BGR (0, 8 i, 200), so its number
-reads back from the green channel and red tells RGB from BGR. Threaded tests
-count over about a second with generous bounds: the machines are slow and shared.
+Each test video is 64x48 MJPEG; frame i is flat BGR (0, 8 (i mod 32), 200), so its number
+reads back from the green channel and red tells RGB from BGR. The timeline sources run on a
+clock the test moves (`FakeClock`): what they publish is checked step by step, never counted
+over a stretch of real time. The camera's reads are paced by real waits, so its tests wait for
+conditions with generous timeouts, and time stands still or jumps only through its clock.
 """
 from __future__ import annotations
 
@@ -26,12 +31,24 @@ from live.inputs.sources import (
 from tests.conftest import wait_for
 
 FPS = 20.0
+WAIT = 30.0  # seconds to wait for something that must happen; only a failing test waits that long
+
+
+class FakeClock:
+    """Seconds that stand still until the test moves them (a source's `clock`)."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
 
 def write_video(path: Path, frames: int, identical: bool = False) -> Path:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (64, 48))
     assert writer.isOpened()
     for number in range(frames):
-        writer.write(np.full((48, 64, 3), (0, 0 if identical else 8 * number, 200), np.uint8))  # BGR
+        writer.write(np.full((48, 64, 3), (0, 0 if identical else 8 * (number % 32), 200), np.uint8))  # BGR
     writer.release()
     return path
 
@@ -68,25 +85,33 @@ def test_video_without_loop_holds_its_last_frame(video):
     assert source.frame_at(5.0).seq == 19
 
 
-def test_video_source_plays_in_real_time_and_loops(video):
-    source = VideoFileSource(VideoFileConfig(path=video))
-    seen: list[int] = []
-    source.start()
+def test_video_source_plays_its_timeline_on_the_clock_skips_when_behind_and_loops(video):
+    """The thread publishes the frame that belongs to the clock's time, once per frame: nothing while
+    the clock stands still, the current frame (not the missed ones) after a jump, and it loops."""
+    clock = FakeClock()
+    source = VideoFileSource(VideoFileConfig(path=video), clock=clock)
+    published: list[tuple[int, int]] = []  # (frame number shown, frames published so far)
+
+    def step_to(t: float, number: int) -> None:
+        clock.now = 100.0 + t
+        assert wait_for(lambda: (f := source.mailbox.newest()) is not None and frame_number(f.pixels) == number
+                        and f.captured_at == clock.now, WAIT), (t, number, source.status())
+        published.append((number, source.status().frames))
+
+    source.start()  # t = 0 is the clock's time when the thread starts: 100.0, until the first step
     try:
-        started = time.perf_counter()
-        while time.perf_counter() - started < 1.5:
-            frame = source.mailbox.take_new()
-            if frame is not None:
-                seen.append(frame_number(frame.pixels))
-            time.sleep(0.004)
+        step_to(0.0, 0)
+        for number in range(1, 7):  # in real time: each frame in turn, once
+            step_to(number / FPS + 0.01, number)
+        step_to(18 / FPS + 0.01, 18)  # the clock jumped ahead: straight to frame 18, 7..17 skipped
+        step_to(19 / FPS + 0.01, 19)
+        step_to(1.0 + 2 / FPS + 0.01, 2)  # past the end: round again
         status = source.status()
     finally:
         source.stop()
-    assert status.healthy and status.message == "ok"
-    assert 18 <= status.frames <= 33  # 1.5 s at 20 fps is 30: paced, not as fast as it decodes
-    assert status.granted == (64, 48, FPS)
-    assert 19 in seen and seen.index(19) < len(seen) - 1 and seen[seen.index(19) + 1] < 5  # wrapped around
-    assert seen[: seen.index(19) + 1] == sorted(seen[: seen.index(19) + 1])  # in order before the wrap
+    assert published == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (18, 8), (19, 9), (2, 10)]
+    assert status.healthy and status.message == "ok" and status.failures == 0
+    assert status.granted == (64, 48, FPS) and status.last_frame_age == 0.0
 
 
 def test_a_video_gone_bad_is_retried_quietly_and_plays_again_once_it_is_back(video, tmp_path, monkeypatch, caplog):
@@ -97,13 +122,13 @@ def test_a_video_gone_bad_is_retried_quietly_and_plays_again_once_it_is_back(vid
     video.unlink()
     source.start()
     try:
-        assert wait_for(lambda: source.status().failures >= 50, 30.0)
+        assert wait_for(lambda: source.status().failures >= 50, WAIT)
         status = source.status()
         assert not status.healthy and status.message.startswith("playback failed") and status.reconnects == 0
         assert len(logged()) == 1 and logged()[0].exc_info is None  # one line, no traceback, for 50 failures
 
         write_video(tmp_path / "back.avi", 20).replace(video)  # whole at once: never read half written
-        assert wait_for(lambda: len(logged()) == 2, 10.0), source.status()  # just after the health turns good
+        assert wait_for(lambda: len(logged()) == 2, WAIT), source.status()  # just after the health turns good
         status = source.status()
         assert status.healthy and status.reconnects == 1 and status.frames >= 1 and status.message == "ok"
         assert frame_number(source.mailbox.newest().pixels) == 0
@@ -129,54 +154,70 @@ def test_missing_files_fail_at_construction_naming_the_path(tmp_path):
 
 
 def test_camera_on_a_file_delivers_then_reconnects_after_the_end(tmp_path):
-    clip = write_video(tmp_path / "short.avi", 12)  # 0.6 s, then "unplugged"
-    camera = CameraSource(CameraConfig(device=str(clip), width=320, height=240, stall_timeout=0.5,
-                                       backoff_start=0.2, backoff_max=1.0))
+    clip = write_video(tmp_path / "short.avi", 30)  # 1.5 s, then "unplugged"
+    camera = CameraSource(CameraConfig(device=str(clip), width=320, height=240, stall_timeout=5.0,
+                                       backoff_start=1.0, backoff_max=1.0))
     assert camera.status().healthy is False  # not started
+    seen: list[SourceStatus] = []
+
+    def status_when(condition) -> SourceStatus:
+        """The first status (polled) for which condition holds."""
+        assert wait_for(lambda: condition(seen.append(camera.status()) or seen[-1]), WAIT), seen[-1:]
+        return seen[-1]
+
     camera.start()
     try:
-        assert wait_for(lambda: camera.status().frames >= 3, 3.0)
+        delivering = status_when(lambda s: s.frames >= 3 or s.failures > 0)
+        assert delivering.healthy and delivering.failures == 0, delivering
+        assert delivering.granted == (64, 48, FPS)  # asked 320x240 at 30, the file gives its own
         first = camera.mailbox.newest()
-        assert first is not None and frame_number(first.pixels) < 12
-        status = camera.status()
-        assert status.healthy and status.granted == (64, 48, FPS)  # asked 320x240 at 30, the file gives its own
-        assert wait_for(lambda: not camera.status().healthy, 0.6 + 0.5 + 1.0)
-        lost = camera.status()
-        assert lost.failures == 1 and "no frame" in lost.message and lost.reconnects == 0
-        frames_before = lost.frames
-        assert wait_for(lambda: camera.status().reconnects >= 1 and camera.status().frames > frames_before + 2, 3.0)
-        assert camera.status().healthy
+        assert first is not None and frame_number(first.pixels) < 30
+        lost = status_when(lambda s: not s.healthy)  # the end of the file: no frame
+        assert lost.failures == 1 and "no frame" in lost.message and lost.reconnects == 0, lost
+        back = status_when(lambda s: s.reconnects >= 1 and s.frames > lost.frames + 2)  # reopened after 1 s
+        assert back.healthy and back.failures == 1, back
     finally:
         camera.stop()
     assert camera.status().message == "stopped"
 
 
 def test_camera_reports_a_frozen_picture(tmp_path):
+    """A driver that keeps returning the same picture: healthy while it has been unchanged for less
+    than frozen_after on the camera's clock, a failure once it has been unchanged for longer."""
     clip = write_video(tmp_path / "still.avi", 40, identical=True)  # 2 s of one picture
-    camera = CameraSource(CameraConfig(device=str(clip), stall_timeout=1.0, frozen_after=0.4, backoff_start=5.0))
+    clock = FakeClock()
+    camera = CameraSource(CameraConfig(device=str(clip), stall_timeout=5.0, frozen_after=0.4, backoff_start=60.0,
+                                       backoff_max=60.0), clock=clock)
     camera.start()
     try:
-        started = time.perf_counter()
-        assert wait_for(lambda: camera.status().failures >= 1, 2.0)
-        assert time.perf_counter() - started < 1.7  # before the file ran out
-        status = camera.status()
-        assert not status.healthy and status.message.startswith("frozen")
-        assert 4 <= status.frames <= 14  # ~0.4 s of frames at 20 fps were published before it gave up
+        assert wait_for(lambda: camera.status().frames >= 1, WAIT), camera.status()
+        clock.now += 0.3  # unchanged for 0.3 s: still a picture
+        frames = camera.status().frames
+        assert wait_for(lambda: camera.status().frames > frames, WAIT), camera.status()
+        still = camera.status()
+        assert still.healthy and still.failures == 0, still
+        clock.now += 0.2  # unchanged for 0.5 s: frozen
+        assert wait_for(lambda: camera.status().failures == 1, WAIT), camera.status()
+        frozen = camera.status()
+        assert not frozen.healthy and frozen.message == "frozen: the picture has not changed for 0.5 s", frozen
+        assert frozen.frames >= still.frames >= 2 and frozen.reconnects == 0
     finally:
         camera.stop()
 
 
-def test_camera_counts_a_late_frame_as_a_stall(video):
+def test_camera_counts_a_late_frame_as_a_stall(tmp_path):
+    clip = write_video(tmp_path / "long.avi", 400)  # 20 s: the file does not end during the test
     offset = [0.0]  # seconds added to the real clock: a jump makes the last frame old at once
-    camera = CameraSource(CameraConfig(device=str(video), stall_timeout=0.5, backoff_start=5.0),
+    camera = CameraSource(CameraConfig(device=str(clip), stall_timeout=5.0, backoff_start=60.0, backoff_max=60.0),
                           clock=lambda: time.perf_counter() + offset[0])
     camera.start()
     try:
-        assert wait_for(lambda: camera.status().healthy, 3.0)
-        offset[0] = 10.0
+        assert wait_for(lambda: camera.status().healthy, WAIT), camera.status()
+        offset[0] = 60.0
         status = camera.status()
-        assert not status.healthy and "stall" in status.message
-        assert wait_for(lambda: camera.status().failures == 1, 1.0)  # the thread saw it too and let go
+        assert not status.healthy and "stall" in status.message, status  # the status sees it at once
+        assert wait_for(lambda: camera.status().failures == 1, WAIT), camera.status()  # and the thread too
+        assert camera.status().message.startswith("stalled: a read took 60"), camera.status()
     finally:
         camera.stop()
 
@@ -185,8 +226,8 @@ def test_missing_camera_keeps_retrying_with_backoff_quietly_and_stops_promptly(t
     camera = CameraSource(CameraConfig(device=str(tmp_path / "no-camera.avi"), backoff_start=0.05, backoff_max=0.2))
     started = time.perf_counter()
     camera.start()
-    assert wait_for(lambda: camera.status().failures >= 5, 10.0)
-    assert time.perf_counter() - started >= 0.05 + 0.1 + 0.2 + 0.2  # retried, but not in a busy loop
+    assert wait_for(lambda: camera.status().failures >= 5, WAIT)
+    assert time.perf_counter() - started >= 0.05 + 0.1 + 0.2 + 0.2  # retried, but not in a busy loop (a lower bound)
     status = camera.status()
     camera.stop()
     assert not status.healthy and "could not open" in status.message and "no-camera.avi" in status.message
@@ -217,18 +258,30 @@ def test_pattern_is_a_deterministic_function_of_time():
 
 
 def test_pattern_source_publishes_at_its_rate():
-    pattern = TestPatternSource(TestPatternConfig(width=64, height=48, fps=40))
-    started = time.perf_counter()
-    pattern.start()
+    """Paced by its clock at 40 fps: one frame per 1/40 s of clock time, the timeline's own picture,
+    and nothing more while the clock stands still."""
+    clock = FakeClock()
+    pattern = TestPatternSource(TestPatternConfig(width=64, height=48, fps=40), clock=clock)
+    pattern.start()  # t = 0 is the clock's time when the thread starts: 100.0, until the clock moves
     try:
-        assert wait_for(lambda: pattern.status().frames >= 20, 10.0)
+        for number in range(6):
+            if number > 0:
+                clock.now = 100.0 + number / 40 + 0.005
+            assert wait_for(lambda: pattern.status().frames == number + 1, WAIT), pattern.status()
+            shown = pattern.mailbox.newest()
+            assert np.array_equal(shown.pixels, pattern.frame_at(number / 40).pixels), number  # stamped frame n
+        clock.now += 0.015  # still within frame 5: no new frame, and the last one ages on the clock
         status = pattern.status()
-        elapsed = time.perf_counter() - started
+        clock.now = 100.0 + 6 / 40 + 0.005  # frame 6 is the next (and only) one to come
+        assert wait_for(lambda: pattern.status().frames >= 7, WAIT), pattern.status()
+        marker = pattern.mailbox.take_new()
+        after = pattern.status()
     finally:
         pattern.stop()
-    assert status.healthy and status.granted == (64, 48, 40.0)
-    assert status.frames <= 40 * elapsed + 2  # paced at 40 fps, not as fast as it draws
-    assert status.last_frame_age is not None and status.last_frame_age < 0.2
+    assert status.healthy and status.granted == (64, 48, 40.0) and status.frames == 6
+    assert status.last_frame_age == pytest.approx(0.015)
+    assert marker is not None and np.array_equal(marker.pixels, pattern.frame_at(6 / 40).pixels)
+    assert after.frames == 7  # one frame for the step, none while the clock stood still
 
 
 def write_gif(path: Path, durations_ms: list[int]) -> Path:

@@ -68,7 +68,7 @@ def test_a_parameter_declared_once_reaches_osc_list_osc_the_render_and_modulatio
     controls.start()
     try:
         SimpleUDPClient(*controls.osc.address).send_message("/latentstage/drift/tint", 0.5)  # exact in OSC float32
-        assert wait_for(lambda: controls.bus.get("drift.tint") == 0.5, timeout=5.0), controls.osc.last_error
+        assert wait_for(lambda: controls.bus.get("drift.tint") == 0.5, timeout=30.0), controls.osc.last_error
         pictures = {}
         for t in (0.5, 1.5):  # the square LFO high, then low
             controls.update(t, stage.director)

@@ -1,6 +1,9 @@
+"""The director (README "Shows"): cues switch scenes in time order and repeat after the show length,
+crossfades follow their curve (smooth unless a cue says linear), a manual change holds until the next cue."""
 from pathlib import Path
 
-from live.control.mappings import apply_curve
+import pytest
+
 from live.show.director import Director
 from live.show.schema import parse_show
 
@@ -35,7 +38,15 @@ def test_a_fade_mixes_the_previous_scene_in_along_a_smooth_curve(tmp_path):
     assert (start.scene, start.previous, start.mix) == (1, 0, 0.0)
     assert (middle.previous, middle.mix) == (0, 0.5)
     assert (done.previous, done.mix) == (None, 1.0)
-    assert apply_curve(0.25, "smooth") < 0.25 < 0.75 < apply_curve(0.75, "smooth")
+    # At the midpoint smooth and linear agree; a quarter and three quarters in they do not:
+    # smoothstep 3x^2 - 2x^3 gives 0.15625 and 0.84375 where a straight ramp gives 0.25 and 0.75.
+    quarter, three_quarters = d.composition_at(10.5), d.composition_at(11.5)
+    assert (quarter.scene, quarter.previous) == (three_quarters.scene, three_quarters.previous) == (1, 0)
+    assert quarter.mix == pytest.approx(0.15625) and three_quarters.mix == pytest.approx(0.84375)
+    mixes = [d.composition_at(10.0 + step / 10).mix for step in range(21)]  # 10.0 .. 12.0 s
+    assert all(later > earlier for earlier, later in zip(mixes[:20], mixes[1:20])), mixes  # rises all along
+    slopes = [later - earlier for earlier, later in zip(mixes[:20], mixes[1:20])]
+    assert slopes[0] < slopes[9] > slopes[18], slopes  # eases in and out: no kink at either end
 
 
 def test_the_cue_list_repeats_after_the_show_length(tmp_path):
