@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,21 +27,20 @@ from trainers.common.device import choose_device
 
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
-# gloo's worker threads release each finished collective themselves, whenever they next run: on a
-# busy machine that can be long after the caller moved on, even after the interpreter began to
-# exit. A tensor whose Python object such a thread frees needs the GIL, and during exit that
-# aborts the process ("terminate called without an active exception" at the end of a torchrun
-# job). So the tensors handed to collectives here are long-lived buffers, whose Python objects
-# live as long as the process: those threads never free one.
-_BUFFERS: dict[tuple, torch.Tensor] = {}
+# gloo's worker threads drop their reference to each finished collective whenever they next run,
+# which on a busy machine can be after the interpreter began to exit. Were theirs the last
+# reference, freeing the collective's tensors would need the GIL, and during exit that aborts the
+# process ("terminate called without an active exception" at the end of a torchrun job). So the
+# collectives here keep their handles (and with them their tensors) until many later ones have
+# finished: the worker threads never hold the last reference.
+_RECENT_COLLECTIVES: deque = deque(maxlen=64)
 
 
-def _buffer(name: str, size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """The process-lifetime buffer for one use (name) at one size; zeros when first made."""
-    key = (name, size, dtype, str(device))
-    if key not in _BUFFERS:
-        _BUFFERS[key] = torch.zeros(size, dtype=dtype, device=device)
-    return _BUFFERS[key]
+def _collective(function, *args, **kwargs) -> None:
+    """Run a torch.distributed collective to completion, keeping its handle (see above)."""
+    work = function(*args, async_op=True, **kwargs)
+    _RECENT_COLLECTIVES.append(work)
+    work.wait()
 
 
 @dataclass(frozen=True)
@@ -65,37 +65,33 @@ class Placement:
         if self.world_size == 1 or not values:
             return values
         names = sorted(values)  # every rank reports the same names; sorting fixes the order
-        total = _buffer("mean", len(names), torch.float64, self.device)
-        total.copy_(torch.tensor([values[name] for name in names], dtype=torch.float64))
-        dist.all_reduce(total)
+        total = torch.tensor([values[name] for name in names], dtype=torch.float64, device=self.device)
+        _collective(dist.all_reduce, total)
         return {name: value / self.world_size for name, value in zip(names, total.tolist())}
 
     def any(self, flag: bool) -> bool:
         """True on every process when it is true on any: all must stop at the same step, or DDP deadlocks."""
         if self.world_size == 1:
             return flag
-        raised = _buffer("any", 1, torch.int64, self.device)
-        raised.fill_(int(flag))
-        dist.all_reduce(raised, op=dist.ReduceOp.MAX)
+        raised = torch.tensor([int(flag)], device=self.device)
+        _collective(dist.all_reduce, raised, op=dist.ReduceOp.MAX)
         return bool(raised.item())
 
     def gather(self, value: object) -> list[object]:
         """`value` of every process, in rank order (checkpoints keep each process's random states)."""
         if self.world_size == 1:
             return [value]
-        # all_gather_object's way (pickled bytes, sizes first), in buffers that outlive the collective
-        payload = pickle.dumps(value)
-        size = _buffer("gather size", 1, torch.int64, self.device)
-        size.fill_(len(payload))
-        sizes = [_buffer(f"gather size {rank}", 1, torch.int64, self.device) for rank in range(self.world_size)]
-        dist.all_gather(sizes, size)
-        lengths = [int(each.item()) for each in sizes]
-        room = 1 << (max(lengths) - 1).bit_length()  # a power of two: few buffers however sizes vary
-        mine = _buffer("gather", room, torch.uint8, self.device)
-        mine[:len(payload)] = torch.frombuffer(bytearray(payload), dtype=torch.uint8)
-        pieces = [_buffer(f"gather {rank}", room, torch.uint8, self.device) for rank in range(self.world_size)]
-        dist.all_gather(pieces, mine)
-        return [pickle.loads(piece[:length].cpu().numpy().tobytes()) for piece, length in zip(pieces, lengths)]
+        # all_gather_object's way (pickled bytes, their lengths first), through _collective
+        payload = torch.frombuffer(bytearray(pickle.dumps(value)), dtype=torch.uint8).to(self.device)
+        length = torch.tensor([payload.numel()], dtype=torch.int64, device=self.device)
+        lengths = [torch.zeros_like(length) for _ in range(self.world_size)]
+        _collective(dist.all_gather, lengths, length)
+        longest = max(int(each.item()) for each in lengths)
+        padded = torch.zeros(longest, dtype=torch.uint8, device=self.device)
+        padded[:payload.numel()] = payload
+        pieces = [torch.empty_like(padded) for _ in range(self.world_size)]
+        _collective(dist.all_gather, pieces, padded)
+        return [pickle.loads(piece[:int(size.item())].cpu().numpy().tobytes()) for piece, size in zip(pieces, lengths)]
 
 
 def torchrun_ranks() -> tuple[int, int, int] | None:
