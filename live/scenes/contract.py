@@ -46,8 +46,13 @@ class Scene(Protocol):
     kind: ClassVar[str]  # the show file's `kind:`
     namespace: ClassVar[str]  # alias prefix: "cppn" makes `cppn.scale`; "" keeps the names as declared
     PARAMETERS: ClassVar[tuple[Parameter, ...]]  # short names, the kind's defaults
+    spec_type: ClassVar[type]  # the show file's block for this kind (a Settings model with `kind:`)
 
     name: str
+
+    @classmethod
+    def build(cls, spec, context: SceneContext) -> Scene:
+        """The scene a show's block describes, its model loaded (not yet warmed up or started)."""
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:
