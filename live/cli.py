@@ -17,7 +17,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-TRAINER_COMMANDS = {"cppn": "trainers.cppn.cli"}
+# commands that need the train extra (torch): name -> (module with main(argv), help)
+TRAINER_COMMANDS = {
+    "cppn": ("trainers.cppn.cli", "CPPN stills, walks, fits and exports"),
+    "train": ("trainers.train_cli", "train a pix2pix or style model"),
+}
 log = logging.getLogger("latentstage.cli")
 
 
@@ -100,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(command=_check)
 
     commands.add_parser("doctor", help="what this machine can run: providers, display, audio, cameras, OSC")
-    for name in TRAINER_COMMANDS:
-        commands.add_parser(name, help=f"CPPN trainer commands (`latentstage {name} --help`; needs the train extra)")
+    for name, (_, summary) in TRAINER_COMMANDS.items():
+        commands.add_parser(name, help=f"{summary} (`latentstage {name} --help`; needs the train extra)")
     return parser
 
 
@@ -276,7 +280,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _hand_over_to_trainer(name: str, argv: list[str]) -> int:
     try:
-        module = importlib.import_module(TRAINER_COMMANDS[name])
+        module = importlib.import_module(TRAINER_COMMANDS[name][0])
     except ImportError as error:
         if error.name != "torch" and "torch" not in str(error):
             raise
