@@ -21,6 +21,7 @@ from pathlib import Path
 TRAINER_COMMANDS = {
     "cppn": ("trainers.cppn.cli", "CPPN stills, walks, fits and exports"),
     "train": ("trainers.train_cli", "train a pix2pix or style model"),
+    "data": ("trainers.data_cli", "training data: video frames, pix2pix pairs"),
 }
 log = logging.getLogger("latentstage.cli")
 
@@ -93,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
                                                           "controllers: [{at: 4.0, address: /latentstage/scene, "
                                                           "args: [bloom]}]")
     rehearse.set_defaults(command=_rehearse)
+
+    render = commands.add_parser("render", help="a whole video through a pix2pix or style model, sound kept")
+    render.add_argument("video", type=Path, help="video file to render")
+    render.add_argument("--model", type=Path, required=True, help="image model (.onnx with a latentstage card)")
+    render.add_argument("-o", "--output", type=Path, required=True, help="video file to write (.mp4)")
+    render.add_argument("--triptych", action="store_true", help="model input | output | original side by side")
+    render.add_argument("--providers", choices=("auto", "tensorrt", "cuda", "cpu"), default="auto",
+                        help="execution providers (default auto)")
+    render.set_defaults(command=_render)
 
     osc = commands.add_parser("osc", help="the OSC address space: `latentstage osc list [SHOW]`")
     osc.add_argument("action", choices=("list",))
@@ -229,6 +239,16 @@ def _stopping_on_signals(stop: Callable[[], None]) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _render(args: argparse.Namespace) -> int:
+    from live.inference.engine import EngineConfig
+    from live.show.video_render import render_video
+
+    result = render_video(args.video, args.model, args.output, args.triptych, EngineConfig(providers=args.providers))
+    print(f"rendered {result.frames} frames into {args.output} in {result.seconds:.1f} s "
+          f"({result.frames / max(result.seconds, 1e-9):.1f} frames/s); sound: {result.audio}")
+    return 0
 
 
 def _osc(args: argparse.Namespace) -> int:

@@ -96,6 +96,19 @@ class VideoWriter:
         self._last_pts = pts
         return pts
 
+    def add_stream_like(self, template: av.stream.Stream) -> av.stream.Stream:
+        """A stream that takes another file's packets as they are (a sound track carried over);
+        add it before the first frame is written."""
+        return self._container.add_stream_from_template(template)
+
+    def add_audio_stream(self, codec: str, sample_rate: int) -> av.audio.stream.AudioStream:
+        """A sound track encoded here (see mux); add it before the first frame is written."""
+        return self._container.add_stream(codec, rate=sample_rate)
+
+    def mux(self, packet: av.Packet) -> None:
+        """A packet of another stream of this file (add_stream_like, add_audio_stream)."""
+        self._container.mux(packet)
+
     def close(self) -> None:
         for packet in self._stream.encode():  # flush the encoder's delayed frames
             self._container.mux(packet)

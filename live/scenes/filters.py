@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, field_validator, model_vali
 
 from live.core.config import Settings
 from live.core.imaging import FitMode
+from live.inference.model_card import ModelCard, ModelCardError
 
 FORBID = ConfigDict(extra="forbid")
 
@@ -41,17 +42,31 @@ def canny_thresholds(median: float, sigma: float) -> tuple[int, int]:
     return lower, upper
 
 
-def auto_canny(image: np.ndarray, sigma: float = 0.33, blur: int = 3, out: np.ndarray | None = None) -> np.ndarray:
+def auto_canny(image: np.ndarray, sigma: float = 0.33, blur: int = 3, invert: bool = False,
+               out: np.ndarray | None = None) -> np.ndarray:
     """(H, W) uint8 edges (0 or 255) of an RGB or gray uint8 image, thresholds taken from its median.
 
     blur is the Gaussian kernel size in pixels (odd; 0 = no blur): it keeps sensor
-    noise from turning into speckle edges."""
+    noise from turning into speckle edges. invert gives black lines on white, as
+    SnowGAN's training pairs have them. The training pairs of a pix2pix model and
+    the live filter both call this, so a model sees live what it learned on."""
+    return canny_of_gray(blurred_gray(image, blur), sigma, invert, out)
+
+
+def blurred_gray(image: np.ndarray, blur: int) -> np.ndarray:
+    """The (H, W) uint8 luma, Gaussian-blurred with a `blur`-pixel kernel (odd; 0 = as it is)."""
     _check_blur(blur)
     gray = to_gray(image)
     if blur:
         gray = cv2.GaussianBlur(gray, (blur, blur), 0)  # allocates: cv2 cannot blur a read-only input in place
+    return gray
+
+
+def canny_of_gray(gray: np.ndarray, sigma: float, invert: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """Canny edges of an already blurred (H, W) uint8 luma, hysteresis thresholds around its median."""
     lower, upper = canny_thresholds(median_level(gray), sigma)
-    return cv2.Canny(gray, lower, upper, edges=out)
+    edges = cv2.Canny(gray, lower, upper, edges=out)
+    return cv2.bitwise_not(edges, dst=edges) if invert else edges
 
 
 def fit_to(image: np.ndarray, width: int, height: int, mode: FitMode = "cover",
@@ -113,6 +128,10 @@ def _check_blur(blur: int) -> None:
 class CannyConfig(Settings):
     sigma: float = Field(0.33, ge=0, le=1)  # thresholds at (1 -/+ sigma) * median level
     blur: int = Field(3, ge=0, le=31)  # Gaussian kernel size in pixels, odd; 0 = no blur
+    invert: bool = False  # black lines on white (pix2pix edge models are trained on those)
+    # Share of the previous frames kept in the picture the edges are found in (0 = none):
+    # a still visitor's sensor noise then stops flipping faint edges on and off (no "boiling").
+    stabilise: float = Field(0.0, ge=0, le=0.95)
 
     @field_validator("blur")
     @classmethod
@@ -168,6 +187,29 @@ class FilterStep(Settings):
         return getattr(self, self.name)
 
 
+# How much of the past a pix2pix model's edges keep when its card brings them (CannyConfig.stabilise):
+# enough that a still visitor does not boil, little enough that a moving one does not smear.
+MODEL_EDGE_STABILISE = 0.6
+
+
+def with_model_inputs(steps: Sequence[FilterStep], card: ModelCard) -> list[FilterStep]:
+    """The show's steps, then what the model's card says its training inputs were made with (edges with
+    these Canny settings, or gray), unless the show already makes them: a show names only the model file."""
+    steps = list(steps)
+    if card.input == "edges" and not any(step.canny is not None for step in steps):
+        extra = card.extra
+        try:
+            canny = CannyConfig(sigma=float(extra.get("canny_sigma", CannyConfig().sigma)),
+                                blur=int(extra.get("canny_blur", CannyConfig().blur)),
+                                invert=extra.get("canny_invert", "false") == "true", stabilise=MODEL_EDGE_STABILISE)
+        except ValueError as error:
+            raise ModelCardError(f"the model card's Canny settings are unusable: {error}") from None
+        steps.append(FilterStep(canny=canny))
+    elif card.input == "gray" and not any(step.gray is not None or step.canny is not None for step in steps):
+        steps.append(FilterStep(gray=GrayConfig()))
+    return steps
+
+
 FilterSteps = list[FilterStep]  # what a show embeds: `filters: [{canny: {}}, {mirror: {}}]`
 
 _STEPS_ADAPTER = TypeAdapter(FilterSteps)
@@ -185,6 +227,7 @@ class FilterChain:
     def __init__(self, steps: Sequence[FilterStep | dict] = ()):
         self.steps: list[FilterStep] = _STEPS_ADAPTER.validate_python(list(steps))
         self._buffers: list[np.ndarray | None] = [None] * (len(self.steps) + 1)  # one per step, plus the RGB out
+        self._averages: list[np.ndarray | None] = [None] * len(self.steps)  # stabilised Canny steps' running luma
 
     def apply(self, rgb: np.ndarray, canny_sigma: float | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB in, (H', W', 3) uint8 RGB out; `canny_sigma` (a performer's
@@ -201,7 +244,10 @@ class FilterChain:
         settings = step.settings
         if isinstance(settings, CannyConfig):
             sigma = settings.sigma if canny_sigma is None else canny_sigma
-            return auto_canny(image, sigma, settings.blur, out=self._buffer(index, image.shape[:2]))
+            gray = blurred_gray(image, settings.blur)
+            if settings.stabilise:
+                gray = self._stabilised(index, gray, settings.stabilise)
+            return canny_of_gray(gray, sigma, settings.invert, out=self._buffer(index, image.shape[:2]))
         if isinstance(settings, FitConfig):
             shape = (settings.height, settings.width, *image.shape[2:])
             return fit_to(image, settings.width, settings.height, settings.mode, out=self._buffer(index, shape))
@@ -210,6 +256,15 @@ class FilterChain:
         if image.ndim == 2:
             return image  # already gray (edges, or gray twice)
         return to_gray(image, out=self._buffer(index, image.shape[:2]))
+
+    def _stabilised(self, index: int, gray: np.ndarray, keep: float) -> np.ndarray:
+        """A one-pole running average of the luma over frames, as uint8; restarts when the size changes."""
+        average = self._averages[index]
+        if average is None or average.shape != gray.shape:
+            average = self._averages[index] = gray.astype(np.float32)
+        else:
+            cv2.addWeighted(average, keep, gray.astype(np.float32), 1.0 - keep, 0.0, dst=average)
+        return cv2.convertScaleAbs(average)  # rounds and saturates to uint8
 
     def _buffer(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
         buffer = self._buffers[index]

@@ -25,7 +25,7 @@ from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, open_source
 from live.scenes.contract import Moment, SceneContext, SceneUnavailable
-from live.scenes.filters import CannyConfig, FilterChain, FilterStep
+from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
 
@@ -74,7 +74,8 @@ class PipelineScene:
     @classmethod
     def build(cls, spec: PipelineSceneSpec, context: SceneContext) -> PipelineScene:
         engine = Engine.load(spec.model, context.engine) if spec.model is not None else None
-        return cls(spec.name, open_source(spec.source, context.clock), FilterChain(spec.chain), engine,
+        steps = with_model_inputs(spec.chain, engine.card) if engine is not None else spec.chain
+        return cls(spec.name, open_source(spec.source, context.clock), FilterChain(steps), engine,
                    rehearsal=context.rehearsal)
 
     @property

@@ -11,6 +11,7 @@ or empty folder, an unreadable picture, a file that is not a video.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -88,13 +89,23 @@ def read_video_frames(path: str | Path, size: tuple[int, int], fps: float | None
     `fps`, at most that many per second of video (the first frame at or after each 1/fps mark).
 
     The frames are held in memory (a minute at 256 x 256 and 10 fps is 118 MB): for longer footage
-    write them to a folder once and train from an ImageFolder."""
+    write them to a folder once (`latentstage data frames`) and train from an ImageFolder."""
+    frames = [picture for _, picture in video_frames(path, size, fps, channels)]
+    if not frames:
+        raise ValueError(f"{path}: the video has no frames")
+    return np.stack(frames)
+
+
+def video_frames(path: str | Path, size: tuple[int, int] | None = None, fps: float | None = None,
+                 channels: int = 3) -> Iterator[tuple[float | None, np.ndarray]]:
+    """(time in seconds, (H, W, channels) uint8 picture) for each frame of the video, decoded one at a
+    time; fitted to `size` (width, height) when given, at most `fps` a second when given."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such video")
     if fps is not None and fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    frames = []
+    mode = _mode(channels)
     next_sample = 0  # index of the next 1/fps mark to take a frame for
     try:
         with av.open(str(path)) as container:
@@ -110,13 +121,12 @@ def read_video_frames(path: str | Path, size: tuple[int, int], fps: float | None
                     if mark < next_sample:
                         continue
                     next_sample = mark + 1
-                picture = ImageOps.fit(frame.to_image().convert(_mode(channels)), size, Image.Resampling.LANCZOS)
-                frames.append(np.asarray(picture).reshape(size[1], size[0], channels))
+                picture = frame.to_image().convert(mode)
+                if size is not None:
+                    picture = ImageOps.fit(picture, size, Image.Resampling.LANCZOS)
+                yield frame.time, np.asarray(picture).reshape(picture.size[1], picture.size[0], channels)
     except av.error.FFmpegError as error:
         raise ValueError(f"{path}: not a readable video ({error})") from None
-    if not frames:
-        raise ValueError(f"{path}: the video has no frames")
-    return np.stack(frames)
 
 
 def _mode(channels: int) -> str:

@@ -6,6 +6,13 @@ transposed convolutions (norm, dropout in the first blocks, ReLU), each block's
 output concatenated with the encoder activation of the same size, and ends in
 Tanh. Pictures go in and come out in [-1, 1], NCHW; height and width must be
 multiples of 2**depth (256 for the paper's depth 8, where the bottleneck is 1x1).
+With upsample="resize" the decoder doubles by nearest-neighbour resize and a 3x3
+convolution instead: transposed convolutions with a kernel the stride does not
+divide evenly paint checkerboards (Odena et al., "Deconvolution and Checkerboard
+Artifacts", 2016).
+
+The discriminator is the paper's 70x70 PatchGAN: it scores overlapping 70x70
+patches of (input, picture) as real or made, one logit per patch.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from exporters.spec import ExportSpec, image_to_image_spec
 from live.inference.model_card import ModelCard
 
 NORMS = ("instance", "batch")
+UPSAMPLES = ("transpose", "resize")
 MAX_CHANNEL_FACTOR = 8  # encoder widths grow base, 2*base, 4*base, 8*base, then stay
 DROPOUT_BLOCKS = 3  # the paper's decoder opens with CD512-CD1024-CD1024: dropout in three blocks
 DROPOUT = 0.5
@@ -30,6 +38,7 @@ class Pix2PixConfig:
     base_channels: int = 64
     depth: int = 8  # downsamplings; height and width must be multiples of 2**depth
     norm: str = "instance"
+    upsample: str = "transpose"  # "resize": nearest resize + 3x3 conv, no checkerboard artifacts
 
     def __post_init__(self) -> None:
         if self.in_channels not in (1, 3):
@@ -42,6 +51,8 @@ class Pix2PixConfig:
             raise ValueError(f"depth must be at least 2 (an encoder and a bottleneck), got {self.depth}")
         if self.norm not in NORMS:
             raise ValueError(f"unknown norm {self.norm!r}; choose from {', '.join(NORMS)}")
+        if self.upsample not in UPSAMPLES:
+            raise ValueError(f"unknown upsample {self.upsample!r}; choose from {', '.join(UPSAMPLES)}")
 
     @property
     def size_multiple(self) -> int:
@@ -68,12 +79,18 @@ def _down(in_channels: int, out_channels: int, norm: str | None) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
-def _up(in_channels: int, out_channels: int, norm: str, dropout: bool) -> nn.Sequential:
-    """Double height and width: transposed conv 4x4 stride 2, norm, dropout (if asked), ReLU."""
-    layers: list[nn.Module] = [
-        nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False),
-        _normalisation(norm, out_channels),
-    ]
+def _doubling(in_channels: int, out_channels: int, upsample: str, bias: bool) -> nn.Module:
+    """A layer that doubles height and width: transposed conv 4x4 stride 2, or resize and conv 3x3."""
+    if upsample == "transpose":
+        return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+
+
+def _up(in_channels: int, out_channels: int, norm: str, dropout: bool, upsample: str) -> nn.Sequential:
+    """Double height and width: the doubling layer, norm, dropout (if asked), ReLU."""
+    layers: list[nn.Module] = [_doubling(in_channels, out_channels, upsample, bias=False),
+                               _normalisation(norm, out_channels)]
     if dropout:
         layers.append(nn.Dropout(DROPOUT))
     layers.append(nn.ReLU())
@@ -100,11 +117,11 @@ class Pix2PixGenerator(nn.Module):
         # with that level's activation, so every block after the first takes twice the width.
         self.decoder = nn.ModuleList(
             _up(widths[-1] if j == 0 else 2 * widths[config.depth - 1 - j], widths[config.depth - 2 - j],
-                config.norm, dropout=j < DROPOUT_BLOCKS)
+                config.norm, dropout=j < DROPOUT_BLOCKS, upsample=config.upsample)
             for j in range(config.depth - 1)
         )
         self.to_image = nn.Sequential(
-            nn.ConvTranspose2d(2 * widths[0], config.out_channels, 4, stride=2, padding=1), nn.Tanh(),
+            _doubling(2 * widths[0], config.out_channels, config.upsample, bias=True), nn.Tanh(),
         )
         self._initialise()
 
@@ -129,9 +146,10 @@ class Pix2PixGenerator(nn.Module):
             x = torch.cat([block(x), skip], dim=1)
         return self.to_image(x)
 
-    def export_spec(self) -> ExportSpec:
+    def export_spec(self, preprocessing: dict[str, str] | None = None) -> ExportSpec:
         """What export needs. Dropout is off in the exported (eval) graph: the live picture is
-        deterministic, unlike the paper's test-time dropout noise."""
+        deterministic, unlike the paper's test-time dropout noise. `preprocessing` goes on the card
+        (how the training inputs were made, e.g. the Canny settings), so live/ makes the same."""
         c = self.config
         multiple = c.size_multiple
 
@@ -143,7 +161,35 @@ class Pix2PixGenerator(nn.Module):
             kind="pix2pix", input="edges" if c.in_channels == 1 else "rgb", output_layout="NCHW",
             input_range=(-1.0, 1.0), output_range=(-1.0, 1.0), size_multiple=multiple,
             extra={"base_channels": str(c.base_channels), "depth": str(c.depth), "norm": c.norm,
-                   "out_channels": str(c.out_channels)},
+                   "out_channels": str(c.out_channels), "upsample": c.upsample,
+                   **{key: value for key, value in (preprocessing or {}).items() if key != "input"}},
         )
         # Neither square, the second an odd number of multiples high.
         return image_to_image_spec(card, sample_inputs, parity_sizes=((multiple, 2 * multiple), (3 * multiple, multiple)))
+
+
+class PatchDiscriminator(nn.Module):
+    """(input, picture) pairs (N, in + out channels, H, W) in [-1, 1] -> (N, 1, H', W') logits, one per
+    overlapping patch. `layers` stride-2 blocks then a stride-1 one: 3 gives the paper's 70x70 patches."""
+
+    def __init__(self, in_channels: int, base_channels: int = 64, layers: int = 3, norm: str = "instance"):
+        super().__init__()
+        widths = [base_channels * min(2 ** i, MAX_CHANNEL_FACTOR) for i in range(layers + 1)]
+        blocks: list[nn.Module] = [_down(in_channels, widths[0], None)]  # C64 is not normalised
+        blocks += [_down(widths[i - 1], widths[i], norm) for i in range(1, layers)]
+        # the last two convolutions keep the size (stride 1): receptive field 70 for layers=3
+        blocks += [nn.Conv2d(widths[layers - 1], widths[layers], 4, stride=1, padding=1, bias=False),
+                   _normalisation(norm, widths[layers]), nn.LeakyReLU(0.2),
+                   nn.Conv2d(widths[layers], 1, 4, stride=1, padding=1)]
+        self.layers = nn.Sequential(*blocks)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.normal_(module.weight, 0.0, 0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, (nn.InstanceNorm2d, nn.BatchNorm2d)):
+                nn.init.normal_(module.weight, 1.0, 0.02)
+                nn.init.zeros_(module.bias)
+
+    def forward(self, pair: torch.Tensor) -> torch.Tensor:
+        return self.layers(pair)

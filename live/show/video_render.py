@@ -1,0 +1,124 @@
+"""`latentstage render`: a whole video through an image model, the SnowGAN post-production in one command.
+
+Each frame is decoded (PyAV), made into what the model eats as its card says
+(the live filter chain: auto-Canny edges with the card's settings, or gray),
+run through the model (ONNX Runtime), and encoded as H.264 at the timestamp
+the input frame had, so the result has the same frame count and timing; the
+input's sound track is carried over untouched (copied packet for packet, or
+re-encoded to AAC when MP4 cannot hold its codec). With `triptych` each frame
+is model input | model output | original side by side.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from tqdm import tqdm
+
+from live.inference.engine import Engine, EngineConfig
+from live.inference.model_io import ImageModelIO
+from live.output.video import VideoWriter, even_size
+from live.scenes.filters import FilterChain, with_model_inputs
+from live.show.schema import ShowError
+
+# audio codecs an MP4 holds as they are; others are re-encoded to AAC
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+
+
+@dataclass
+class RenderResult:
+    frames: int
+    seconds: float  # wall-clock time of the whole render
+    audio: str  # what happened to the sound: "copied", "re-encoded to AAC" or "none"
+
+
+def render_video(video: str | Path, model: str | Path, output: str | Path, triptych: bool = False,
+                 engine_config: EngineConfig | None = None) -> RenderResult:
+    video, output = Path(video), Path(output)
+    if not video.is_file():
+        raise ShowError(f"{video}: no such video")
+    if output.suffix.lower() != ".mp4":
+        raise ShowError(f"{output}: renders are written as .mp4")
+    engine = Engine.load(model, engine_config)
+    if engine.card.kind not in ("pix2pix", "style"):
+        raise ShowError(f"{model}: a {engine.card.kind} model makes pictures from nothing; render takes an "
+                        "image model (pix2pix or style)")
+    io = ImageModelIO(engine.card)
+    chain = FilterChain(with_model_inputs([], engine.card))
+    started = time.perf_counter()
+    try:
+        source = av.open(str(video))
+    except av.error.FFmpegError as error:
+        raise ShowError(f"{video}: not a readable video ({error})") from None
+    with source:
+        if not source.streams.video:
+            raise ShowError(f"{video}: has no video stream")
+        frames_in = source.streams.video[0]
+        frames_in.thread_type = "AUTO"
+        sound = source.streams.audio[0] if source.streams.audio else None
+        width, height = even_size(frames_in.codec_context.width, frames_in.codec_context.height)
+        fps = float(frames_in.average_rate or 30)
+        writer = VideoWriter(output, width * (3 if triptych else 1), height, fps, timestamped=True)
+        track = SoundTrack(writer, sound) if sound is not None else None
+        frames = 0
+        try:
+            with tqdm(total=frames_in.frames or None, desc=f"render {video.name}", unit="frame") as bar:
+                for packet in source.demux(*(stream for stream in (frames_in, sound) if stream is not None)):
+                    if packet.stream is sound:
+                        track.carry(packet)
+                        continue
+                    for frame in packet.decode():
+                        picture = frame.to_ndarray(format="rgb24")[:height, :width]
+                        made = chain.apply(picture)
+                        name = engine.input_names[0]
+                        result = engine.run({name: io.to_input(made)})[engine.output_names[0]]
+                        styled = io.to_frame(result, width, height)
+                        shown = np.concatenate([made, styled, picture], axis=1) if triptych else styled
+                        writer.write(shown, at=_seconds(frame, frames, fps))
+                        frames += 1
+                        bar.update(1)
+                if track is not None:
+                    track.finish()
+        finally:
+            writer.close()
+    if frames == 0:
+        raise ShowError(f"{video}: the video has no frames")
+    return RenderResult(frames, time.perf_counter() - started, track.how if track is not None else "none")
+
+
+def _seconds(frame: av.VideoFrame, index: int, fps: float) -> float:
+    """The frame's own time from the start, or its place at the nominal rate when it carries none."""
+    return frame.time if frame.time is not None else index / fps
+
+
+class SoundTrack:
+    """The input's sound into the output: packets copied as they are when MP4 takes the codec,
+    else decoded and re-encoded to AAC."""
+
+    def __init__(self, writer: VideoWriter, sound: av.audio.stream.AudioStream):
+        self.writer = writer
+        self.copied = sound.codec_context.name in MP4_AUDIO
+        self.stream = (writer.add_stream_like(sound) if self.copied
+                       else writer.add_audio_stream("aac", sound.codec_context.sample_rate))
+        self.how = "copied" if self.copied else "re-encoded to AAC"
+
+    def carry(self, packet: av.Packet) -> None:
+        if self.copied:
+            if packet.dts is not None:  # the demuxer's closing packet has no timestamps and no data
+                packet.stream = self.stream
+                self.writer.mux(packet)
+            return
+        for frame in packet.decode():
+            frame.pts = None  # the encoder stamps the samples it regroups
+            self._encode(frame)
+
+    def finish(self) -> None:
+        if not self.copied:
+            self._encode(None)  # flush the encoder
+
+    def _encode(self, frame: av.AudioFrame | None) -> None:
+        for encoded in self.stream.encode(frame):
+            self.writer.mux(encoded)

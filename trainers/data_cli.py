@@ -1,0 +1,99 @@
+"""`latentstage data`: training data from a video or an image folder.
+
+  latentstage data frames VIDEO -o DIR [--size 286] [--fps 10]
+      every frame (or `fps` a second) as a numbered PNG, fitted to the size
+  latentstage data pairs VIDEO|FOLDER -o DIR [--input edges|gray] [--direction AtoB|BtoA] [--val 0.1]
+      pix2pix pairs (edges or gray | picture) split into train/ and val/ by shots, with a manifest
+
+Bad input (a missing file, a folder with no pictures, an unreadable picture or
+video) is one line on stderr and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from trainers.pix2pix.pairs import (
+    DIRECTIONS,
+    INPUTS,
+    PairSettings,
+    write_frames,
+    write_pairs,
+)
+
+PROG = "latentstage data"
+
+
+class UsageError(ValueError):
+    """Input the user can fix: one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(argv)
+        return args.run(args)
+    except (UsageError, FileNotFoundError, ValueError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    frames = commands.add_parser("frames", help="a video's frames as PNGs")
+    frames.add_argument("source", type=Path, help="a video file (or an image folder to resize)")
+    frames.set_defaults(run=_frames)
+
+    pairs = commands.add_parser("pairs", help="pix2pix training pairs, split into train/ and val/")
+    pairs.add_argument("source", type=Path, help="a video file or an image folder")
+    pairs.add_argument("--input", choices=INPUTS, default="edges",
+                       help="what the network gets: edges (SnowGAN, default) or gray (colorization)")
+    pairs.add_argument("--direction", choices=DIRECTIONS, default="AtoB",
+                       help="AtoB (default): the input on the left, the picture on the right")
+    pairs.add_argument("--val", type=float, default=0.1, help="share of frames for validation (default 0.1)")
+    pairs.add_argument("--sigma", type=float, default=0.33, help="auto-Canny sigma (default 0.33)")
+    pairs.add_argument("--seed", type=int, default=0, help="picks the validation blocks (default 0)")
+    pairs.set_defaults(run=_pairs)
+
+    for command in (frames, pairs):
+        command.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
+        command.add_argument("--size", type=_size, default=(286, 286),
+                             help="WIDTHxHEIGHT or N for N x N (default 286: pix2pix loads 286, crops 256)")
+        command.add_argument("--fps", type=float, help="frames a second to take from a video (default: all)")
+    return parser
+
+
+def _frames(args: argparse.Namespace) -> int:
+    count = write_frames(args.source, args.output, args.size, args.fps)
+    print(f"{count} frames in {args.output}")
+    return 0
+
+
+def _pairs(args: argparse.Namespace) -> int:
+    settings = PairSettings(input=args.input, direction=args.direction, size=args.size, sigma=args.sigma,
+                            val=args.val, seed=args.seed)
+    manifest = write_pairs(args.source, args.output, settings, args.fps)
+    print(f"{manifest['frames']} frames in {manifest['shots']} shot(s): {manifest['train_pairs']} pairs in "
+          f"{args.output / 'train'}, {manifest['val_pairs']} in {args.output / 'val'}, {manifest['dropped']} left out "
+          f"beside the validation blocks")
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height or width))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT or N") from None
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes are at least one pixel")
+    return size

@@ -1,0 +1,154 @@
+"""`latentstage train pix2pix PAIRS -o OUT`: train, test and export a pix2pix model.
+
+PAIRS is a folder `latentstage data pairs` wrote (train/, val/, pairs.json) or
+any folder of A | B pairs. OUT receives, as training goes, samples.png
+(input | output | target), loss.png and the checkpoint pix2pix.pt; at the end
+the held-out triptychs (test/), a contact sheet and report.md with L1 and SSIM,
+and pix2pix.onnx, whose card tells live/ how its inputs are made. Ctrl-C saves
+the last completed step and exits 130; --resume OUT/pix2pix.pt continues it.
+Under torchrun it trains on every process:
+`torchrun --nproc_per_node 2 -m trainers.pix2pix.cli PAIRS -o OUT`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+
+from trainers.common.checkpoint import CheckpointError
+from trainers.common.distributed import placed
+from trainers.pix2pix.evaluate import evaluate
+from trainers.pix2pix.model import NORMS, UPSAMPLES, Pix2PixConfig
+from trainers.pix2pix.pairs import DIRECTIONS, PairSettings, read_manifest
+from trainers.pix2pix.train import CHECKPOINT_NAME, TrainConfig, pair_folders, train
+
+PROG = "latentstage train pix2pix"
+MODEL_NAME = "pix2pix.onnx"
+# the slim generator: a quarter of the paper's width and resize-convolutions, for live use on a laptop CPU
+SLIM = {"width": 16, "upsample": "resize"}
+
+
+class UsageError(ValueError):
+    """Input the user can fix: one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command_line = " ".join(["latentstage train pix2pix", *argv])
+    try:
+        args = _parser().parse_args(argv)
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        return _train(args, command_line)
+    except (UsageError, CheckpointError, FileNotFoundError, ValueError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults, network = TrainConfig(pairs="", out_dir=""), Pix2PixConfig()
+    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("pairs", type=Path, help="folder of pairs (train/ and val/, as `latentstage data pairs` makes)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="folder for samples, checkpoint, report, model")
+    parser.add_argument("--steps", type=int, default=defaults.steps, help=f"training steps (default {defaults.steps})")
+    parser.add_argument("--decay-steps", type=int, default=defaults.decay_steps,
+                        help=f"last steps over which the learning rate falls to 0 (default {defaults.decay_steps})")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
+    parser.add_argument("--l1-weight", type=float, default=defaults.l1_weight, help="lambda (default 100)")
+    parser.add_argument("--load-size", type=int, default=defaults.load_size, help="each half resized to this (286)")
+    parser.add_argument("--crop-size", type=int, default=defaults.crop_size, help="random crop trained on (256)")
+    parser.add_argument("--no-flip", action="store_true", help="no random left-right flips")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="pairs a step (default 1)")
+    parser.add_argument("--direction", choices=DIRECTIONS, help="which half is the input (default: the pairs' manifest, else AtoB)")
+    parser.add_argument("--input", choices=("edges", "gray", "rgb"),
+                        help="what the input half holds (default: the pairs' manifest, else edges)")
+    parser.add_argument("--every", type=int, default=defaults.every, help="steps between samples and checkpoints")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="weights, data order and crops (default 0)")
+    parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    parser.add_argument("--fp16", action="store_true", help="export weights and maths in float16")
+    group = parser.add_argument_group("networks")
+    group.add_argument("--width", type=int, help=f"generator's first width (default {network.base_channels})")
+    group.add_argument("--depth", type=int, default=network.depth, help="generator downsamplings (default 8)")
+    group.add_argument("--norm", choices=NORMS, default=network.norm, help="normalisation (default instance)")
+    group.add_argument("--upsample", choices=UPSAMPLES,
+                       help="decoder: transpose (the paper) or resize (no checkerboard artifacts)")
+    group.add_argument("--slim", action="store_true", help=f"the live-on-a-CPU generator: {SLIM}")
+    group.add_argument("--d-width", type=int, default=defaults.d_width, help="discriminator's first width (64)")
+    return parser
+
+
+def _train(args: argparse.Namespace, command_line: str) -> int:
+    manifest = read_manifest(args.pairs) or {}
+    made_as = manifest.get("preprocessing", {})
+    source = args.input or made_as.get("input", "edges")
+    preprocessing = made_as if made_as.get("input") == source else _assumed_preprocessing(source)
+    network = Pix2PixConfig(
+        in_channels=3 if source == "rgb" else 1, base_channels=args.width or (SLIM["width"] if args.slim else 64),
+        depth=args.depth, norm=args.norm, upsample=args.upsample or (SLIM["upsample"] if args.slim else "transpose"))
+    config = TrainConfig(
+        pairs=str(args.pairs), out_dir=str(args.output), steps=args.steps, decay_steps=args.decay_steps, lr=args.lr,
+        l1_weight=args.l1_weight, load_size=args.load_size, crop_size=args.crop_size, flip=not args.no_flip,
+        batch_size=args.batch_size, direction=args.direction or manifest.get("direction", "AtoB"),
+        d_width=args.d_width, every=args.every, seed=args.seed, network=network, command=command_line)
+    with placed(args.device) as placement:
+        try:
+            result = train(config, placement, resume=args.resume)
+        except KeyboardInterrupt:
+            checkpoint = args.output / CHECKPOINT_NAME
+            if placement.is_main and checkpoint.is_file():
+                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
+            return 130
+    if not placement.is_main:
+        return 0
+    l1 = result.losses.get("g_l1", [])
+    if l1:
+        print(f"trained {len(l1)} steps in {result.seconds:.0f} s: L1 {l1[0]:.4f} -> {l1[-1]:.4f}")
+    print(f"samples {result.samples}, loss plot {result.loss_plot}, checkpoint {result.checkpoint}")
+    _, val_dir = pair_folders(args.pairs)
+    generator = result.recipe.generator.eval()
+    if val_dir is None:
+        print("no val/ pairs: no held-out report")
+    else:
+        report = evaluate(generator, val_dir, args.output, config.crop_size, config.direction)
+        print(f"held out ({report.pairs} pairs): L1 {report.l1:.4f}, SSIM {report.ssim:.4f}; "
+              f"contact sheet {report.sheet}")
+    return _export(generator, args, config, preprocessing, command_line)
+
+
+def _assumed_preprocessing(source: str) -> dict[str, str]:
+    """What the card says when the pairs carry no manifest: the project's own edges, or plain gray or RGB."""
+    if source == "edges":
+        print("the pairs carry no manifest: the card assumes this project's edges "
+              "(auto-Canny sigma 0.33, blur 3, black on white)", file=sys.stderr)
+        return PairSettings().preprocessing()
+    return {"input": source}
+
+
+def _export(generator, args: argparse.Namespace, config: TrainConfig, preprocessing: dict[str, str],
+            command_line: str) -> int:
+    from exporters.onnx import ExportError, export
+
+    path = args.output / MODEL_NAME
+    spec = generator.cpu().export_spec(preprocessing)
+    try:
+        report = export(generator, path, spec=spec, fp16=args.fp16,
+                        provenance={"command": command_line, "data": config.pairs, "steps": config.steps})
+    except ExportError as error:
+        print(f"{PROG}: export failed: {error}", file=sys.stderr)
+        return 1
+    print(f"model {report.path} ({report.card.describe()})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
