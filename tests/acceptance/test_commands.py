@@ -60,7 +60,7 @@ def test_osc_list_prints_the_bundled_demos_address_space_and_the_modulation_rule
     assert result.stdout.startswith("OSC on udp://127.0.0.1:9000; query /latentstage/query, list /latentstage/list")
     rows = address_table(result.stdout)
     assert rows["/latentstage/scene"] | {"description": ""} == {
-        "type": "str", "range": "drift | bloom | portrait", "default": "drift", "description": ""}
+        "type": "str", "range": "drift | bloom | portrait | snow", "default": "drift", "description": ""}
     assert (rows["/latentstage/scene/next"]["type"], rows["/latentstage/scene/previous"]["type"]) == ("trigger",) * 2
     assert rows["/latentstage/fade"]["type"] == "float" and rows["/latentstage/fade"]["range"] == "0 .. 30"
     for switch in ("hud", "mirror"):
@@ -149,8 +149,8 @@ def test_doctor_with_a_display_and_a_sound_server_finds_the_screen_and_an_input(
 
 # --- every bundled show -----------------------------------------------------------------------------------------
 
-def test_the_bundled_shows_are_the_three_the_readme_names():
-    assert [show.name for show in BUNDLED_SHOWS] == ["demo.yaml", "mirror.yaml", "vj.yaml"]
+def test_the_bundled_shows_are_the_ones_the_readme_names():
+    assert [show.name for show in BUNDLED_SHOWS] == ["demo.yaml", "mirror.yaml", "snowman.yaml", "vj.yaml"]
 
 
 @pytest.mark.parametrize("show", BUNDLED_SHOWS, ids=lambda path: path.stem)

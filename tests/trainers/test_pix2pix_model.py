@@ -74,10 +74,10 @@ def test_bad_configs_are_refused_by_name(field, value, message):
         Pix2PixConfig(**{field: value})
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    generator = _generator()
-    report = export(generator, tmp_path_factory.mktemp("pix2pix") / "edges.onnx")
+@pytest.fixture(scope="module", params=["transpose", "resize"])
+def exported(tmp_path_factory, request):
+    generator = _generator(upsample=request.param)
+    report = export(generator, tmp_path_factory.mktemp("pix2pix") / f"edges-{request.param}.onnx")
     return generator, report
 
 
@@ -85,6 +85,20 @@ def test_export_matches_torch_at_two_sizes_one_not_square(exported):
     generator, report = exported
     assert set(report.max_abs_error) == {(8, 16), (24, 8)}  # the spec's own sizes: multiples of 8
     assert all(error <= 1e-4 for error in report.max_abs_error.values())
+
+
+def test_resize_decoder_paints_no_checkerboard_on_a_flat_input():
+    # A transposed stride-2 convolution makes even and odd pixels from different kernel weights, so a
+    # flat picture comes out striped; resize-then-convolve has nothing that depends on a pixel's parity.
+    flat = torch.full((1, 1, 128, 128), 0.5)
+
+    def checkerboard(upsample: str) -> float:
+        generator = _generator(upsample=upsample).eval()
+        with torch.no_grad():
+            centre = generator(flat)[0, 0, 48:80, 48:80]  # away from the zero padding's reach
+        return float((centre[0::2] - centre[1::2]).abs().mean() + (centre[:, 0::2] - centre[:, 1::2]).abs().mean())
+
+    assert checkerboard("resize") < 1e-6 and checkerboard("transpose") > 1e-4
 
 
 def test_exported_height_and_width_stay_free(exported):
@@ -99,6 +113,7 @@ def test_metadata_reads_back_as_a_pix2pix_card(exported):
     assert (card.kind, card.input, card.output_layout) == ("pix2pix", "edges", "NCHW")
     assert (card.input_range, card.output_range, card.size_multiple) == ((-1.0, 1.0), (-1.0, 1.0), 8)
     assert card.extra["norm"] == "instance" and card.extra["depth"] == "3"
+    assert card.extra["upsample"] in ("transpose", "resize")
     assert _generator(in_channels=3).export_spec().card.input == "rgb"
 
 

@@ -27,8 +27,10 @@ from trainers.pix2pix.train import CHECKPOINT_NAME, TrainConfig, pair_folders, t
 
 PROG = "latentstage train pix2pix"
 MODEL_NAME = "pix2pix.onnx"
-# the slim generator: a quarter of the paper's width and resize-convolutions, for live use on a laptop CPU
-SLIM = {"width": 16, "upsample": "resize"}
+# the slim generator, for live use on a laptop CPU: a quarter of the paper's width, one level less
+# (sizes in multiples of 128) and resize-convolutions
+SLIM = {"width": 16, "depth": 7, "upsample": "resize"}
+PAPER = {"width": 64, "depth": 8, "upsample": "transpose"}
 
 
 class UsageError(ValueError):
@@ -78,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fp16", action="store_true", help="export weights and maths in float16")
     group = parser.add_argument_group("networks")
     group.add_argument("--width", type=int, help=f"generator's first width (default {network.base_channels})")
-    group.add_argument("--depth", type=int, default=network.depth, help="generator downsamplings (default 8)")
+    group.add_argument("--depth", type=int, help=f"generator downsamplings (default {network.depth})")
     group.add_argument("--norm", choices=NORMS, default=network.norm, help="normalisation (default instance)")
     group.add_argument("--upsample", choices=UPSAMPLES,
                        help="decoder: transpose (the paper) or resize (no checkerboard artifacts)")
@@ -92,9 +94,10 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     made_as = manifest.get("preprocessing", {})
     source = args.input or made_as.get("input", "edges")
     preprocessing = made_as if made_as.get("input") == source else _assumed_preprocessing(source)
-    network = Pix2PixConfig(
-        in_channels=3 if source == "rgb" else 1, base_channels=args.width or (SLIM["width"] if args.slim else 64),
-        depth=args.depth, norm=args.norm, upsample=args.upsample or (SLIM["upsample"] if args.slim else "transpose"))
+    shape = SLIM if args.slim else PAPER
+    network = Pix2PixConfig(in_channels=3 if source == "rgb" else 1, base_channels=args.width or shape["width"],
+                            depth=args.depth or shape["depth"], norm=args.norm,
+                            upsample=args.upsample or shape["upsample"])
     config = TrainConfig(
         pairs=str(args.pairs), out_dir=str(args.output), steps=args.steps, decay_steps=args.decay_steps, lr=args.lr,
         l1_weight=args.l1_weight, load_size=args.load_size, crop_size=args.crop_size, flip=not args.no_flip,
