@@ -61,9 +61,9 @@ def generator_rows(folder: Path, runs: int) -> list[tuple[str, int, float, float
         for size in SIZES:
             picture = torch.rand(1, 1, size, size) * 2 - 1
             with torch.no_grad():
-                eager = median_ms(lambda: network(picture), runs)
+                eager = median_ms(lambda net=network, x=picture: net(x), runs)
             feed = {engine.input_names[0]: picture.numpy()}
-            onnx = median_ms(lambda: engine.run(feed), runs)
+            onnx = median_ms(lambda run=engine.run, inputs=feed: run(inputs), runs)
             rows.append((name, size, eager, onnx))
     return rows
 

@@ -12,6 +12,9 @@ README promises checked here:
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +26,8 @@ import yaml
 from skimage import data
 
 from tests.acceptance.test_run_options import rehearsed
-from tests.conftest import latentstage
+from tests.conftest import REPO, latentstage
+from trainers.common.checkpoint import load_checkpoint
 from trainers.pix2pix.demo_footage import camera_move
 
 SOUND_RATE = 22_050
@@ -141,3 +145,17 @@ def test_data_prep_refuses_bad_input_in_one_line(tmp_path):
         assert result.returncode == 2, source
         lines = result.stderr.strip().splitlines()
         assert message in lines[-1] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_torchrun_trains_pix2pix_on_two_processes_as_the_module_docstring_says(trained, tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "trainers.pix2pix.cli", str(trained / "pairs"), "-o", str(tmp_path / "ddp"), "--steps", "4",
+               "--width", "8", "--depth", "3", "--load-size", "40", "--crop-size", "32", "--d-width", "8",
+               "--every", "0", "--device", "cpu"]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = load_checkpoint(tmp_path / "ddp" / "pix2pix.pt", "pix2pix")
+    assert checkpoint.step == 4 and len(checkpoint.rng) == 2  # both processes' random states
+    assert (tmp_path / "ddp" / "pix2pix.onnx").is_file() and result.stdout.count("held out") == 1  # rank 0 speaks
