@@ -97,6 +97,7 @@ def test_training_leaves_samples_a_report_a_checkpoint_and_a_model_that_says_how
     assert card["latentstage.kind"] == "pix2pix" and card["latentstage.input"] == "edges"
     assert card["latentstage.extra.canny_invert"] == "true" and card["latentstage.extra.canny_sigma"] == "0.33"
     assert "latentstage train pix2pix pairs" in card["latentstage.command"]
+    assert card["latentstage.extra.heldout_l1"] == f"{report['l1']:.4f}"  # the card carries its held-out metrics
 
 
 @pytest.mark.parametrize("sound_codec, carried", [("aac", "copied"), ("pcm_s16le", "re-encoded to AAC")])

@@ -119,13 +119,16 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     print(f"samples {result.samples}, loss plot {result.loss_plot}, checkpoint {result.checkpoint}")
     _, val_dir = pair_folders(args.pairs)
     generator = result.recipe.generator.eval()
+    notes = dict(preprocessing)
     if val_dir is None:
         print("no val/ pairs: no held-out report")
     else:
         report = evaluate(generator, val_dir, args.output, config.crop_size, config.direction)
         print(f"held out ({report.pairs} pairs): L1 {report.l1:.4f}, SSIM {report.ssim:.4f}; "
               f"contact sheet {report.sheet}")
-    return _export(generator, args, config, preprocessing, command_line)
+        notes |= {"heldout_pairs": str(report.pairs), "heldout_l1": f"{report.l1:.4f}",
+                  "heldout_ssim": f"{report.ssim:.4f}"}
+    return _export(generator, args, config, notes, command_line)
 
 
 def _assumed_preprocessing(source: str) -> dict[str, str]:
@@ -137,12 +140,12 @@ def _assumed_preprocessing(source: str) -> dict[str, str]:
     return {"input": source}
 
 
-def _export(generator, args: argparse.Namespace, config: TrainConfig, preprocessing: dict[str, str],
+def _export(generator, args: argparse.Namespace, config: TrainConfig, notes: dict[str, str],
             command_line: str) -> int:
     from exporters.onnx import ExportError, export
 
     path = args.output / MODEL_NAME
-    spec = generator.cpu().export_spec(preprocessing)
+    spec = generator.cpu().export_spec(notes)
     try:
         report = export(generator, path, spec=spec, fp16=args.fp16,
                         provenance={"command": command_line, "data": config.pairs, "steps": config.steps})

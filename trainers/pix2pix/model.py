@@ -146,10 +146,11 @@ class Pix2PixGenerator(nn.Module):
             x = torch.cat([block(x), skip], dim=1)
         return self.to_image(x)
 
-    def export_spec(self, preprocessing: dict[str, str] | None = None) -> ExportSpec:
+    def export_spec(self, notes: dict[str, str] | None = None) -> ExportSpec:
         """What export needs. Dropout is off in the exported (eval) graph: the live picture is
-        deterministic, unlike the paper's test-time dropout noise. `preprocessing` goes on the card
-        (how the training inputs were made, e.g. the Canny settings), so live/ makes the same."""
+        deterministic, unlike the paper's test-time dropout noise. `notes` go on the card: "input" (what
+        the input holds) and extra keys such as how the training inputs were made (the Canny settings,
+        so live/ makes the same) and the held-out metrics."""
         c = self.config
         multiple = c.size_multiple
 
@@ -162,7 +163,7 @@ class Pix2PixGenerator(nn.Module):
             input_range=(-1.0, 1.0), output_range=(-1.0, 1.0), size_multiple=multiple,
             extra={"base_channels": str(c.base_channels), "depth": str(c.depth), "norm": c.norm,
                    "out_channels": str(c.out_channels), "upsample": c.upsample,
-                   **{key: value for key, value in (preprocessing or {}).items() if key != "input"}},
+                   **{key: value for key, value in (notes or {}).items() if key != "input"}},
         )
         # Neither square, the second an odd number of multiples high.
         return image_to_image_spec(card, sample_inputs, parity_sizes=((multiple, 2 * multiple), (3 * multiple, multiple)))
