@@ -63,11 +63,13 @@ def test_a_long_run_keeps_resident_memory_flat(tmp_path, tiny_pix2pix):
 def test_live_audio_drives_a_running_show(tmp_path, pulse_sink):
     """Sound played into the null sink while `latentstage run` performs the vj show: the audio
     features move and the bass mapping moves the scene's speed (the live clock and the audio
-    input's stamps agree). The clicks start once the show hears its input, and the show is
+    input's stamps agree). The kicks start once the show hears its input, and the show is
     stopped once its HUD has found their tempo, however long that takes here."""
-    from tests.live.inputs.test_audio import click_track, write_wav
+    from tests.live.inputs.test_audio import RATE, write_wav
+    from tests.live.inputs.test_audio_beats import drum_loop
 
-    track = write_wav(tmp_path / "clicks.wav", click_track(128.0, seconds=30.0))
+    # a bass drum: the mapping listens to the bass band, which a click without bass no longer lights
+    track = write_wav(tmp_path / "kicks.wav", drum_loop({"kick": 0.8}, seconds=30.0, bpm=128.0, rate=RATE))
     show = tmp_path / "vj.yaml"
     show.write_text((REPO / "shows" / "vj.yaml").read_text().replace("port: 9000", "port: 0")
                     .replace("audio: {kind: input,", "audio: {kind: input, device: pulse,")
