@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.acceptance.test_window import START_TIMEOUT, LiveShow, scene_on_screen, write_show
+from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, write_show
 from tests.conftest import REPO, wait_for, write_test_video
 from tests.live.output.video_files import decoded_pictures, decoded_times
 
@@ -179,3 +180,46 @@ def test_a_model_file_replaced_while_the_show_runs_is_refused_as_garbage_and_swa
     assert errors.count("cannot be used") == 1 and errors.count("reloaded") == 1, errors
     assert "Traceback" not in errors, errors
     assert run.stats()["models"] == {"reloaded": 1, "refused": 1}, run.stats()
+
+
+def test_a_camera_unplugged_and_plugged_back_shows_again_without_a_restart(tmp_path):
+    """The camera's device (a clip standing in for it) disappears: the camera ends, cannot be reopened, and the
+    idle scene shows with the reason; the device comes back: the camera's frames are on screen again, same run."""
+    device = write_test_video(tmp_path / "camera.mp4", frames=30, fps=30.0, size=(96, 64))
+    show = write_show(tmp_path, [
+        {"name": "cam", "kind": "pipeline", "source": {
+            "kind": "camera", "device": "camera.mp4", "width": 96, "height": 64, "fps": 30}},
+    ], output={"width": 96, "height": 64, "fps": 30}, window={"width": 96, "height": 64}, hold=0.5)
+    with LiveShow(show, "--headless") as run:
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "cam" and "cam 96x64@30 ok" in hud, START_TIMEOUT)
+        device.rename(tmp_path / "unplugged.mp4")
+        gone = run.wait_for_hud(lambda hud: "could not open" in health_line(hud) and scene_on_screen(hud) == "idle",
+                                START_TIMEOUT)
+        (tmp_path / "unplugged.mp4").rename(device)
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "cam" and "cam 96x64@30 ok" in hud, START_TIMEOUT)
+        assert run.stop() == 0, run.errors()
+    assert health_line(gone) == "health cam: could not open 'camera.mp4'", gone
+    assert "recovered after" in run.errors()
+
+
+def test_the_sound_input_unplugged_and_plugged_back_is_heard_again_and_the_show_never_stops(tmp_path, pulse_sink):
+    """The PulseAudio null sink whose monitor the show listens to is unloaded (the interface unplugged) and loaded
+    again: the HUD says the audio is gone and then back; the render loop writes the HUD file, so the show drew on
+    throughout, and the input came back by itself."""
+    sink = ["pactl", "load-module", "module-null-sink", "sink_name=latentstage_test", "rate=48000"]
+    show = write_show(tmp_path, [cppn_scene("drift")], audio={"kind": "input", "device": "pulse"})
+    try:
+        with LiveShow(show, "--headless", env=pulse_sink) as run:
+            run.wait_for_hud(lambda hud: "audio ok" in hud, START_TIMEOUT)
+            subprocess.run(["pactl", "unload-module", "module-null-sink"], env=pulse_sink, check=True)
+            run.wait_for_hud(lambda hud: re.search(r"^audio (?!ok)", hud, re.MULTILINE), START_TIMEOUT)
+            subprocess.run(sink, env=pulse_sink, check=True, capture_output=True)
+            subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=pulse_sink, check=True)
+            run.wait_for_hud(lambda hud: "audio ok" in hud, START_TIMEOUT)
+            assert run.stop() == 0, run.errors()
+    finally:
+        sinks = subprocess.run(["pactl", "list", "short", "sinks"], env=pulse_sink, capture_output=True, text=True)
+        if "latentstage_test" not in sinks.stdout:
+            subprocess.run(sink, env=pulse_sink, capture_output=True)
+            subprocess.run(["pactl", "set-default-source", "latentstage_test.monitor"], env=pulse_sink)
+    assert "audio input: recovered after" in run.errors()
