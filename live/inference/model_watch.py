@@ -10,10 +10,13 @@ checks that it eats and gives what the running model does (same card
 contract) and warms it at the shapes the show runs it at. A good model waits
 in a single slot until the stage takes it at a frame boundary; a file that is
 garbage, truncated, of another kind or gone is one log line and a health
-message, counted, and the loaded model keeps running.
+message, counted, and the loaded model keeps running. After each swap or refusal
+the freed sessions' memory is handed back to the system, so an installation
+whose model is replaced every night keeps a flat footprint.
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import logging
 import os
@@ -47,6 +50,15 @@ def file_version(path: Path) -> FileVersion | None:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
+def release_freed_memory() -> None:
+    """Hand memory freed by a dropped ONNX Runtime session back to the system. glibc keeps it for reuse, and
+    each reload leaves differently sized holes: without this, resident memory climbs by tens of MB over the
+    first dozen reloads. Nothing where the C library has no malloc_trim (not glibc)."""
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # None: this process's own C library
+    if trim is not None:
+        trim(0)
+
+
 def contract_difference(running: ModelCard, new: ModelCard) -> str | None:
     """Why `new` cannot stand in for `running` (the first field that differs), or None if it can."""
     for field in dataclasses.fields(ModelCard):
@@ -72,6 +84,7 @@ class ModelWatcher:
         self.reloads = 0  # replacements taken
         self.refused = 0  # versions of the file that could not be used
         self.problem = ""  # why the newest version is not running; "" when it is
+        self._taken = False  # a replacement was taken: the old session is gone by the next look
         self.worker = SupervisedWorker(f"model {self.path.name}", self._work, clock)
 
     def start(self) -> None:
@@ -84,7 +97,9 @@ class ModelWatcher:
         """The replacement loaded since the last call, or None; the caller swaps it in."""
         with self._lock:
             engine, self._ready = self._ready, None
-            self.reloads += engine is not None
+            if engine is not None:
+                self.reloads += 1
+                self._taken = True
             return engine
 
     # ---- the watcher's thread
@@ -92,6 +107,9 @@ class ModelWatcher:
     def _work(self, worker: SupervisedWorker) -> None:
         worker.mark_healthy("watching")
         while not worker.wait(self.poll):
+            if self._taken:  # the renderer swapped and dropped the old session: free its memory here, not there
+                self._taken = False
+                release_freed_memory()
             version = file_version(self.path)
             if version == self._tried:
                 continue
@@ -100,6 +118,7 @@ class ModelWatcher:
                 continue
             self._tried = version  # each version is tried once: a bad file is not reloaded every poll
             self._try(version)
+            release_freed_memory()  # what a refused load allocated
 
     def _try(self, version: FileVersion | None) -> None:
         if version is None:
