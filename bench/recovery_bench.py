@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from live.output.video import VideoWriter
@@ -44,8 +45,6 @@ SINK = ["module-null-sink", "sink_name=bench_sink", "rate=48000"]
 
 def camera_clip(path: Path, seconds: float = 1.0, fps: float = 30.0) -> Path:
     """A short clip of a moving square at 160x90: the stand-in ends (and reopens) every `seconds`."""
-    import numpy as np
-
     with VideoWriter(path, 160, 90, fps) as writer:
         for index in range(round(seconds * fps)):
             picture = np.full((90, 160, 3), 40, np.uint8)
@@ -67,7 +66,7 @@ class Show:
 
     def __init__(self, show: Path, env: dict[str, str] | None = None):
         self.status = show.with_suffix(".status")
-        self.errors = open(show.with_suffix(".stderr"), "w")
+        self.errors = open(show.with_suffix(".stderr"), "w")  # noqa: SIM115 (open for the show's life; stop() closes it)
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "latentstage"), "run", str(show), "--headless", "--seconds", "3600",
              "--status-file", str(self.status)], env={**os.environ, **(env or {})},
@@ -131,7 +130,7 @@ def pulse_daemon(folder: Path) -> Iterator[dict[str, str]]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+        while subprocess.run(["pactl", "info"], env=env, capture_output=True, check=False).returncode != 0:
             if time.monotonic() > deadline or daemon.poll() is not None:
                 raise SystemExit("pulseaudio did not start")
             time.sleep(0.05)
@@ -182,7 +181,7 @@ def model(folder: Path, repeats: int) -> list[float]:
 
 
 def row(case: str, what: str, times: list[float]) -> str:
-    return (f"| {case} | {what} | {len(times)} | {statistics.median(times):.2f} | {max(times):.2f} |")
+    return f"| {case} | {what} | {len(times)} | {statistics.median(times):.2f} | {max(times):.2f} |"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         if "model" in cases:
             rows.append(row("model", "model file overwritten with garbage, then with another CPPN",
                             model(Path(folder) / "model", args.repeats)))
-    lines = ["Recovery of a running show (`latentstage run --headless`, 160x90 at 30 fps), seconds from the input "
-             "coming back to the HUD showing it working", "",
+    lines = [("Recovery of a running show (`latentstage run --headless`, 160x90 at 30 fps), seconds from the input "
+              "coming back to the HUD showing it working"), "",
              "| input | outage | times | median s | worst s |", "| --- | --- | ---: | ---: | ---: |", *rows]
     table = "\n".join(lines)
     print(table)

@@ -91,7 +91,7 @@ def test_a_long_run_through_model_replacements_and_camera_outages_keeps_going_wi
             if not hud_shows("sources cam 320x180@30 ok"):
                 break
             cycles += 1
-        out, errors = run.communicate(timeout=120)
+        _, errors = run.communicate(timeout=120)
     finally:
         run.kill()
         if unplugged.exists():
