@@ -145,8 +145,8 @@ def screenshots(folder: Path) -> list[Path]:
 
 def picture_after(folder: Path, seen: int) -> np.ndarray:
     """The second screenshot taken after the first `seen`: made from a frame composed after that moment
-    (the first may show a frame composed just before)."""
-    assert wait_for(lambda: len(screenshots(folder)) >= seen + 2, START_TIMEOUT), "the show stopped taking pictures"
+    (the first may show a frame composed just before). Read once the next one exists: it is written whole by then."""
+    assert wait_for(lambda: len(screenshots(folder)) >= seen + 3, START_TIMEOUT), "the show stopped taking pictures"
     return np.asarray(Image.open(screenshots(folder)[seen + 1]).convert("RGB"), dtype=int)
 
 
