@@ -24,6 +24,7 @@ from live.output.video import SoundTrack, VideoWriter, even_size
 from live.scenes.filters import FilterChain, with_model_inputs
 from live.show.schema import ShowError
 
+
 @dataclass
 class RenderResult:
     frames: int
