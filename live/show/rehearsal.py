@@ -21,8 +21,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from live.control.controls import Controls, OscCue, show_audio
-from live.output.render import open_renderer
 from live.inputs.sources import VideoFileConfig
+from live.output.render import open_renderer
 from live.output.video import SoundTrack, VideoWriter
 from live.show.contact_sheet import ContactSheet
 from live.show.schema import Show, ShowError
