@@ -274,7 +274,7 @@ def _osc(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from live.inference.engine import Engine, EngineConfig
-    from live.show.schema import load_show
+    from live.show.schema import cue_sheet, load_show
 
     show = load_show(args.show)
     for scene in show.scenes:
@@ -283,6 +283,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
         print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
+    print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0
 
