@@ -124,13 +124,20 @@ def load_imagenet_features(path: str | Path) -> nn.Sequential:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a right hash and a bad file is unlikely, but torch raises many kinds
         raise VGGWeightsError(f"{path}: not a readable torch file ({type(error).__name__})") from None
+    return features_from_state(state, path)
+
+
+def features_from_state(state: dict, source: str | Path) -> nn.Sequential:
+    """VGG-16 features from torchvision's state dict (its `features.N.*` keys; the classifier is left out)."""
+    if not isinstance(state, dict):
+        raise VGGWeightsError(f"{source}: holds a {type(state).__name__}, not a state dict")
     features = vgg16_features()
     prefix = "features."
     own = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
     try:
         features.load_state_dict(own)
     except RuntimeError as error:
-        raise VGGWeightsError(f"{path}: does not fit VGG-16: {str(error).splitlines()[0]}") from None
+        raise VGGWeightsError(f"{source}: does not fit VGG-16: {str(error).splitlines()[0]}") from None
     return features
 
 
