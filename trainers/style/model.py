@@ -11,11 +11,11 @@ works in [0, 255]; [0, 1] keeps the exporter's absolute parity tolerances,
 which are set for images of about unit range, meaningful.
 
 The slim variant is for CPU realtime: its first convolution is a 5x5 with
-stride 2 and its last a 5x5 after the second upsampling, so no convolution
-wider than 3 channels in or out runs at full resolution with a 9x9 kernel, and
-the residual blocks work at a quarter size with 2*base channels, not 4*base.
-It costs about a sixth of the classic network's arithmetic per pixel at equal
-base width (bench/style_bench.py measures it).
+stride 2, the residual blocks work at a quarter size with 2*base channels (not
+4*base), the second doubling is a bilinear resize with no convolution, norm or
+ReLU behind it, and the last convolution is a 5x5 to RGB. Only that one
+convolution (and the pad and resize) touches every pixel at full size, which
+is what a CPU's memory bandwidth pays for (bench/style_bench.py measures it).
 """
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ class StyleNetwork(nn.Module):
             inner = 2 * b
             self.down = nn.Sequential(_conv_norm_relu(3, b, 5, stride=2), _conv_norm_relu(b, inner, 3, stride=2))
             self.residuals = nn.Sequential(*(_Residual(inner) for _ in range(config.residual_blocks)))
-            self.up = nn.Sequential(_Upsample(inner, b), _Upsample(b, b))
+            # the last doubling is a plain bilinear resize: no b-channel conv, norm and ReLU at full size
+            self.up = nn.Sequential(_Upsample(inner, b), nn.Upsample(scale_factor=2.0, mode="bilinear"))
             self.to_rgb = _conv(b, 3, 5)
         else:
             self.down = nn.Sequential(
