@@ -16,7 +16,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
-import yaml
 from PIL import Image
 from skimage import data
 

@@ -26,7 +26,14 @@ import torch
 from trainers.common.checkpoint import CheckpointError, load_checkpoint, mismatch
 from trainers.common.distributed import placed
 from trainers.style.model import StyleConfig, StyleNetwork
-from trainers.style.train import CHECKPOINT_NAME, KIND, NETWORK, TrainConfig, train, training_flicker
+from trainers.style.train import (
+    CHECKPOINT_NAME,
+    KIND,
+    NETWORK,
+    TrainConfig,
+    train,
+    training_flicker,
+)
 from trainers.style.vgg import VGGWeightsError
 
 PROG = "latentstage train style"
@@ -157,7 +164,10 @@ def load_network(path: Path) -> tuple[StyleNetwork, dict]:
 
 
 def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -> int:
-    from exporters.onnx import ExportError, export  # torch.onnx and onnxruntime load only when exporting
+    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
+        ExportError,
+        export,
+    )
 
     network, made_by = load_network(checkpoint)
     spec = network.export_spec()
