@@ -153,3 +153,14 @@ def test_gatys_with_adam_from_noise_and_two_weighted_styles_lowers_the_loss(vgg)
     assert result.losses["total"][-1] < 0.8 * result.losses["total"][0]
     with pytest.raises(ValueError, match="one weight for each style"):
         stylize(content, styles, [1.0], vgg, GatysConfig(max_epochs=1))
+
+
+def test_a_video_serves_as_the_content_pictures(tmp_path):
+    from tests.conftest import write_test_video
+    from trainers.style.train import CROP_MARGIN, content_dataset
+
+    video = write_test_video(tmp_path / "clip.mp4", frames=20, fps=10, size=(96, 64))
+    dataset = content_dataset(_training_config(tmp_path, images=str(video)))
+    assert len(dataset) == 4  # two frames a second of a two-second clip
+    side = round(32 * CROP_MARGIN)
+    assert dataset[0].shape == (3, side, side) and max(frame.max() for frame in dataset) > 0.5  # the square
