@@ -39,7 +39,7 @@ CHECKPOINT_NAME = "style.pt"
 SAMPLES_NAME = "samples.png"
 LOSS_PLOT_NAME = "loss.png"
 # TrainConfig fields a resumed run may change: how long and where, not what is trained
-RESUME_MAY_CHANGE = ("steps", "out_dir", "sample_every", "command", "vgg_weights")
+RESUME_MAY_CHANGE = ("steps", "out_dir", "sample_every", "command")
 CROP_MARGIN = 1.25  # pictures load this much larger than the crop, so each step sees another part
 VIDEO_FPS = 2.0  # frames per second taken from a video given as --images: neighbours barely differ
 SAMPLE_COUNT = 3  # content pictures in the sample grid
@@ -167,6 +167,7 @@ class StyleTraining:
         outputs = self.model(inputs)
         tiles = [picture.permute(1, 2, 0) for picture in (*inputs, *outputs)]  # (size, size, 3) each
         return image_grid(tiles, columns=len(inputs), gap=2)
+
 
 def train(config: TrainConfig, placement: Placement | None = None, resume: str | Path | None = None,
           callbacks: Sequence[Callback] = (), warn: Callable[[str], None] | None = None) -> TrainResult:
