@@ -141,8 +141,8 @@ def markdown(rows: list[dict], flicker_rows: list[dict], runs: int, steps: int) 
                       "levels 0..255)", "",
                   "| temporal weight | output flicker | input flicker | output/input | last-10 mean loss |",
                   "| ---: | ---: | ---: | ---: | ---: |"]
-        lines += [f"| {r['temporal_weight']:g} | {r['flicker']:.2f} | {r['input']:.2f} | {r['flicker'] / r['input']:.2f} "
-                  f"| {r['loss']:.3g} |" for r in flicker_rows]
+        lines += [f"| {r['temporal_weight']:g} | {r['flicker']:.2f} | {r['input']:.2f} "
+                  f"| {r['flicker'] / r['input']:.2f} | {r['loss']:.3g} |" for r in flicker_rows]
     return "\n".join(lines)
 
 

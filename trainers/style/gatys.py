@@ -2,12 +2,14 @@
 
 The picture starts as the content picture (init "content"; the MXNet example
 starts from faint noise, init "noise", which takes many more epochs to show the
-content, especially through a random-weight loss network), and L-BFGS or Adam moves its pixels until its VGG-16 features at relu4_2 match
-the content picture's and its Gram matrices at relu1_2..relu4_3 match the
-style pictures' (a weighted mix when there are several), with a total-variation
-term against pixel noise. An "epoch" is one optimiser step, as in the example;
-the run stops when the picture's relative change in one epoch,
-|x_new - x_old| / |x_new|, falls below stop_eps, or after max_epochs.
+content, especially through a random-weight loss network), and L-BFGS or Adam
+moves its pixels until its VGG-16 features at relu4_2 match the content
+picture's and its Gram matrices at relu1_2..relu4_3 match the style pictures'
+(a weighted mix when there are several), with a total-variation term against
+pixel noise. An "epoch" is one optimiser step, as in the example (for L-BFGS a
+step of LBFGS_ITERATIONS iterations); the run stops when the picture's relative
+change in one epoch, |x_new - x_old| / |x_new|, falls below stop_eps, or after
+max_epochs.
 
 The weights keep the example's meaning and defaults (content 10 : style 1,
 TV 0.01); the losses are normalised differently from MXNet's (Gram matrices
@@ -93,7 +95,8 @@ def stylize(content: torch.Tensor, styles: Sequence[torch.Tensor], style_weights
     image = start.requires_grad_(True)
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.optimizer]
     if config.optimizer == "lbfgs":
-        optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=LBFGS_ITERATIONS, history_size=50, line_search_fn="strong_wolfe")
+        optimizer = torch.optim.LBFGS([image], lr=lr, max_iter=LBFGS_ITERATIONS, history_size=50,
+                                      line_search_fn="strong_wolfe")
     else:
         optimizer = torch.optim.Adam([image], lr=lr)
     terms: dict[str, torch.Tensor] = {}
