@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -43,14 +44,18 @@ TRAINING_PICTURES = ("astronaut", "coffee", "chelsea", "camera")
 HELD_OUT = "rocket"
 
 
-def median_ms(render: Callable[[], object], runs: int) -> float:
-    render()  # the first run allocates; not timed
-    times = []
+def median_ms(renders: tuple[Callable[[], object], ...], runs: int) -> list[float]:
+    """Median wall ms of each render, timed in turns (a, b, a, b, ...) so that the load other processes put
+    on a shared machine falls on all of them alike and their ratio stays fair."""
+    for render in renders:
+        render()  # the first run allocates; not timed
+    times: list[list[float]] = [[] for _ in renders]
     for _ in range(runs):
-        started = time.perf_counter()
-        render()
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times)
+        for render, spent in zip(renders, times):
+            started = time.perf_counter()
+            render()
+            spent.append((time.perf_counter() - started) * 1000.0)
+    return [statistics.median(spent) for spent in times]
 
 
 def time_network(label: str, network: StyleNetwork, path: Path, runs: int) -> list[dict]:
@@ -65,9 +70,8 @@ def time_network(label: str, network: StyleNetwork, path: Path, runs: int) -> li
         error = float(np.max(np.abs(engine.run({name: picture})[engine.output_names[0]] - expected)))
         if error > AGREEMENT_TOLERANCE:
             raise SystemExit(f"{label}: the engine and torch disagree at {width}x{height}: max abs error {error:.3g}")
-        ours = median_ms(lambda: engine.run({name: picture}), runs)
         with torch.no_grad():
-            eager = median_ms(lambda: network(tensor), runs)
+            ours, eager = median_ms((lambda: engine.run({name: picture}), lambda: network(tensor)), runs)
         rows.append({"network": label, "size": f"{width}x{height}", "ours_ms": ours, "torch_ms": eager,
                      "ratio": eager / ours, "fps": 1000.0 / ours, "providers": ", ".join(engine.providers)})
     return rows
@@ -96,7 +100,7 @@ def demo_rows(runs: int) -> list[dict]:
     rows = []
     for width, height in SIZES:
         feeds = {engine.input_names[0]: np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)}
-        ours = median_ms(lambda: engine.run(feeds), runs)
+        (ours,) = median_ms((lambda: engine.run(feeds),), runs)
         rows.append({"network": f"demo {DEMO_MODEL.name}", "size": f"{width}x{height}", "ours_ms": ours,
                      "torch_ms": float("nan"), "ratio": float("nan"), "fps": 1000.0 / ours,
                      "providers": ", ".join(engine.providers)})
@@ -130,8 +134,9 @@ def flicker(steps: int) -> list[dict]:
 
 
 def markdown(rows: list[dict], flicker_rows: list[dict], runs: int, steps: int) -> str:
-    lines = [f"median of {runs} frames; ours = Engine.run on {rows[0]['providers']}; torch = eager, no_grad, "
-             f"{torch.get_num_threads()} threads", "",
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    lines = [f"median of {runs} frames, ours and torch timed in turns; ours = Engine.run on {rows[0]['providers']}; "
+             f"torch = eager, no_grad, {torch.get_num_threads()} threads; load average at the end {load}", "",
              "| network | size | ours ms | torch ms | torch/ours | ours fps |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {r['network']} | {r['size']} | {r['ours_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} "
