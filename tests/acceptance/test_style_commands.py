@@ -93,7 +93,7 @@ def test_stylize_paints_a_still_with_intermediates_and_a_bad_vgg_file_is_refused
     bad = tmp_path / "vgg16-397923af.pth"
     bad.write_bytes(b"not the weights")
     stylize = ["stylize", "--content", str(content / "chelsea.png"), "--style", str(style),
-               "--max-long-edge", "32", "--max-num-epochs", "4", "--save-epochs", "2", "--threads", "1"]
+               "--max-long-edge", "32", "--max-num-epochs", "4", "--save-epochs", "2", "--threads", "1", "--gpu", "-1"]
     (painted,) = run_side_by_side(tmp_path, [*stylize, "-o", "out/still.png"])
     assert "wrote out/still.png (32x32) after" in painted.stdout and "random-weight VGG-16" in painted.stderr
     assert "stylize chelsea.png" in painted.stderr  # the progress bar
