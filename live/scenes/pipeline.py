@@ -1,7 +1,9 @@
 """The pipeline scene kind: frames from a source, through a chain of filters, optionally through an image model.
 
 This is the Cubist Mirror's scene: a camera, auto-Canny edges, a pix2pix
-model; or a camera straight into a style network. Live, it takes the source's
+model; or a camera straight into a style network, whose strength (the styled
+picture mixed over its input) and preserve-colour switch (the input's colours
+under the styled picture's light and shade) are performer parameters. Live, it takes the source's
 newest frame and only recomputes when a new one has come or a parameter
 moved; in rehearsal it asks the source for the frame that belongs to time t.
 When the source is unhealthy or silent it raises SceneUnavailable, and the
@@ -30,6 +32,13 @@ from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
 
 
+class StyleOptions(Settings):
+    """Starting values of a style model's performer parameters (style.strength, style.preserve_colour)."""
+
+    strength: float = Field(1.0, ge=0.0, le=1.0)  # fraction of the styled picture over its input
+    preserve_colour: bool = False  # keep the input's colours, take the styled luma
+
+
 class PipelineSceneSpec(Settings):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
@@ -38,6 +47,7 @@ class PipelineSceneSpec(Settings):
     source: SourceConfig
     chain: list[FilterStep] = Field(default_factory=list)
     model: Path | None = None  # relative to the show file's folder
+    style: StyleOptions = Field(default_factory=StyleOptions)
 
 
 class PipelineScene:
@@ -49,9 +59,12 @@ class PipelineScene:
                   description="Canny threshold spread around the median level, fraction: higher keeps fainter edges"),
         Parameter("style.strength", "float", 1.0, 0.0, 1.0,
                   description="style model output mixed over its input, fraction (1 = fully styled)"),
+        Parameter("style.preserve_colour", "bool", False,
+                  description="style model keeps the input's colours, taking only the styled light and shade (luma)"),
     )
 
-    def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool):
+    def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool,
+                 style: StyleOptions | None = None):
         if engine is not None and engine.card.kind == "cppn":
             raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a CPPN model; "
                              "use kind: cppn for it")
@@ -63,20 +76,25 @@ class PipelineScene:
         self.captured_at: float | None = None  # source clock time of the frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
         self._last_seq = -1
-        self._last_values: tuple | None = None  # (canny sigma, style strength) of the last render
+        self._last_values: tuple | None = None  # (canny sigma, style strength, preserve colour) of the last render
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
+        self._styled_ycc: np.ndarray | None = None  # (H, W, 3) uint8 YCrCb scratch for preserve-colour
+        self._plain_ycc: np.ndarray | None = None
+        style = style or StyleOptions()
         sigmas = [step.canny.sigma for step in chain.steps if step.canny is not None]
-        self.parameters = tuple(
-            dataclasses.replace(parameter, default=sigmas[0]) if parameter.name == "canny.sigma" and sigmas
-            else parameter for parameter in self.PARAMETERS)
+        defaults = {"style.strength": style.strength, "style.preserve_colour": style.preserve_colour}
+        if sigmas:
+            defaults["canny.sigma"] = sigmas[0]
+        self.parameters = tuple(dataclasses.replace(parameter, default=defaults[parameter.name])
+                                if parameter.name in defaults else parameter for parameter in self.PARAMETERS)
 
     @classmethod
     def build(cls, spec: PipelineSceneSpec, context: SceneContext) -> PipelineScene:
         engine = Engine.load(spec.model, context.engine) if spec.model is not None else None
         steps = with_model_inputs(spec.chain, engine.card) if engine is not None else spec.chain
         return cls(spec.name, open_source(spec.source, context.clock), FilterChain(steps), engine,
-                   rehearsal=context.rehearsal)
+                   rehearsal=context.rehearsal, style=spec.style)
 
     @property
     def last_output(self) -> np.ndarray | None:
@@ -119,8 +137,9 @@ class PipelineScene:
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
         """(height, width, 3) uint8 RGB for the moment (seconds, parameters); the array is reused."""
         frame = self.source.frame_at(moment.t) if self.rehearsal else self._live_frame()
-        sigma, strength = moment.values["canny.sigma"], moment.values["style.strength"]
-        unchanged = frame.seq == self._last_seq and (sigma, strength) == self._last_values
+        values = tuple(moment.values[name] for name in ("canny.sigma", "style.strength", "style.preserve_colour"))
+        sigma, strength, preserve_colour = values
+        unchanged = frame.seq == self._last_seq and values == self._last_values
         if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
             return self._output  # nothing new from the source or the performer: the last picture stands
         filtered = self.chain.apply(frame.pixels, sigma)
@@ -130,17 +149,27 @@ class PipelineScene:
             name = self.engine.input_names[0]
             result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
-            if self.engine.card.kind == "style" and strength < 1.0:
-                self._mix_in_source(filtered, strength)
-        self._last_seq, self._last_values = frame.seq, (sigma, strength)
+            if self.engine.card.kind == "style" and (preserve_colour or strength < 1.0):
+                self._plain = _resized(filtered, width, height, self._plain)
+                if preserve_colour:
+                    self._keep_source_colour()
+                if strength < 1.0:
+                    # strength 0 is the input to the bit: addWeighted's 0 * styled + 1 * input
+                    cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
+        self._last_seq, self._last_values = frame.seq, values
         self.captured_at = frame.captured_at
         return self._output
 
-    def _mix_in_source(self, filtered: np.ndarray, strength: float) -> None:
-        """Style strength below 1: the unstyled picture shows through (in place, in the output)."""
-        height, width = self._output.shape[:2]
-        self._plain = _resized(filtered, width, height, self._plain)
-        cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
+    def _keep_source_colour(self) -> None:
+        """Preserve colour: the styled picture's luma with the input's chroma (in place, in the output).
+        YCrCb, as the classic "luminance-only transfer" does (Gatys et al. 2016, "Preserving colour")."""
+        if self._styled_ycc is None or self._styled_ycc.shape != self._output.shape:
+            self._styled_ycc = np.empty_like(self._output)
+            self._plain_ycc = np.empty_like(self._output)
+        cv2.cvtColor(self._output, cv2.COLOR_RGB2YCrCb, dst=self._styled_ycc)
+        cv2.cvtColor(self._plain, cv2.COLOR_RGB2YCrCb, dst=self._plain_ycc)
+        self._plain_ycc[..., 0] = self._styled_ycc[..., 0]
+        cv2.cvtColor(self._plain_ycc, cv2.COLOR_YCrCb2RGB, dst=self._output)
 
     def _live_frame(self) -> Frame:
         # Whether a silent source has stalled is the source's call: a camera has its

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, latentstage
+from tests.conftest import DEMO_SHOW, REPO, latentstage
 from tests.live.inference.test_engine import gpu_provider_loads
 from tests.live.show.test_rehearsal import decoded_frames
 
@@ -59,8 +59,13 @@ def test_osc_list_prints_the_bundled_demos_address_space_and_the_modulation_rule
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("OSC on udp://127.0.0.1:9000; query /latentstage/query, list /latentstage/list")
     rows = address_table(result.stdout)
+    scenes = [scene["name"] for scene in yaml.safe_load(DEMO_SHOW.read_text())["scenes"]]  # the demo grows
+    assert scenes[:3] == ["drift", "bloom", "portrait"]
     assert rows["/latentstage/scene"] | {"description": ""} == {
-        "type": "str", "range": "drift | bloom | portrait | snow", "default": "drift", "description": ""}
+        "type": "str", "range": " | ".join(scenes), "default": "drift", "description": ""}
+    # the style scene's performer parameters, with the show's starting values
+    assert rows["/latentstage/cells/style/strength"]["default"] == "0.85"
+    assert rows["/latentstage/cells/style/preserve_colour"]["type"] == "bool"
     assert (rows["/latentstage/scene/next"]["type"], rows["/latentstage/scene/previous"]["type"]) == ("trigger",) * 2
     assert rows["/latentstage/fade"]["type"] == "float" and rows["/latentstage/fade"]["range"] == "0 .. 30"
     for switch in ("hud", "mirror"):

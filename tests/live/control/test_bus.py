@@ -13,8 +13,9 @@ def test_standard_parameters_have_units_and_defaults(bus):
     names = [parameter.name for parameter in bus.parameters()]
     assert names == ["scene", "scene.next", "scene.previous", "fade", "hud", "mirror",
                      "mirror.scale", "mirror.speed", "mirror.jitter", "bloom.scale", "bloom.speed", "bloom.jitter",
-                     "snow.canny.sigma", "snow.style.strength",
-                     "cppn.scale", "cppn.speed", "cppn.jitter", "canny.sigma", "style.strength"]
+                     "snow.canny.sigma", "snow.style.strength", "snow.style.preserve_colour",
+                     "cppn.scale", "cppn.speed", "cppn.jitter", "canny.sigma", "style.strength",
+                     "style.preserve_colour"]
     assert all(parameter.description for parameter in bus.parameters())
     assert bus.get("scene") == "mirror"
     assert bus.get("fade") == 1.0 and bus.get("cppn.speed") == 1.0

@@ -226,7 +226,8 @@ def test_query_replies_with_every_value_or_one(bus, server, listener):
     bus.set("cppn.scale", 5.0)
     bus.set("hud", True)
     listener.sendto(build_msg("/latentstage/query").dgram, server.address)
-    answered = [p.name for p in bus.parameters() if p.name not in ("canny.sigma", "style.strength")]  # not on screen
+    answered = [p.name for p in bus.parameters() if p.name not in ("canny.sigma", "style.strength",
+                                                                    "style.preserve_colour")]  # not on screen
     replies = {message.address: message.params for message in received(listener, len(answered))}
     assert replies["/latentstage/cppn/scale"] == [5.0] and replies["/latentstage/mirror/scale"] == [5.0]
     assert replies["/latentstage/scene"] == ["mirror"]

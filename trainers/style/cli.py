@@ -1,0 +1,232 @@
+"""`latentstage train style`: train a fast style network and export it to ONNX; `... style export` re-exports.
+
+    latentstage train style --style S.jpg --images DIR -o OUT [--width W --blocks N --slim ...]
+    latentstage train style export --checkpoint OUT/style.pt -o MODEL.onnx [--fp16]
+
+Training writes OUT/style.pt (resumable with --resume), OUT/samples.png,
+OUT/loss.png and, at the end, OUT/style.onnx: a parity-checked model file with
+its card (kind style, RGB in, the loss network used, the flicker measured on a
+still clip), which a show's pipeline scene names. Bad input is one line on
+stderr and exit code 2, no traceback; Ctrl-C saves the step and exits 130.
+Under torchrun it trains on every process:
+`torchrun --nproc_per_node 2 -m trainers.style.cli --style S --images DIR -o OUT`.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import torch
+
+from trainers.common.checkpoint import CheckpointError, load_checkpoint, mismatch
+from trainers.common.distributed import placed
+from trainers.style.model import StyleConfig, StyleNetwork
+from trainers.style.train import (
+    CHECKPOINT_NAME,
+    KIND,
+    NETWORK,
+    TrainConfig,
+    train,
+    training_flicker,
+)
+from trainers.style.vgg import VGGWeightsError
+
+PROG = "latentstage train style"
+ONNX_NAME = "style.onnx"
+
+
+class UsageError(ValueError):
+    """Input the user can fix: reported as one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)  # one line instead of argparse's usage block
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    exporting = bool(argv) and argv[0] == "export"
+    command_line = " ".join([PROG, *argv])
+    try:
+        args = (_export_parser() if exporting else _train_parser()).parse_args(argv[1:] if exporting else argv)
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        return (_export if exporting else _train)(args, command_line)
+    except (UsageError, CheckpointError, VGGWeightsError, FileNotFoundError, ValueError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    d = TrainConfig
+    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0] + " (`export --help`: re-export a checkpoint)")
+    parser.add_argument("--style", type=Path, required=True, help="the style picture")
+    parser.add_argument("--images", type=Path, required=True, help="folder of content pictures, or a video file")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="folder for checkpoint, samples, plot, ONNX")
+    net = StyleConfig()
+    parser.add_argument("--width", type=_positive_int, default=net.base_channels,
+                        help=f"base channel count of the network (default {net.base_channels})")
+    parser.add_argument("--blocks", type=_non_negative_int, default=net.residual_blocks,
+                        help=f"residual blocks (default {net.residual_blocks})")
+    parser.add_argument("--slim", action="store_true", help="the CPU-realtime layout (see trainers/style/model.py)")
+    parser.add_argument("--steps", type=_positive_int, default=d.steps, help=f"Adam steps (default {d.steps})")
+    parser.add_argument("--size", type=_positive_int, default=d.size, help=f"training crop side, px (default {d.size})")
+    parser.add_argument("--style-size", type=_positive_int, default=d.style_size,
+                        help=f"the style picture's longest side, px (default {d.style_size})")
+    parser.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
+    parser.add_argument("--lr", type=_positive_float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    for name in ("content", "style", "tv", "temporal"):
+        default = getattr(d, f"{name}_weight")
+        parser.add_argument(f"--{name}-weight", type=_non_negative_float, default=default,
+                            help=f"weight of the {name} loss (default {default:g})")
+    parser.add_argument("--seed", type=_non_negative_int, default=d.seed, help="weights, batches and crops seed")
+    parser.add_argument("--vgg-weights", type=Path,
+                        help="torchvision's vgg16-397923af.pth (default: the torch hub cache; else random VGG)")
+    parser.add_argument("--vgg-seed", type=_non_negative_int, default=d.vgg_seed,
+                        help="seed of the random VGG used when no weights are found")
+    parser.add_argument("--sample-every", type=_non_negative_int, default=d.sample_every,
+                        help="steps between samples, plot and checkpoint (0: only at the end)")
+    parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
+                        help="continue the run saved in CHECKPOINT (repeat its options; --steps may grow)")
+    parser.add_argument("--no-export", action="store_true", help=f"do not write {ONNX_NAME} at the end")
+    parser.add_argument("--fp16", action="store_true", help="export in float16 (instance norm stays float32)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
+    parser.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core)")
+    return parser
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=f"{PROG} export", description="export a style checkpoint to ONNX, parity-checked")
+    parser.add_argument("--checkpoint", type=Path, required=True, help=f"a {CHECKPOINT_NAME} that training wrote")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
+    parser.add_argument("--fp16", action="store_true", help="float16 weights and maths (instance norm stays float32)")
+    parser.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core)")
+    return parser
+
+
+def _train(args: argparse.Namespace, command_line: str) -> int:
+    if not args.style.is_file():
+        raise UsageError(f"{args.style}: no such style picture")
+    if not args.images.exists():
+        raise UsageError(f"{args.images}: no such folder or video")
+    config = TrainConfig(
+        style=str(args.style), images=str(args.images), out_dir=str(args.output), steps=args.steps, size=args.size,
+        style_size=args.style_size, batch_size=args.batch_size, lr=args.lr, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
+        seed=args.seed, vgg_weights=None if args.vgg_weights is None else str(args.vgg_weights),
+        vgg_seed=args.vgg_seed, sample_every=args.sample_every,
+        network=StyleConfig(base_channels=args.width, residual_blocks=args.blocks, slim=args.slim),
+        command=command_line)
+    with placed(args.device) as placement:
+        try:
+            result = train(config, placement, resume=args.resume, warn=lambda line: print(line, file=sys.stderr))
+        except KeyboardInterrupt:
+            checkpoint = args.output / CHECKPOINT_NAME
+            if placement.is_main and checkpoint.is_file():
+                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
+            return 130  # the shell's code for a run ended by Ctrl-C
+    if not placement.is_main:  # rank 0 speaks for every process
+        return 0
+    total = result.losses["total"]
+    print(f"trained {len(total)} steps in {result.seconds:.1f} s: loss {total[0]:.4g} -> {total[-1]:.4g} "
+          f"(loss network {result.loss_network})")
+    print(f"flicker on a still clip: {result.flicker:.2f} levels (input {result.input_flicker:.2f})")
+    print(f"checkpoint {result.checkpoint}")
+    print(f"samples {result.samples}")
+    print(f"loss plot {result.loss_plot}")
+    if args.no_export:
+        return 0
+    return _write_onnx(args.output / ONNX_NAME, result.checkpoint, args.fp16, command_line)
+
+
+def _export(args: argparse.Namespace, command_line: str) -> int:
+    if args.output.suffix.lower() != ".onnx":
+        raise UsageError(f"{args.output}: the model file must end in .onnx")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    return _write_onnx(args.output, args.checkpoint, args.fp16, command_line)
+
+
+def load_network(path: Path) -> tuple[StyleNetwork, dict]:
+    """The trained network in a style checkpoint, and the checkpoint's provenance (with its step)."""
+    checkpoint = load_checkpoint(path, KIND)
+    try:
+        network = StyleNetwork(StyleConfig(**checkpoint.config["network"]))
+        network.load_state_dict(checkpoint.networks[NETWORK])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise mismatch(path, "a style network", error) from None
+    return network.eval(), {**checkpoint.provenance, "steps": checkpoint.step, "config": checkpoint.config}
+
+
+def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -> int:
+    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
+        ExportError,
+        export,
+    )
+
+    network, made_by = load_network(checkpoint)
+    spec = network.export_spec()
+    earlier = made_by.get("earlier_commands", [])
+    config = made_by["config"]
+    extra = {**spec.card.extra, "loss_network": str(made_by.get("loss_network", "unknown")),
+             "weights": f"content {config['content_weight']:g}, style {config['style_weight']:g}, "
+                        f"tv {config['tv_weight']:g}, temporal {config['temporal_weight']:g}",
+             "checkpoint": str(checkpoint)}
+    measured = training_flicker(network, config)
+    if measured is not None:  # held-out metric: how much a still visitor shimmers, in 0..255 levels
+        extra["flicker_levels"], extra["input_flicker_levels"] = (f"{value:.3f}" for value in measured)
+    if earlier:
+        extra["earlier_commands"] = " | ".join(earlier)
+    spec = dataclasses.replace(spec, card=dataclasses.replace(spec.card, extra=extra))
+    provenance = {
+        "command": str(made_by.get("command") or command_line),
+        "data": str(made_by.get("data", "")),
+        "steps": int(made_by.get("steps", 0)),
+        "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
+    }
+    try:
+        report = export(network, target, spec=spec, fp16=fp16, provenance=provenance)
+    except ExportError as error:
+        print(f"{PROG}: export failed: {error}", file=sys.stderr)
+        return 1
+    errors = ", ".join(f"{h}x{w}: {e:.2e}" for (h, w), e in report.max_abs_error.items())
+    print(f"wrote {report.path} ({'fp16' if fp16 else 'fp32'}; {report.card.describe()})")
+    print(f"max |ORT - torch| by height x width: {errors}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
