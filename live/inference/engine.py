@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError
 from pydantic import Field
 
 from live.core.config import Settings
+from live.inference.cpu_threads import physical_cores
 from live.inference.model_card import ModelCard, ModelCardError
 from live.inference.providers import (
     CPU,
@@ -254,6 +255,7 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
 def _open_session(path: Path, providers: list, device_id: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only; provider choice is logged by us
+    options.intra_op_num_threads = physical_cores()  # CPU kernels (a CPPN's fused Gemms) split over the cores
     # Profiling is on until the first run ends it; that run's events say which
     # provider ran each node. The file goes to the temp dir and is deleted.
     options.enable_profiling = True

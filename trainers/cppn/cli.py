@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export to ONNX with the latentstage metadata, parity-checked")
     export.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
     export.add_argument("--fp16", action="store_true", help="store weights and maths in float16")
+    export.add_argument("--from-onnx", type=Path, metavar="MODEL",
+                        help="re-export an exported CPPN file (e.g. one from before the fused graph) with its "
+                             "weights, latent and card, instead of a network from options or --checkpoint")
     _add_network_options(export)
     export.set_defaults(run=_export)
 
@@ -223,14 +226,17 @@ def _export(args: argparse.Namespace, command_line: str) -> int:
     from exporters.onnx import ExportError, export  # torch.onnx and onnxruntime load only when exporting
 
     _require_suffix(args.output, (".onnx",))
-    model, latent, made_by = _model_and_latent(args)
+    if args.from_onnx is not None:
+        model, latent, provenance = _from_onnx(args, command_line)
+    else:
+        model, latent, made_by = _model_and_latent(args)
+        provenance = {
+            "command": command_line,
+            "data": str(made_by.get("data", "")),
+            "steps": int(made_by.get("steps", 0)),
+            "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    provenance = {
-        "command": command_line,
-        "data": str(made_by.get("data", "")),
-        "steps": int(made_by.get("steps", 0)),
-        "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
-    }
     try:
         report = export(model.eval(), args.output, spec=model.export_spec(latent=latent), fp16=args.fp16,
                         provenance=provenance)
@@ -241,6 +247,20 @@ def _export(args: argparse.Namespace, command_line: str) -> int:
     print(f"wrote {report.path} ({'fp16' if args.fp16 else 'fp32'}; {report.card.describe()})")
     print(f"max |ORT - torch| by height x width: {errors}")
     return 0
+
+
+def _from_onnx(args: argparse.Namespace, command_line: str) -> tuple[CPPN, torch.Tensor, dict]:
+    """The network of an exported file, with provenance that keeps what first made it."""
+    from trainers.cppn.from_onnx import load_onnx_cppn
+
+    clashing = [name for name in (*NETWORK_FIELDS, "scale", "checkpoint", "latent_seed") if getattr(args, name) is not None]
+    if clashing or args.reinit:
+        options = ", ".join("--" + name.replace("_", "-") for name in clashing + (["reinit"] if args.reinit else []))
+        raise UsageError(f"{options} cannot change a network loaded from --from-onnx {args.from_onnx}")
+    model, latent, card = load_onnx_cppn(args.from_onnx)
+    made_by = f"{card.command}; re-exported by {command_line}" if card.command else command_line
+    return model, latent, {"command": made_by, "data": card.data, "steps": card.steps,
+                           "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
 
 def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:

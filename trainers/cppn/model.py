@@ -73,18 +73,22 @@ class CPPN(nn.Module):
         return torch.tanh
 
     def forward(self, coords: torch.Tensor, z: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-        # (1, n): once per frame, not per pixel
-        latent_term = self.from_latent(z * scale)
-        h = torch.tanh(scale * self.from_coords(coords) + latent_term)  # (H, W, n)
+        height, width = coords.shape[0], coords.shape[1]
+        # (H*W, 3): every layer is then a 2-D matrix product plus bias, which the ONNX
+        # export writes as one Gemm and ONNX Runtime fuses with the activation that follows
+        # (FusedGemm): one pass over memory per layer instead of MatMul, Add and Tanh over (H, W, n).
+        pixels = coords.reshape(-1, 3)
+        latent_term = self.from_latent(z * scale)  # (1, n): once per frame, not per pixel
+        # scale folds into the (3, n) weights and the latent term is the bias: the input layer is one Gemm too
+        h = torch.tanh(torch.addmm(latent_term, pixels, self.from_coords.weight.t() * scale))  # (H*W, n)
         for index, layer in enumerate(self.hidden):
             if self.config.arch == "residual":
                 h = h + torch.tanh(layer(h))
             else:
                 h = self._activation(index)(layer(h))
-        out = self.to_colour(h)
-        if self.config.arch == "sine":
-            return 0.5 + 0.5 * torch.sin(out)
-        return torch.sigmoid(out)
+        out = self.to_colour(h)  # (H*W, c_dim)
+        out = 0.5 + 0.5 * torch.sin(out) if self.config.arch == "sine" else torch.sigmoid(out)
+        return out.reshape(height, width, self.config.c_dim)
 
     @torch.no_grad()
     def render(self, width: int, height: int, z: torch.Tensor, scale: float | None = None,
