@@ -17,8 +17,8 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnx
@@ -130,8 +130,8 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> dict:
     rows = []
     for width, height in sizes:
         inputs = inputs_for(width, height)
-        ours = median_ms(lambda: engine.run(inputs), runs)
-        reference = median_ms(lambda: numpy_cppn(weights, inputs["coords"], inputs["z"], inputs["scale"]), runs)
+        ours = median_ms(lambda inputs=inputs: engine.run(inputs), runs)
+        reference = median_ms(lambda i=inputs: numpy_cppn(weights, i["coords"], i["z"], i["scale"]), runs)
         gflops = flops_per_pixel() * width * height / 1e9 / (ours / 1000.0)
         rows.append({"width": width, "height": height, "megapixels": width * height / 1e6, "ours_ms": ours,
                      "numpy_ms": reference, "ratio": reference / ours, "ours_gflops": gflops,
@@ -143,12 +143,12 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> dict:
 def markdown(result: dict, runs: int) -> str:
     rates = result["rates"]
     lines = [
-        f"CPPN z_dim {Z_DIM}, c_dim {C_DIM}, net_size {NET_SIZE}, depth {DEPTH}, tanh "
-        f"({flops_per_pixel()} FLOP/pixel); median of {runs} frames; ours = Engine.run on {result['providers']}, "
-        f"{result['threads']} intra-op threads (one per physical core); max |ours - numpy| {result['error']:.1e}",
-        f"float32 GEMM (H*W, {NET_SIZE}) @ ({NET_SIZE}, {NET_SIZE}) + bias at {GEMM_SIZE[0]}x{GEMM_SIZE[1]}: "
-        f"ONNX Runtime {rates['ort']:.1f} GFLOP/s, numpy {rates['numpy']:.1f} GFLOP/s; "
-        f"the machine's rate = the faster, {max(rates.values()):.1f} GFLOP/s",
+        (f"CPPN z_dim {Z_DIM}, c_dim {C_DIM}, net_size {NET_SIZE}, depth {DEPTH}, tanh "
+         f"({flops_per_pixel()} FLOP/pixel); median of {runs} frames; ours = Engine.run on {result['providers']}, "
+         f"{result['threads']} intra-op threads (one per physical core); max |ours - numpy| {result['error']:.1e}"),
+        (f"float32 GEMM (H*W, {NET_SIZE}) @ ({NET_SIZE}, {NET_SIZE}) + bias at {GEMM_SIZE[0]}x{GEMM_SIZE[1]}: "
+         f"ONNX Runtime {rates['ort']:.1f} GFLOP/s, numpy {rates['numpy']:.1f} GFLOP/s; "
+         f"the machine's rate = the faster, {max(rates.values()):.1f} GFLOP/s"),
         "",
         "| size | MP | ours ms | numpy ms | numpy/ours | ours GFLOP/s | of GEMM rate |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",

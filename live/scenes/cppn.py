@@ -68,6 +68,7 @@ class CppnScene:
         self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed)
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
+        self._zoom_only = pure_zoom(card)
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
         self.parameters = tuple(
@@ -104,6 +105,8 @@ class CppnScene:
         values = moment.values
         z = self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)
         self.scale[0] = values["scale"]
+        if not self._zoom_only:  # an older file multiplies z by the frame's scale: undo it to the card's
+            z = z * np.float32(self.engine.card.scale / values["scale"])
         return {
             "coords": coordinates(width, height, self.config.keep_aspect),
             "z": z.reshape(1, -1),
@@ -122,6 +125,12 @@ class CppnScene:
             self._scratch = np.empty(image.shape, dtype=np.float32)
         # in [0, 1]; a gray (c_dim=1) model broadcasts into all three channels
         return to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
+
+
+def pure_zoom(card: ModelCard) -> bool:
+    """Whether the file's graph multiplies z by its own scale (exports since issue 11), so the
+    scale input only zooms; older files multiply z by the scale input."""
+    return card.extra.get("zoom") == "pure"
 
 
 KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant

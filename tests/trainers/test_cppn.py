@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageSequence
 from skimage import data
 
 from live.scenes.cppn_math import coordinates
@@ -155,6 +155,12 @@ def test_gif_walk_runs_at_the_asked_frame_rate(tmp_path):
     with Image.open(out) as gif:
         assert gif.info["duration"] == 50  # milliseconds per frame at 20 fps
         assert gif.info["loop"] == 0  # forever
+    # 30 fps does not fit whole centiseconds: 3, 3, 4 cs... keeps the walk's length right
+    assert main(["walk", "-o", str(out), "--keyframes", "2", "--steps", "29", "--fps", "30", "--width", "24",
+                 "--height", "24", *SMALL_NETWORK]) == 0
+    with Image.open(out) as gif:
+        delays = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
+    assert len(delays) == 30 and sum(delays) == 1000
 
 
 def test_fit_to_a_real_picture_lowers_the_loss_and_writes_its_artifacts(fitted):
