@@ -8,6 +8,7 @@ per size and reused: the returned array is valid until the next render.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -17,10 +18,15 @@ from pydantic import Field
 from live.control.parameters import Parameter
 from live.core.config import Settings
 from live.core.imaging import to_uint8
-from live.inference.engine import Engine
+from live.inference.engine import Engine, EngineError
 from live.inference.model_card import ModelCard
+from live.output.cppn_shader import ShaderFrame, ShaderUnavailable, fragment_source, shader_frame
 from live.scenes.contract import Moment, SceneContext, defaults
 from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
+from live.scenes.cppn_weights import read_cppn_weights
+
+log = logging.getLogger("latentstage.cppn")
+SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
 
 
 class CppnSceneConfig(Settings):
@@ -33,6 +39,9 @@ class CppnSceneConfig(Settings):
     # None: keyframes anywhere in [-1, 1]. A number: keyframes within this distance (per
     # dimension) of the model's home latent, so a fitted picture dissolves and comes back.
     wander: float | None = Field(None, ge=0)
+    # shader: the GL renderer draws the CPPN with a fragment shader made from the model's weights (any
+    # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where it compiles, else onnx
+    backend: Literal["auto", "shader", "onnx"] = "auto"
 
 
 class CppnSceneSpec(Settings):
@@ -69,6 +78,9 @@ class CppnScene:
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._zoom_only = pure_zoom(card)
+        self._program = None  # the CPPN shader's source once a GL renderer has compiled it
+        self._weights = None
+        self._last: np.ndarray | ShaderFrame | None = None
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
         self.parameters = tuple(
@@ -83,11 +95,34 @@ class CppnScene:
 
     @property
     def providers(self) -> list[str]:
-        return self.engine.providers
+        return [SHADER] if self._program is not None else self.engine.providers
 
     @property
-    def last_output(self) -> np.ndarray | None:
-        return self._rgb
+    def backend(self) -> str:
+        """What draws the scene now: "shader" or "onnx"."""
+        return "shader" if self._program is not None else "onnx"
+
+    @property
+    def last_output(self) -> np.ndarray | ShaderFrame | None:
+        return self._last
+
+    def attach_renderer(self, renderer) -> None:
+        """Draw with `renderer`'s GL shader from now on, as the backend setting allows: its program
+        is compiled here, on the renderer's thread, so a GL that cannot run it is known before the
+        show starts. auto falls back to ONNX Runtime with a warning; shader refuses to start."""
+        if self.config.backend == "onnx":
+            return
+        try:
+            weights = read_cppn_weights(self.engine.path)
+            program = fragment_source(weights, self.engine.path.name)
+            renderer.shaders.prepare(program)
+        except (ShaderUnavailable, ValueError) as error:
+            if self.config.backend == "shader":
+                raise EngineError(f"scene {self.name!r} asks for backend: shader, but {error}") from None
+            log.warning("scene %r: %s; running on ONNX Runtime", self.name, error)
+            return
+        self._weights, self._program = weights, program
+        log.info("scene %r: drawn by the renderer's GL shader", self.name)
 
     def start(self) -> None:
         pass  # nothing to capture: a CPPN draws from t alone
@@ -101,9 +136,13 @@ class CppnScene:
     def health(self) -> str:
         return "ok"
 
+    def _latent(self, moment: Moment) -> np.ndarray:
+        values = moment.values
+        return self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)  # (z_dim,)
+
     def inputs_at(self, moment: Moment, width: int, height: int) -> dict[str, np.ndarray]:
         values = moment.values
-        z = self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)
+        z = self._latent(moment)
         self.scale[0] = values["scale"]
         if not self._zoom_only:  # an older file multiplies z by the frame's scale: undo it to the card's
             z = z * np.float32(self.engine.card.scale / values["scale"])
@@ -117,14 +156,20 @@ class CppnScene:
         self.engine.warm_up(self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height))
         self.walk.restart()
 
-    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters."""
+    def render(self, moment: Moment, width: int, height: int) -> np.ndarray | ShaderFrame:
+        """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader
+        backend, the ShaderFrame the renderer draws those pixels from."""
+        if self._program is not None:
+            self._last = shader_frame(self._program, self._weights, self._latent(moment), moment.values["scale"],
+                                      width, height, self.config.keep_aspect)
+            return self._last
         image = self.engine.run(self.inputs_at(moment, width, height))[self.engine.output_names[0]]  # (H, W, C)
         if self._rgb is None or self._rgb.shape[:2] != (height, width):
             self._rgb = np.empty((height, width, 3), dtype=np.uint8)
             self._scratch = np.empty(image.shape, dtype=np.float32)
         # in [0, 1]; a gray (c_dim=1) model broadcasts into all three channels
-        return to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
+        self._last = to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
+        return self._last
 
 
 def pure_zoom(card: ModelCard) -> bool:

@@ -55,6 +55,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     started = time.perf_counter()
     try:
+        stage.attach_renderer(renderer)
         with VideoWriter(out_path, *stage.output_size, fps) as writer, \
                 tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress) as bar:
             for index in range(frame_count):
