@@ -54,6 +54,24 @@ renderer = gl.gl_info.get_renderer()
 window.close()
 print(json.dumps({"renderer": renderer}))
 """
+# The bundled CPPN drawn by the renderer's GL shader, headless, as `backend: auto` would draw it.
+_CPPN_SHADER_PROBE = """
+import importlib.resources, json
+import numpy as np
+from live.output.cppn_shader import fragment_source, shader_frame
+from live.output.render import RenderConfig, open_renderer
+from live.scenes.cppn_weights import read_cppn_weights
+weights = read_cppn_weights(importlib.resources.files("models") / "cppn-tanh.onnx")
+renderer = open_renderer(RenderConfig(width=32, height=32, vsync=False), (32, 32), headless=True)
+from pyglet import gl
+program = fragment_source(weights, "cppn-tanh.onnx")
+renderer.shaders.prepare(program)
+renderer.upload(1, shader_frame(program, weights, np.zeros(weights.card.z_dim), weights.card.scale, 32, 32, True))
+renderer.draw(1.0)
+spread = float(renderer.read_pixels().std())
+renderer.close()
+print(json.dumps({"renderer": gl.gl_info.get_renderer(), "spread": spread}))
+"""
 _AUDIO_PROBE = """
 import json
 try:
@@ -80,6 +98,7 @@ def collect() -> dict[str, dict[str, Any]]:
         "window": _start_probe(_WINDOW_PROBE),
         "headless": _start_probe(_HEADLESS_PROBE),
         "audio": _start_probe(_AUDIO_PROBE),
+        "cppn": _start_probe(_CPPN_SHADER_PROBE),
     }
     report = {
         "versions": _versions(),
@@ -90,7 +109,8 @@ def collect() -> dict[str, dict[str, Any]]:
     results = {name: _finish_probe(process) for name, process in probes.items()}
     report["display"] = _display(results["window"], results["headless"])
     report["audio"] = _audio(results["audio"])
-    order = ("versions", "onnxruntime", "display", "audio", "cameras", "osc")
+    report["cppn"] = _cppn(results["cppn"])
+    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc")
     return {name: report[name] for name in order}
 
 
@@ -161,9 +181,20 @@ def _onnxruntime() -> dict[str, Any]:
     return _section(OK, f"runs on {', '.join(loading)}", providers=providers)
 
 
+def _cppn(probe: dict[str, Any]) -> dict[str, Any]:
+    """Which backend a CPPN scene's `backend: auto` gets: the renderer's GL shader, or ONNX Runtime."""
+    if probe["ok"] and probe["spread"] > 1.0:
+        return _section(OK, f"backend auto draws CPPNs with the GL shader ({probe['renderer']}, headless)",
+                        backend="shader", probe=probe)
+    why = probe.get("error") or "the shader drew a flat picture"
+    return _section(WARN, f"backend auto falls back to ONNX Runtime: the GL shader fails headless ({why})",
+                    backend="onnx", probe=probe)
+
+
 def _start_probe(source: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # live/ and models/ import from here too
     )
 
 

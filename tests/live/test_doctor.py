@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["versions", "onnxruntime", "display", "audio", "cameras", "osc"]
+SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc"]
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
@@ -56,6 +56,10 @@ def test_json_report_gives_this_machine_its_verdicts(pulse_sink):
     display = report["display"]
     assert display["verdict"] == "warn" and display["headless"]["ok"], display
     assert display["summary"].startswith("no DISPLAY or WAYLAND_DISPLAY set; headless EGL works")
+    # Mesa's llvmpipe compiles and runs the bundled CPPN's shader: auto draws CPPNs with it
+    cppn = report["cppn"]
+    assert cppn["verdict"] == "ok" and cppn["backend"] == "shader", cppn
+    assert cppn["summary"].startswith("backend auto draws CPPNs with the GL shader (") and "llvmpipe" in cppn["summary"]
     # the private PulseAudio daemon's null-sink monitor is an input device
     audio = report["audio"]
     assert audio["verdict"] == "ok" and audio["inputs"], audio
