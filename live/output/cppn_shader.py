@@ -8,7 +8,7 @@ live.scenes.cppn_math.coordinates, from the pixel's row and column), r, the
 input layer with the per-frame scale and the latent term (computed once per
 frame on the CPU, CppnWeights.latent_term), the hidden layers, the colour layer.
 Units are packed four to a vec4 (zero-padded: padded units meet only zero
-weights), each layer a loop of mat4 blocks over constant arrays. tanh, softplus
+weights), each layer a sum of mat4 blocks from constant arrays. tanh, softplus
 and sigmoid are written out in forms that cannot overflow, since GLSL's own
 tanh may compute exp(2x) and give NaN for large inputs.
 
@@ -127,6 +127,8 @@ def _activation(arch: str, index: int) -> str:
 
 
 def _main(nb: int, activations: list[str], arch: str) -> str:
+    # Written out unit block by unit block: constant indices keep every vec4 in registers, where
+    # loops over arrays make some compilers (llvmpipe among them) spill them to memory.
     lines = [
         "void main() {",
         "    // the pixel's row and column as numpy counts them (row 0 is the texture's first row)",
@@ -134,26 +136,18 @@ def _main(nb: int, activations: list[str], arch: str) -> str:
         "    vec2 unit = vec2(size.x > 1.0 ? pixel.x / (size.x - 1.0) : 0.5, size.y > 1.0 ? pixel.y / (size.y - 1.0) : 0.5);",
         "    vec2 xy = extent * (2.0 * unit - 1.0);",
         "    vec3 xyr = vec3(xy, sqrt(dot(xy, xy)));",
-        f"    vec4 h[{nb}];",
-        f"    for (int i = 0; i < {nb}; ++i) h[i] = stable_tanh(scale * (COORDS[i] * xyr) + latent[i]);",
     ]
+    lines += [f"    vec4 h{i} = stable_tanh(scale * (COORDS[{i}] * xyr) + latent[{i}]);" for i in range(nb)]
     for index, activation in enumerate(activations):
-        update = "h[i] + stable_tanh(next[i])" if arch == "residual" else f"{activation}(next[i])"
-        lines += [
-            "    {",
-            f"        vec4 next[{nb}];",
-            f"        for (int i = 0; i < {nb}; ++i) {{",
-            f"            vec4 sum = B{index}[i];",
-            f"            for (int j = 0; j < {nb}; ++j) sum += W{index}[i * {nb} + j] * h[j];",
-            "            next[i] = sum;",
-            "        }",
-            f"        for (int i = 0; i < {nb}; ++i) h[i] = {update};",
-            "    }",
-        ]
+        for i in range(nb):
+            total = " + ".join(f"W{index}[{i * nb + j}] * h{j}" for j in range(nb))
+            lines.append(f"    vec4 n{index}_{i} = B{index}[{i}] + {total};")
+        for i in range(nb):
+            update = f"h{i} + stable_tanh(n{index}_{i})" if arch == "residual" else f"{activation}(n{index}_{i})"
+            lines.append(f"    h{i} = {update};")
     ending = "0.5 + 0.5 * sin(out3)" if arch == "sine" else "sigmoid(out3)"
     lines += [
-        "    vec3 out3 = COLOUR_BIAS;",
-        f"    for (int j = 0; j < {nb}; ++j) out3 += COLOUR[j] * h[j];",
+        "    vec3 out3 = COLOUR_BIAS + " + " + ".join(f"COLOUR[{j}] * h{j}" for j in range(nb)) + ";",
         f"    colour = vec4({ending}, 1.0);",
         "}",
         "",
