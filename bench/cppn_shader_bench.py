@@ -67,7 +67,7 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict]
         frame = shader_frame(program, weights, z, scale, width, height, keep_aspect=False)
         inputs = {"coords": coordinates(width, height), "z": z.reshape(1, -1), "scale": np.array([scale], np.float32)}
 
-        def draw(frame=frame) -> None:
+        def draw(frame=frame, renderer=renderer) -> None:
             renderer.upload(1, frame)
             gl.glFinish()  # the GPU (or llvmpipe's threads) has finished the frame
 
@@ -89,9 +89,9 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict]
 
 def markdown(rows: list[dict], gl_renderer: str, providers: str, runs: int, worst: int) -> str:
     lines = [
-        f"CPPN z_dim 8, c_dim 3, net_size 32, depth 3, tanh; median of {runs} frames; shader = the renderer's "
-        f"GL shader into its layer texture, to glFinish, on {gl_renderer}; ONNX = Engine.run on {providers}; "
-        f"pixels agree within {worst} levels of 255",
+        (f"CPPN z_dim 8, c_dim 3, net_size 32, depth 3, tanh; median of {runs} frames; shader = the renderer's "
+         f"GL shader into its layer texture, to glFinish, on {gl_renderer}; ONNX = Engine.run on {providers}; "
+         f"pixels agree within {worst} levels of 255"),
         "",
         "| size | shader ms | ONNX Runtime ms | ONNX / shader | shader fps |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -20,7 +20,14 @@ from live.core.config import Settings
 from live.core.imaging import to_uint8
 from live.inference.engine import Engine, EngineError
 from live.inference.model_card import ModelCard
-from live.output.cppn_shader import ShaderFrame, ShaderUnavailable, fragment_source, shader_frame
+from live.inference.providers import CPU
+from live.inference.tiles import PixelTiles
+from live.output.cppn_shader import (
+    ShaderFrame,
+    ShaderUnavailable,
+    fragment_source,
+    shader_frame,
+)
 from live.scenes.contract import Moment, SceneContext, defaults
 from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
 from live.scenes.cppn_weights import read_cppn_weights
@@ -78,6 +85,10 @@ class CppnScene:
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._zoom_only = pure_zoom(card)
+        # On the CPU the frame goes through the network in cache-sized tiles on every core; on a GPU
+        # provider the engine runs it whole, in device memory.
+        self._tiles = (PixelTiles(engine.path, card.c_dim, int(card.extra.get("net_size", 32)))
+                       if engine.providers[0] == CPU else None)
         self._program = None  # the CPPN shader's source once a GL renderer has compiled it
         self._weights = None
         self._last: np.ndarray | ShaderFrame | None = None
@@ -153,7 +164,10 @@ class CppnScene:
         }
 
     def warm_up(self, width: int, height: int) -> None:
-        self.engine.warm_up(self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height))
+        inputs = self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height)
+        self.engine.warm_up(inputs)
+        if self._tiles is not None:
+            self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # allocates the frame's buffer
         self.walk.restart()
 
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray | ShaderFrame:
@@ -163,7 +177,11 @@ class CppnScene:
             self._last = shader_frame(self._program, self._weights, self._latent(moment), moment.values["scale"],
                                       width, height, self.config.keep_aspect)
             return self._last
-        image = self.engine.run(self.inputs_at(moment, width, height))[self.engine.output_names[0]]  # (H, W, C)
+        inputs = self.inputs_at(moment, width, height)
+        if self._tiles is not None:
+            image = self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # (H, W, C)
+        else:
+            image = self.engine.run(inputs)[self.engine.output_names[0]]
         if self._rgb is None or self._rgb.shape[:2] != (height, width):
             self._rgb = np.empty((height, width, 3), dtype=np.uint8)
             self._scratch = np.empty(image.shape, dtype=np.float32)
