@@ -5,7 +5,8 @@ temporary directory, opens the headless renderer (EGL: Mesa's llvmpipe on a
 machine without a GPU, the GPU's driver on one), and times in one run, per size,
 the median of N frames of: the shader drawing the frame into the renderer's
 layer texture, up to glFinish (the picture stays on the GPU, as on stage); and
-Engine.run (ONNX Runtime, threads = physical cores) computing the same frame.
+ONNX Runtime computing the same frame as a CPPN scene does on the CPU (the fused
+graph in cache-sized tiles, one worker per physical core: live.inference.tiles).
 It first checks that both give the same pixels at the smallest size.
 
     .venv/bin/python -m bench.cppn_shader_bench --runs 3 --markdown out/bench_cppn_shader.md
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from live.core.imaging import to_uint8
-from live.inference.engine import Engine, EngineConfig
+from live.inference.tiles import PixelTiles
 from live.output.cppn_shader import fragment_source, shader_frame
 from live.output.render import RenderConfig, open_renderer
 from live.scenes.cppn_math import coordinates
@@ -52,7 +53,7 @@ def median_ms(step, runs: int) -> float:
 def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict], str, str, int]:
     with tempfile.TemporaryDirectory() as directory:
         path = export_cppn(Path(directory))
-        engine = Engine.load(path, EngineConfig(providers="auto"))
+        tiles = PixelTiles(path, 3, 32)
         weights = read_cppn_weights(path)
     program = fragment_source(weights, "cppn.onnx")
     z = np.random.default_rng(0).uniform(-1, 1, weights.card.z_dim).astype(np.float32)
@@ -75,22 +76,22 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict]
             draw()
             renderer.draw(1.0)
             shown = renderer.read_pixels().astype(int)
-            expected = to_uint8(engine.run(inputs)["image"], (0.0, 1.0)).astype(int)
+            expected = to_uint8(tiles.run(inputs["coords"], inputs["z"], inputs["scale"]), (0.0, 1.0)).astype(int)
             worst = int(np.abs(shown - expected).max())
             if worst > 2:
                 raise SystemExit(f"the shader and ONNX Runtime disagree at {width}x{height}: {worst} levels")
         shader = median_ms(draw, runs)
         renderer.close()
-        ours = median_ms(lambda inputs=inputs: engine.run(inputs), runs)
+        ours = median_ms(lambda i=inputs: tiles.run(i["coords"], i["z"], i["scale"]), runs)
         rows.append({"width": width, "height": height, "shader_ms": shader, "onnx_ms": ours,
                      "ratio": ours / shader})
-    return rows, gl_renderer, ", ".join(engine.providers), worst
+    return rows, gl_renderer, f"CPUExecutionProvider, tiles on {tiles.workers} workers", worst
 
 
 def markdown(rows: list[dict], gl_renderer: str, providers: str, runs: int, worst: int) -> str:
     lines = [
         (f"CPPN z_dim 8, c_dim 3, net_size 32, depth 3, tanh; median of {runs} frames; shader = the renderer's "
-         f"GL shader into its layer texture, to glFinish, on {gl_renderer}; ONNX = Engine.run on {providers}; "
+         f"GL shader into its layer texture, to glFinish, on {gl_renderer}; ONNX = {providers}; "
          f"pixels agree within {worst} levels of 255"),
         "",
         "| size | shader ms | ONNX Runtime ms | ONNX / shader | shader fps |",

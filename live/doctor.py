@@ -183,7 +183,13 @@ def _onnxruntime() -> dict[str, Any]:
 
 def _cppn(probe: dict[str, Any]) -> dict[str, Any]:
     """Which backend a CPPN scene's `backend: auto` gets: the renderer's GL shader, or ONNX Runtime."""
+    from live.output.cppn_shader import is_software_renderer
+
     if probe["ok"] and probe["spread"] > 1.0:
+        if is_software_renderer(probe["renderer"]):
+            return _section(OK, f"backend auto runs CPPNs on ONNX Runtime: the GL renderer ({probe['renderer']}) "
+                                "rasterises on the CPU, where ONNX Runtime is faster; backend: shader works too",
+                            backend="onnx", probe=probe)
         return _section(OK, f"backend auto draws CPPNs with the GL shader ({probe['renderer']}, headless)",
                         backend="shader", probe=probe)
     why = probe.get("error") or "the shader drew a flat picture"

@@ -167,6 +167,17 @@ def shader_frame(program: CppnProgramSource, weights: CppnWeights, z: np.ndarray
     return ShaderFrame(program, tuple(latent.tolist()), float(scale), width, height, (x_extent, y_extent))
 
 
+# GL renderers that rasterise on the CPU: there the same CPU runs ONNX Runtime's fused, tiled graph
+# 2-4x faster than the shader (bench/cppn_shader_bench.py, BENCHMARKS.md), so `auto` keeps ONNX.
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer", "swiftshader", "lavapipe")
+
+
+def is_software_renderer(gl_renderer: str) -> bool:
+    """Whether GL_RENDERER names a CPU rasteriser (Mesa's llvmpipe, SwiftShader...) rather than a GPU."""
+    name = gl_renderer.lower()
+    return any(software in name for software in SOFTWARE_RENDERERS)
+
+
 class ShaderUnavailable(RuntimeError):
     """The GL renderer cannot compile or run a CPPN shader; the message says why."""
 

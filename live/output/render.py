@@ -147,6 +147,7 @@ class Renderer:
         self._hud_label = None
         self._hud_backing = None
         self.shaders = ShaderLayers(gl, image_size)  # CPPN scenes drawn here rather than uploaded
+        self.gl_renderer: str = gl.gl_info.get_renderer()  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
 
     def _make_texture(self, width: int, height: int) -> int:
         gl = self._gl

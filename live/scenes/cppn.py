@@ -26,6 +26,7 @@ from live.output.cppn_shader import (
     ShaderFrame,
     ShaderUnavailable,
     fragment_source,
+    is_software_renderer,
     shader_frame,
 )
 from live.scenes.contract import Moment, SceneContext, defaults
@@ -47,7 +48,8 @@ class CppnSceneConfig(Settings):
     # dimension) of the model's home latent, so a fitted picture dissolves and comes back.
     wander: float | None = Field(None, ge=0)
     # shader: the GL renderer draws the CPPN with a fragment shader made from the model's weights (any
-    # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where it compiles, else onnx
+    # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where the renderer is a
+    # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe, ONNX Runtime is faster)
     backend: Literal["auto", "shader", "onnx"] = "auto"
 
 
@@ -122,6 +124,10 @@ class CppnScene:
         is compiled here, on the renderer's thread, so a GL that cannot run it is known before the
         show starts. auto falls back to ONNX Runtime with a warning; shader refuses to start."""
         if self.config.backend == "onnx":
+            return
+        if self.config.backend == "auto" and is_software_renderer(renderer.gl_renderer):
+            log.info("scene %r: the GL renderer rasterises on the CPU (%s), where ONNX Runtime is faster; "
+                     "backend auto stays on it", self.name, renderer.gl_renderer)
             return
         try:
             weights = read_cppn_weights(self.engine.path)

@@ -56,10 +56,10 @@ def test_json_report_gives_this_machine_its_verdicts(pulse_sink):
     display = report["display"]
     assert display["verdict"] == "warn" and display["headless"]["ok"], display
     assert display["summary"].startswith("no DISPLAY or WAYLAND_DISPLAY set; headless EGL works")
-    # Mesa's llvmpipe compiles and runs the bundled CPPN's shader: auto draws CPPNs with it
+    # Mesa's llvmpipe compiles and runs the bundled CPPN's shader, but on the CPU: auto keeps ONNX Runtime
     cppn = report["cppn"]
-    assert cppn["verdict"] == "ok" and cppn["backend"] == "shader", cppn
-    assert cppn["summary"].startswith("backend auto draws CPPNs with the GL shader (") and "llvmpipe" in cppn["summary"]
+    assert cppn["verdict"] == "ok" and cppn["backend"] == "onnx" and cppn["probe"]["spread"] > 1.0, cppn
+    assert cppn["summary"].startswith("backend auto runs CPPNs on ONNX Runtime: the GL renderer (llvmpipe")
     # the private PulseAudio daemon's null-sink monitor is an input device
     audio = report["audio"]
     assert audio["verdict"] == "ok" and audio["inputs"], audio
