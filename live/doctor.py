@@ -163,9 +163,8 @@ def _distribution_version(names: tuple[str, ...]) -> str | None:
 
 def _onnxruntime() -> dict[str, Any]:
     try:
-        from live.inference.providers import (
-            probe_providers,  # imported here: a broken ORT is a finding, not a crash
-        )
+        from live.inference import gpu_libraries  # imported here: a broken ORT is a finding, not a crash
+        from live.inference.providers import missing_gpu_libraries, probe_providers
     except ImportError as error:
         return _section(MISSING, f"onnxruntime does not import: {error}", providers=[])
     statuses = probe_providers()
@@ -174,11 +173,19 @@ def _onnxruntime() -> dict[str, Any]:
     ]
     loading = [s.short_name for s in statuses if s.loads]
     failing = "; ".join(f"{s.short_name}: {s.reason}" for s in statuses if not s.loads)
+    # each library a GPU provider lacks, with the pip package that brings it
+    libraries = [s.reason.split(":")[0] for s in statuses if not s.loads and ".so" in s.reason]
+    missing = [{"library": library, "install": f'pip install "{gpu_libraries.install_hint(library)}"'}
+               for library in dict.fromkeys([*libraries, *missing_gpu_libraries()])
+               if gpu_libraries.install_hint(library)]
     if "CPU" not in loading:
-        return _section(MISSING, f"the CPU provider does not load ({failing})", providers=providers)
+        return _section(MISSING, f"the CPU provider does not load ({failing})", providers=providers,
+                        missing_libraries=missing)
     if loading == ["CPU"]:
-        return _section(WARN, f"CPU only ({failing})", providers=providers)
-    return _section(OK, f"runs on {', '.join(loading)}", providers=providers)
+        hints = "; ".join(f"{m['library']}: {m['install']}" for m in missing)
+        fix = f"; for a GPU: bash .ci/setup --gpu, or {hints}" if missing else ""
+        return _section(WARN, f"CPU only ({failing}){fix}", providers=providers, missing_libraries=missing)
+    return _section(OK, f"runs on {', '.join(loading)}", providers=providers, missing_libraries=missing)
 
 
 def _cppn(probe: dict[str, Any]) -> dict[str, Any]:

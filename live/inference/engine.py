@@ -39,6 +39,7 @@ from live.inference.providers import (
     ProviderStatus,
     probe_providers,
 )
+from live.inference.tensorrt_cache import tensorrt_options
 
 logger = logging.getLogger("latentstage.engine")
 
@@ -221,6 +222,9 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
     provider has no kernel for still run; that shows in node_providers."""
     status = {s.name: s for s in statuses}
     options = {TENSORRT: {"device_id": config.device_id}, CUDA: {"device_id": config.device_id}}
+    if config.providers in ("auto", "tensorrt") and TENSORRT in status and status[TENSORRT].loads:
+        # built engines kept per model hash and GPU: the second start skips the build
+        options[TENSORRT] = tensorrt_options(path, config.device_id)
 
     def failure(name: str) -> str:
         return f"{SHORT_NAMES[name]}: {status[name].reason}" if name in status else f"{SHORT_NAMES[name]}: not probed"

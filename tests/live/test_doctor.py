@@ -51,6 +51,10 @@ def test_json_report_gives_this_machine_its_verdicts(pulse_sink):
         assert cuda["reason"] and "\n" not in cuda["reason"], cuda  # a CUDA that does not load says why
         assert runtime["verdict"] == "warn", runtime
         assert runtime["summary"].startswith("CPU only (") and f"CUDA: {cuda['reason']}" in runtime["summary"]
+        # each missing library named with the pip package that brings it
+        library = cuda["reason"].split(":")[0]
+        assert {"library": library, "install": 'pip install "nvidia-cublas~=13.0"'} in runtime["missing_libraries"]
+        assert "bash .ci/setup --gpu" in runtime["summary"]
 
     # no display variable, but Mesa's EGL renders headless
     display = report["display"]
