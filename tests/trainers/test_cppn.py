@@ -277,6 +277,20 @@ def test_sample_from_a_fitted_checkpoint_draws_the_fitted_picture(fitted, tmp_pa
     assert np.abs(pixels(out).astype(float) - expected).max() <= 1
 
 
+def test_scale_zooms_a_fitted_checkpoint_and_export_keeps_its_own(fitted, tmp_path, capsys):
+    own = fitted.model.config.scale
+    near, far = tmp_path / "near.png", tmp_path / "far.png"
+    assert main(["sample", "-o", str(near), "--width", "33", "--height", "33", "--checkpoint",
+                 str(fitted.checkpoint)]) == 0
+    assert main(["sample", "-o", str(far), "--width", "65", "--height", "65", "--scale", str(2 * own),
+                 "--checkpoint", str(fitted.checkpoint)]) == 0
+    # the centre of the picture zoomed out twice is the picture itself: z kept its fitted scale
+    assert np.abs(pixels(far)[16:49, 16:49].astype(int) - pixels(near).astype(int)).max() <= 1
+    assert main(["export", "-o", str(tmp_path / "x.onnx"), "--scale", "3", "--checkpoint",
+                 str(fitted.checkpoint)]) == 2
+    assert "--scale cannot change a network loaded from --checkpoint" in capsys.readouterr().err
+
+
 def test_export_a_fitted_checkpoint_carries_its_provenance(fitted, tmp_path, capsys, astronaut_png):
     out = tmp_path / "fitted.onnx"
     assert main(["export", "-o", str(out), "--checkpoint", str(fitted.checkpoint)]) == 0

@@ -160,9 +160,11 @@ def _model_and_latent(args: argparse.Namespace) -> tuple[CPPN, torch.Tensor, dic
     if clashing:
         options = ", ".join("--" + name.replace("_", "-") for name in clashing)
         raise UsageError(f"{options} cannot change a network loaded from --checkpoint {checkpoint}")
+    if args.scale is not None and args.run is _export:
+        # the fitted picture is drawn with z times the fitted scale: a file keeps it, a show zooms it
+        raise UsageError(f"--scale cannot change a network loaded from --checkpoint {checkpoint}: "
+                         "its scale is part of the fitted picture; zoom in the show with cppn.scale")
     model, z, provenance = load_checkpoint(checkpoint)
-    if args.scale is not None:
-        model.config.scale = args.scale
     if args.latent_seed is not None:
         z = _drawn_latent(args, model.config.z_dim)
     return model, z, provenance
@@ -179,7 +181,9 @@ def _drawn_latent(args: argparse.Namespace, z_dim: int) -> torch.Tensor:
 def _sample(args: argparse.Namespace, command_line: str) -> int:
     _require_suffix(args.output, (".png",))
     model, z, _ = _model_and_latent(args)
-    image = model.render(args.width, args.height, z, keep_aspect=args.keep_aspect)  # (H, W, c_dim) in [0, 1]
+    # (H, W, c_dim) in [0, 1]; --scale with a checkpoint zooms the fitted picture (options build the network with it)
+    zoom = args.scale if args.checkpoint is not None else None
+    image = model.render(args.width, args.height, z, scale=zoom, keep_aspect=args.keep_aspect)
     print(f"wrote {save_png(image, args.output)} ({args.width}x{args.height})")
     return 0
 
@@ -192,8 +196,9 @@ def _walk(args: argparse.Namespace, command_line: str) -> int:
     stops = keyframes(_latent_seed(args), args.keyframes, model.config.z_dim)  # (keyframes, z_dim)
     if args.checkpoint is not None:
         stops[0] = z.numpy()  # start from the picture the network was fitted to
+    zoom = args.scale if args.checkpoint is not None else None  # as in _sample
     frames = render_walk(model, stops, args.steps, args.interp, args.loop, args.width, args.height,
-                         keep_aspect=args.keep_aspect)
+                         scale=zoom, keep_aspect=args.keep_aspect)
     total = walk_frame_count(args.keyframes, args.steps, args.loop)
     written = write_walk(frames, args.output, args.fps, total=total)
     print(f"wrote {written} frames to {args.output} ({written / args.fps:.2f} s at {args.fps:g} fps)")
