@@ -35,6 +35,7 @@ from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
 REPO = Path(__file__).resolve().parents[1]
 DEMO_MODEL = REPO / "models" / "pix2pix-snow.onnx"
 GENERATORS = {"paper (width 64, depth 8)": Pix2PixConfig(base_channels=64),
+              "wider (width 32, depth 7, resize)": Pix2PixConfig(base_channels=32, depth=7, upsample="resize"),
               "slim (width 16, depth 7, resize)": Pix2PixConfig(base_channels=16, depth=7, upsample="resize")}
 SIZES = (256, 512)
 LIVE_SIZE = 256

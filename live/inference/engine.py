@@ -125,6 +125,11 @@ class Engine:
             self.run(inputs)
         logger.info("%s: nodes per provider %s", self.path.name, self.node_providers)
 
+    def input_shapes(self) -> list[dict[str, tuple[int, ...]]]:
+        """Input name -> shape for each input size this engine has run at (and keeps buffers for),
+        oldest first: what a replacement model is warmed up at. Call it from the thread that runs it."""
+        return [dict(signature) for signature in self._buffers]
+
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the model; returns output name -> array.
 

@@ -1,11 +1,12 @@
 """Audio analysis: mono samples in, the features a show maps onto parameters out. Pure numpy, no devices.
 
-An `Analyser` cuts samples into Hann-windowed frames (2048 samples, hop 512 at
-48 kHz: about 10.7 ms) and derives, frame by frame: the level, four band
-energies, the spectral flux of the log-compressed magnitude, onsets picked
-against an adaptive threshold, the tempo from the autocorrelation of the onset
-envelope and a beat grid phased onto that envelope. Continuous features are
-auto-gained into 0..1 by a decaying peak and smoothed with attack/release. The
+An `Analyser` cuts samples into Hann-windowed frames (46 ms, hop 11.6 ms, the
+same times at every sample rate) and derives, frame by frame: the level, four
+band energies, the spectral flux of the log-compressed magnitude below 5 kHz,
+onsets picked against an adaptive threshold, the tempo from the autocorrelation
+of the onset envelope and a beat grid phased onto that envelope. Continuous
+features are auto-gained into 0..1 by a decaying peak (the bands within 12 dB
+of the loudest one) and smoothed with attack/release. The
 spectral and tempo maths are plain functions beside it, testable on their own;
 they fit in a few lines and need no scipy.
 """
@@ -29,7 +30,15 @@ BAND_NAMES = ("bass", "low_mid", "high_mid", "high")
 
 SILENCE_RMS = 10 ** (-60 / 20)  # -60 dBFS: below this a block counts as silent
 GAIN_FLOORS = {"level": SILENCE_RMS, "band": 1e-3, "flux": 0.02}  # auto-gain never amplifies below these
+# Each band is gained by its own decaying peak, but never by more than 1 / BAND_SPREAD times the loudest
+# band's (12 dB): the faint click on top of a bass drum stays low in the high band, so a mapping can
+# tell a kick from a hi-hat, while a band that really plays (hi-hats a quarter of the kick) reaches 1.
+BAND_SPREAD = 0.25
 LOG_COMPRESSION = 100.0  # gamma in log(1 + gamma |X|), |X| = 1 for a full-scale sine
+# The flux looks at the spectrum up to here, whatever the sample rate (5 kHz is under the Nyquist
+# frequency of 11,025 Hz): above it a 48 kHz stream has four times the bins of an 11 kHz one, and a
+# hi-hat pattern repeating every two beats would outvote the kick and halve the tempo.
+FLUX_MAX_HZ = 5000.0
 ONSET_MEAN_WINDOW = 0.1  # seconds of past novelty the threshold averages (Boeck et al. 2012, online)
 ONSET_MAX_WINDOW = 0.03  # seconds: an onset frame is the largest novelty of this span
 MIN_ONSET_INTERVAL = 0.08  # seconds: at most 12.5 onsets a second
@@ -38,7 +47,7 @@ TEMPO_MIN_HISTORY = 3.0  # seconds of envelope before a tempo is reported
 TEMPO_EVERY = 0.5  # seconds between tempo and beat-phase estimates
 TEMPO_RANGE = (60.0, 200.0)  # BPM
 TEMPO_PRIOR_BPM = 120.0  # the log-Gaussian prior's centre ...
-TEMPO_PRIOR_OCTAVES = 1.0  # ... and width: octave errors (x2, /2) lose to the candidate nearer 120
+TEMPO_PRIOR_OCTAVES = 0.8  # ... and width: octave errors (x2, /2) lose to the candidate nearer 120, clearly
 TEMPO_MIN_CONFIDENCE = 0.1  # normalised autocorrelation at the chosen lag below which no tempo is claimed
 
 
@@ -73,10 +82,18 @@ class AnalysisSettings(Protocol):
 # ---------------------------------------------------------------- pure pieces
 
 
+HOP_SECONDS = 512 / 44_100  # 11.6 ms: 86 analysis frames a second at every sample rate
+
+
 def frame_sizes(samplerate: int) -> tuple[int, int]:
-    """(window, hop) in samples: a window of about 40 ms rounded to a power of two, hop a quarter of it."""
-    window = 1 << round(math.log2(0.04 * samplerate))
-    return window, window // 4
+    """(window, hop) in samples: a hop of HOP_SECONDS and a window four hops (46 ms) long.
+
+    The same times at every rate, not powers of two: with power-of-two sizes a 48 kHz
+    stream was analysed at 94 frames a second and an 11 kHz one at 86, the tempo's lags
+    fell on different frames, and a loop could be read at 135 BPM at one rate and 67.6
+    at the other."""
+    hop = max(1, round(HOP_SECONDS * samplerate))
+    return 4 * hop, hop
 
 
 def hann(size: int) -> np.ndarray:
@@ -175,6 +192,7 @@ class Analyser:
         self.frame_rate = config.samplerate / self.hop  # Hz, analysis frames per second
         self._window = hann(self.window_size)
         self._bands = band_slices(self.window_size, config.samplerate)
+        self._flux_bins = min(self.window_size // 2, round(FLUX_MAX_HZ * self.window_size / config.samplerate)) + 1
         self._onset_threshold = config.onset_threshold
         self._gain_decay = math.exp(-1.0 / (config.gain_window * self.frame_rate))  # per frame
         self._attack = one_pole_coefficient(config.attack, 1.0 / self.frame_rate)
@@ -196,7 +214,7 @@ class Analyser:
         self._frame = np.zeros(self.window_size, np.float32)  # (N,) the newest window of samples
         self._pending = np.zeros(self.hop, np.float32)  # (hop,) samples waiting for a full hop
         self._pending_count = 0
-        self._previous_compressed = np.zeros(self.window_size // 2 + 1, np.float32)
+        self._previous_compressed = np.zeros(self._flux_bins, np.float32)
         self._frames = 0  # frames analysed since reset
         self._novelty = deque(maxlen=max(self._mean_frames, self._max_frames))  # raw flux, newest last
         self._envelope = np.zeros(self._tempo_frames)  # (T,) onset envelope ring for tempo and beats
@@ -243,21 +261,23 @@ class Analyser:
         self._frame[-hop:] = self._pending
         self._rms = float(np.sqrt(np.mean(np.square(self._pending))))
         magnitudes = magnitude_spectrum(self._frame, self._window)
-        compressed = log_compress(magnitudes)
+        compressed = log_compress(magnitudes[:self._flux_bins])
         flux = spectral_flux(compressed, self._previous_compressed)
         self._previous_compressed = compressed
         raw = dict(zip(BAND_NAMES, band_amplitudes(magnitudes, self._bands)), level=self._rms, flux=flux)
+        loudest_band = max(self._peaks[name] * self._gain_decay for name in BAND_NAMES)
+        loudest_band = max(loudest_band, *(raw[name] for name in BAND_NAMES))
         for name, value in raw.items():
-            self._follow(name, value)
+            self._follow(name, value, BAND_SPREAD * loudest_band if name in BAND_NAMES else 0.0)
         self._pick_onset(flux)
         if self._frames % self._tempo_every == 0:
             self._estimate_tempo()
         self._advance_beat()
         self._frames += 1
 
-    def _follow(self, name: str, value: float) -> None:
-        """Auto-gain by a decaying peak (with a floor), then attack/release smoothing."""
-        floor = GAIN_FLOORS.get(name, GAIN_FLOORS["band"])
+    def _follow(self, name: str, value: float, shared_floor: float) -> None:
+        """Auto-gain by a decaying peak (with floors), then attack/release smoothing."""
+        floor = max(GAIN_FLOORS.get(name, GAIN_FLOORS["band"]), shared_floor)
         peak = max(value, self._peaks[name] * self._gain_decay, floor)
         self._peaks[name] = peak
         gained = value / peak
@@ -267,10 +287,12 @@ class Analyser:
 
     def _pick_onset(self, flux: float) -> None:
         """An onset: the largest flux of the last 30 ms, a threshold above the local mean, not too soon."""
+        # the mean of the frames before this one: an attack in the very first frame of a sound
+        # stands above the silence before it (averaging itself in, it never could)
+        earlier = list(self._novelty)[-self._mean_frames:]
+        local_mean = sum(earlier) / len(earlier) if earlier else 0.0
         self._novelty.append(flux)
         recent = list(self._novelty)
-        averaged = recent[-self._mean_frames:]
-        local_mean = sum(averaged) / len(averaged)
         threshold = local_mean + self._onset_threshold * self._peaks["flux"]
         self._envelope[self._envelope_next] = max(0.0, flux - local_mean)
         self._envelope_next = (self._envelope_next + 1) % self._tempo_frames

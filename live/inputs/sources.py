@@ -80,7 +80,9 @@ class CameraConfig(Settings):
     # Sensor noise changes a live picture every frame, even of an empty room; None turns it off.
     frozen_after: float | None = Field(10.0, gt=0)
     backoff_start: float = Field(0.5, gt=0)  # seconds before the first reconnect attempt
-    backoff_max: float = Field(10.0, gt=0)  # seconds; the wait doubles up to this
+    # seconds; the wait doubles up to this. Short, so a replugged camera shows again within about a
+    # second however long it was away (bench/recovery_bench.py); a failed open costs next to nothing.
+    backoff_max: float = Field(1.0, gt=0)
 
     @model_validator(mode="after")
     def _backoff_order(self) -> CameraConfig:

@@ -24,7 +24,7 @@ import numpy as np
 
 from live.control.parameters import Parameter, Value
 from live.core.clock import Clock
-from live.inference.engine import EngineConfig
+from live.inference.engine import Engine, EngineConfig
 
 
 class SceneUnavailable(RuntimeError):
@@ -49,6 +49,7 @@ class Scene(Protocol):
     spec_type: ClassVar[type]  # the show file's block for this kind (a Settings model with `kind:`)
 
     name: str
+    engine: Engine | None  # its model; None without one
 
     @classmethod
     def build(cls, spec, context: SceneContext) -> Scene:
@@ -72,6 +73,10 @@ class Scene(Protocol):
 
     def warm_up(self, width: int, height: int) -> None:
         """Load and run once at this size, so the first cue never waits."""
+
+    def use_engine(self, engine: Engine) -> None:
+        """Render with `engine` from the next frame on: its model file, reloaded while the show runs
+        (same card contract, warmed up). Called between frames by the thread that renders."""
 
     def start(self) -> None:
         """Start its inputs (cameras, video files) on their own threads; live runs only."""

@@ -169,6 +169,9 @@ class CppnScene:
             "scale": self.scale,
         }
 
+    def use_engine(self, engine: Engine) -> None:
+        self.engine = engine  # the same card contract: the same latent size, so the keyframes still fit
+
     def warm_up(self, width: int, height: int) -> None:
         inputs = self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height)
         self.engine.warm_up(inputs)

@@ -107,6 +107,10 @@ class PipelineScene:
     def health(self) -> str:
         return self.source.status().message
 
+    def use_engine(self, engine: Engine) -> None:
+        self.engine, self._io = engine, ImageModelIO(engine.card)
+        self._last_seq = -1  # render the next frame with it, even if the source has not moved on
+
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
             blank = np.zeros((height, width, 3), dtype=np.uint8)

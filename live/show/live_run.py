@@ -56,6 +56,7 @@ class Stats:
     tempo_bpm: float | None = None  # the newest estimate
     parameter_ranges: dict = field(default_factory=dict)  # "scene.parameter" -> [lowest, highest] rendered
     osc: dict = field(default_factory=dict)  # the OSC server's counters at the end; empty without one
+    models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
 
     def note_audio(self, features: AudioFeatures) -> None:
         for name in ("level", "bass", "low_mid", "high_mid", "high", "flux"):
@@ -92,6 +93,7 @@ class Stats:
                       "onsets": self.onsets, "tempo_bpm": self.tempo_bpm},
             "parameters": self.parameter_ranges,
             "osc": self.osc,
+            "models": self.models,
         }
 
 
@@ -172,6 +174,7 @@ class LiveRun:
             self.stage.stop()
             self.controls.stop()
             self.stats.dropped = self.mailbox.dropped
+            self.stats.models = self.stage.model_counts()
             if self.controls.osc is not None:
                 self.stats.osc = self.controls.osc.counters()
         return self.stats
@@ -231,10 +234,14 @@ class LiveRun:
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
             *self.controls.hud_lines(self.stage.scene(self._scene)),
-            *filter(None, [self.stage.source_summary()]),
+            *filter(None, [self.stage.source_summary(), self._models_line()]),
             self._window_line(),
-            f"health {problems or self._inference_health() or self.note or 'ok'}",
+            f"health {problems or self.stage.model_problems() or self._inference_health() or self.note or 'ok'}",
         ])
+
+    def _models_line(self) -> str:
+        counts = self.stage.model_counts()
+        return f"models reloaded {counts['reloaded']} refused {counts['refused']}" if any(counts.values()) else ""
 
     def _window_line(self) -> str:
         bus, window = self.controls.bus, self.renderer.window

@@ -7,7 +7,9 @@ start waits (up to `hold` seconds) for the scenes' first input frames, so the
 show does not open on the idle scene. A scene that fails (its camera
 unplugged, its model erroring) keeps its last good frame for the show's `hold`
 seconds, then gives way to the idle scene until it recovers; the reason is
-kept in `health` for the HUD. The screen never goes black.
+kept in `health` for the HUD. The screen never goes black. In a live run each
+scene's model file is watched: a replacement is loaded off the render path and
+swapped in between frames, a bad one refused while the loaded model runs on.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from live.core.clock import Clock
 from live.inference.engine import Engine, EngineConfig
+from live.inference.model_watch import ModelWatcher
 from live.scenes.contract import Moment, Scene, SceneContext, SceneUnavailable, defaults
 from live.scenes.cppn import CppnScene, CppnSceneConfig
 from live.scenes.kinds import build_scene
@@ -63,6 +66,7 @@ class Stage:
         self.clock = clock
         self.health: dict[str, str] = {}  # scene name -> what is wrong with it now
         self._last_good: dict[int, float] = {}  # scene index -> show time of its last good frame
+        self._watchers: list[tuple[Scene, ModelWatcher]] = []  # live runs only: each scene's model file
 
     @classmethod
     def build(cls, show: Show, rehearsal: bool = False, clock: Clock = time.perf_counter,
@@ -87,8 +91,13 @@ class Stage:
                 scene.attach_renderer(renderer)
 
     def start(self) -> None:
-        """Start the scenes' inputs (cameras, video files) on their own threads, and wait up to the
-        show's `hold` seconds for their first frames (they start together, so the waits overlap)."""
+        """Start the scenes' inputs (cameras, video files) and the watchers of their model files on
+        their own threads, and wait up to the show's `hold` seconds for their first frames (they
+        start together, so the waits overlap)."""
+        self._watchers = [(scene, ModelWatcher(scene.engine, self.show.engine, self.clock))
+                          for scene in self.scenes if scene.engine is not None]
+        for _, watcher in self._watchers:
+            watcher.start()
         for scene in self.scenes:
             scene.start()
         deadline = time.monotonic() + self.show.hold
@@ -100,6 +109,17 @@ class Stage:
     def stop(self) -> None:
         for scene in self.scenes:
             scene.stop()
+        for _, watcher in self._watchers:
+            watcher.stop()
+
+    def model_problems(self) -> str:
+        """Why a model file that changed is not running, for the HUD's health line; "" when none."""
+        return "; ".join(watcher.problem for _, watcher in self._watchers if watcher.problem)
+
+    def model_counts(self) -> dict[str, int]:
+        """Model files reloaded and versions refused while the show ran, for the HUD and --stats-json."""
+        return {"reloaded": sum(watcher.reloads for _, watcher in self._watchers),
+                "refused": sum(watcher.refused for _, watcher in self._watchers)}
 
     @property
     def size(self) -> tuple[int, int]:
@@ -135,6 +155,7 @@ class Stage:
         """The layers at t (seconds of show time), each scene at the moment `moment_for` gives.
         Scenes reuse their buffers: pass copy=True to hand them to another thread."""
         started = self.clock()
+        self._swap_reloaded_models()
         composition = self.director.composition_at(t)
         current, scene, captured = self._render(composition.scene, t, started, moment_for)
         previous = None
@@ -148,6 +169,15 @@ class Stage:
         if scene != composition.scene:
             composition = Composition(scene, composition.previous, composition.mix)
         return Layers(current, previous, composition, captured)
+
+    def _swap_reloaded_models(self) -> None:
+        """Between frames, on the thread that renders: scenes whose model file was replaced by a good
+        model run it from this frame on; the old session goes when the scene lets go of it."""
+        for scene, watcher in self._watchers:
+            engine = watcher.take()
+            if engine is not None:
+                scene.use_engine(engine)
+                log.info("scene %r: reloaded %s (%s)", scene.name, engine.path, engine.card.describe())
 
     def _render(self, index: int, t: float, started: float, moment_for: MomentFor) -> tuple[np.ndarray, int, float]:
         """(pixels, index of the scene really shown, capture time) for scene `index` at t."""

@@ -115,6 +115,8 @@ def test_metadata_reads_back_as_a_pix2pix_card(exported):
     assert card.extra["norm"] == "instance" and card.extra["depth"] == "3"
     assert card.extra["upsample"] in ("transpose", "resize")
     assert _generator(in_channels=3).export_spec().card.input == "rgb"
+    colorizer = _generator().export_spec({"input": "gray", "heldout_l1": "0.1"}).card  # trained on gray pairs
+    assert colorizer.input == "gray" and colorizer.extra["heldout_l1"] == "0.1" and "input" not in colorizer.extra
 
 
 def test_parity_sizes_that_the_network_cannot_run_are_refused(tmp_path):

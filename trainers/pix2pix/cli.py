@@ -115,7 +115,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
         return 0
     l1 = result.losses.get("g_l1", [])
     if l1:
-        print(f"trained {len(l1)} steps in {result.seconds:.0f} s: L1 {l1[0]:.4f} -> {l1[-1]:.4f}")
+        print(f"at step {len(l1)} ({result.seconds:.0f} s this run): L1 {l1[0]:.4f} at the start, {l1[-1]:.4f} now")
     print(f"samples {result.samples}, loss plot {result.loss_plot}, checkpoint {result.checkpoint}")
     _, val_dir = pair_folders(args.pairs)
     generator = result.recipe.generator.eval()

@@ -159,7 +159,8 @@ class Pix2PixGenerator(nn.Module):
             return (torch.rand((1, c.in_channels, height, width), generator=generator) * 2 - 1,)
 
         card = ModelCard(
-            kind="pix2pix", input="edges" if c.in_channels == 1 else "rgb", output_layout="NCHW",
+            kind="pix2pix", input=(notes or {}).get("input", "edges" if c.in_channels == 1 else "rgb"),
+            output_layout="NCHW",
             input_range=(-1.0, 1.0), output_range=(-1.0, 1.0), size_multiple=multiple,
             extra={"base_channels": str(c.base_channels), "depth": str(c.depth), "norm": c.norm,
                    "out_channels": str(c.out_channels), "upsample": c.upsample,
