@@ -89,8 +89,7 @@ class CppnScene:
         self._zoom_only = pure_zoom(card)
         # On the CPU the frame goes through the network in cache-sized tiles on every core; on a GPU
         # provider the engine runs it whole, in device memory.
-        self._tiles = (PixelTiles(engine.path, card.c_dim, int(card.extra.get("net_size", 32)))
-                       if engine.providers[0] == CPU else None)
+        self._tiles = _cpu_tiles(engine)
         self._program = None  # the CPPN shader's source once a GL renderer has compiled it
         self._weights = None
         self._last: np.ndarray | ShaderFrame | None = None
@@ -171,6 +170,19 @@ class CppnScene:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine  # the same card contract: the same latent size, so the keyframes still fit
+        # what draws follows the new file: a tile session of its own, or its weights in a new shader
+        # (compiled by the renderer at its first draw)
+        if self._tiles is not None:
+            self._tiles.close()
+        self._tiles = _cpu_tiles(engine)
+        if self._program is not None:
+            try:
+                self._weights = read_cppn_weights(engine.path)
+                self._program = fragment_source(self._weights, engine.path.name)
+            except (OSError, ValueError) as error:
+                log.warning("scene %r: cannot make a shader of the new %s (%s); running on ONNX Runtime",
+                            self.name, engine.path.name, error)
+                self._program = None
 
     def warm_up(self, width: int, height: int) -> None:
         inputs = self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height)
@@ -197,6 +209,13 @@ class CppnScene:
         # in [0, 1]; a gray (c_dim=1) model broadcasts into all three channels
         self._last = to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
         return self._last
+
+
+def _cpu_tiles(engine: Engine) -> PixelTiles | None:
+    """The tiled CPU runner for the engine's file when the engine runs on the CPU, else None."""
+    if engine.providers[0] != CPU:
+        return None
+    return PixelTiles(engine.path, engine.card.c_dim, int(engine.card.extra.get("net_size", 32)))
 
 
 def pure_zoom(card: ModelCard) -> bool:

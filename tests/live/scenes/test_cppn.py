@@ -89,3 +89,20 @@ def test_the_scale_knob_zooms_without_changing_the_pattern(tmp_path):
                     CppnSceneConfig(keep_aspect=False))
     crop, small = _zoom_pair(old)
     assert np.abs(crop - small).max() <= 1 and small.std() > 5
+
+
+def test_a_replaced_model_draws_from_the_next_frame_on_the_cpu_tiles_too(tmp_path):
+    import shutil
+
+    path = tmp_path / "live.onnx"
+    shutil.copyfile(REPO / "models" / "cppn-tanh.onnx", path)
+    s = CppnScene("swap", Engine.load(path, EngineConfig(providers="cpu")), CppnSceneConfig(seed=2))
+    before = s.render(at(s, 0.5), 48, 27).copy()
+    shutil.copyfile(REPO / "models" / "cppn-sine.onnx", path)  # as the model watcher sees a new file
+    s.use_engine(Engine.load(path, EngineConfig(providers="cpu")))
+    s.walk.restart()
+    after = s.render(at(s, 0.5), 48, 27).copy()
+    sine = CppnScene("sine", Engine.load(REPO / "models" / "cppn-sine.onnx", EngineConfig(providers="cpu")),
+                     CppnSceneConfig(seed=2))
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, sine.render(at(sine, 0.5), 48, 27))
