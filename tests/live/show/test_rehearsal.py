@@ -35,11 +35,12 @@ def rehearse(show: Path, out: Path) -> list[np.ndarray]:
 
 
 def demo_variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
-    """The demo show with one change, its model paths still pointing at models/."""
+    """The demo show with one change, its model and media paths still pointing into the repository."""
     text = DEMO_SHOW.read_text()
     assert old in text
     show = tmp_path / f"{name}.yaml"
-    show.write_text(text.replace(old, new).replace("../models/", f"{REPO / 'models'}/"))
+    show.write_text(text.replace(old, new).replace("../models/", f"{REPO / 'models'}/")
+                    .replace("path: media/", f"path: {REPO / 'shows' / 'media'}/"))
     return show
 
 
