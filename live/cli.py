@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--frames", type=Path, help="also save every frame, exactly as rendered, as PNGs here")
     rehearse.add_argument("--audio", type=Path, help="a WAV/FLAC (or a video's sound) standing in for the show's "
                                                      "audio input")
+    rehearse.add_argument("--camera", type=Path, help="a video file standing in for every camera (looping)")
     rehearse.add_argument("--osc-script", type=Path, help="a YAML list of timed OSC messages standing in for the "
                                                           "controllers: [{at: 4.0, address: /latentstage/scene, "
                                                           "args: [bloom]}]")
@@ -172,18 +173,21 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 def _rehearse(args: argparse.Namespace) -> int:
     from live.control.controls import load_osc_script
-    from live.show.rehearsal import rehearse
+    from live.show.rehearsal import rehearse, with_camera_stand_in
     from live.show.schema import ShowError
 
     show = _load(args)
+    if args.camera is not None:
+        show = with_camera_stand_in(show, args.camera)
     try:
         script = load_osc_script(args.osc_script) if args.osc_script else None
     except ValueError as error:
         raise ShowError(str(error)) from None
     report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
                       audio_file=args.audio, osc_script=script)
+    sound = f", sound from {report.sound}" if report.sound != "none" else ""
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
-          f"in {report.wall_seconds:.1f} s")
+          f"in {report.wall_seconds:.1f} s{sound}; contact sheet {report.contact_sheet}")
     return 0
 
 
@@ -275,7 +279,7 @@ def _osc(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from live.inference.engine import Engine, EngineConfig
-    from live.show.schema import load_show
+    from live.show.schema import cue_sheet, load_show
 
     show = load_show(args.show)
     for scene in show.scenes:
@@ -284,6 +288,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
         print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
+    print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0
 

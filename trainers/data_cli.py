@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
+from trainers.common.cli import OneLineParser, UsageError
 from trainers.pix2pix.pairs import (
     DIRECTIONS,
     INPUTS,
@@ -25,14 +25,6 @@ from trainers.pix2pix.pairs import (
 
 PROG = "latentstage data"
 
-
-class UsageError(ValueError):
-    """Input the user can fix: one line and exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     frames = commands.add_parser("frames", help="a video's frames as PNGs")

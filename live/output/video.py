@@ -43,6 +43,9 @@ def rgb_frame(width: int, height: int) -> tuple[av.VideoFrame, np.ndarray]:
     return frame, rows[:, :width * 3].reshape(height, width, 3)
 
 
+# audio codecs an MP4 holds as they are; others are re-encoded to AAC
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+
 # A fragmented MP4 has no index to write at the end: each fragment (one a second, at each
 # keyframe) is playable on its own, so a file cut off by SIGKILL, a power cut or a full
 # disk plays up to its last whole fragment.
@@ -119,3 +122,33 @@ class VideoWriter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class SoundTrack:
+    """The input's sound into the output: packets copied as they are when MP4 takes the codec,
+    else decoded and re-encoded to AAC."""
+
+    def __init__(self, writer: VideoWriter, sound: av.audio.stream.AudioStream):
+        self.writer = writer
+        self.copied = sound.codec_context.name in MP4_AUDIO
+        self.stream = (writer.add_stream_like(sound) if self.copied
+                       else writer.add_audio_stream("aac", sound.codec_context.sample_rate))
+        self.how = "copied" if self.copied else "re-encoded to AAC"
+
+    def carry(self, packet: av.Packet) -> None:
+        if self.copied:
+            if packet.dts is not None:  # the demuxer's closing packet has no timestamps and no data
+                packet.stream = self.stream
+                self.writer.mux(packet)
+            return
+        for frame in packet.decode():
+            frame.pts = None  # the encoder stamps the samples it regroups
+            self._encode(frame)
+
+    def finish(self) -> None:
+        if not self.copied:
+            self._encode(None)  # flush the encoder
+
+    def _encode(self, frame: av.AudioFrame | None) -> None:
+        for encoded in self.stream.encode(frame):
+            self.writer.mux(encoded)

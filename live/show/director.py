@@ -55,6 +55,11 @@ class Director:
             return Composition(current.scene, current.previous, apply_curve(elapsed / current.fade, current.curve))
         return Composition(current.scene, None, 1.0)
 
+    def fade_at(self, t: float) -> float:
+        """Seconds of the fade that brought the scene on screen at t (0 for a cut, or before any cue)."""
+        change = self._latest_change(t)
+        return change.fade if change is not None else 0.0
+
     def next_scene(self, t: float, fade: float = 0.0) -> None:
         self.select(self.composition_at(t).scene + 1, t, fade)
 

@@ -2,22 +2,29 @@
 
 The same stage, director and renderer as a live run, on a headless GL surface,
 with frame i shown at t = i / fps exactly. Nothing depends on the wall clock,
-so the same show and seed give the same frames, run after run.
+so the same show and seed give the same frames, run after run. Stand-ins take
+the venue's place: a video file for each camera, a song for the sound input
+(and the preview's sound track), a script of OSC messages for the operator. A
+contact sheet beside the preview shows each scene change and the sound.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from live.control.controls import Controls, OscCue, show_audio
+from live.inputs.sources import VideoFileConfig
 from live.output.render import open_renderer
-from live.output.video import VideoWriter
+from live.output.video import SoundTrack, VideoWriter
+from live.show.contact_sheet import ContactSheet
 from live.show.schema import Show, ShowError
 from live.show.stage import Stage
 
@@ -30,6 +37,18 @@ class RehearsalReport:
     frames: int
     seconds: float  # of show time
     wall_seconds: float
+    contact_sheet: Path
+    sound: str  # what the preview's sound track holds: "none", or where it came from
+
+
+def with_camera_stand_in(show: Show, clip: Path) -> Show:
+    """The show with every camera source replaced by `clip`, looping: the venue's camera, rehearsed."""
+    if not clip.is_file():
+        raise ShowError(f"{clip}: no such video to stand in for the camera")
+    scenes = [scene.replaced(source=VideoFileConfig(path=clip.resolve()))
+              if getattr(getattr(scene, "source", None), "kind", None) == "camera" else scene
+              for scene in show.scenes]
+    return show.replaced(scenes=scenes)
 
 
 def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
@@ -53,11 +72,14 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     controls = Controls.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     controls.start()
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
+    sheet = ContactSheet([scene.name for scene in show.scenes], fps)
     started = time.perf_counter()
     try:
         stage.attach_renderer(renderer)
-        with VideoWriter(out_path, *stage.output_size, fps) as writer, \
-                tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress) as bar:
+        with contextlib.ExitStack() as files:
+            writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
+            song = _song_track(files, writer, audio_file)
+            bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
             for index in range(frame_count):
                 t = index / fps
                 controls.update(t, stage.director)
@@ -66,13 +88,38 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
                 renderer.present(layers.current, layers.previous, layers.composition.mix)
                 pixels = renderer.read_pixels()
                 writer.write(pixels)
+                sheet.add(t, layers.composition, stage.director.fade_at(t), controls.features, pixels)
                 if frames_dir is not None:
                     _save_png(pixels, frames_dir / f"frame-{index:06d}.png")
                 bar.update()
+            if song is not None:
+                song(frame_count / fps)
     finally:
         renderer.close()
         controls.stop()
-    return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started)
+    contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
+    return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
+                           contact_sheet, str(audio_file) if audio_file is not None else "none")
+
+
+def _song_track(files: contextlib.ExitStack, writer: VideoWriter, song: Path | None):
+    """A function that carries the song's first `seconds` into the preview's sound track, or None
+    without a song (or one with no sound). The track is added now, before any frame is written."""
+    if song is None:
+        return None
+    source = files.enter_context(av.open(str(song)))  # already decoded once by the audio input: readable
+    if not source.streams.audio:
+        return None
+    stream = source.streams.audio[0]
+    track = SoundTrack(writer, stream)
+
+    def carry(seconds: float) -> None:
+        for packet in source.demux(stream):
+            if packet.pts is not None and packet.pts * packet.time_base >= seconds:
+                break
+            track.carry(packet)
+        track.finish()
+    return carry
 
 
 def _save_png(pixels: np.ndarray, path: Path) -> None:

@@ -8,6 +8,8 @@ into `demo.yaml:12: scenes[0].cppn.period: ...` messages.
 """
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -186,6 +188,44 @@ def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, ow
     return resolved
 
 
+def cue_sheet(show: Show) -> list[str]:
+    """The cue list as a designer reads it: number, trigger, scene, and how it comes in."""
+    if not show.cues:
+        return ["  no cues: the first scene shows throughout"]
+    width = max(len(cue.scene) for cue in show.cues)
+    lines = [f"  {'cue':>3}  {'trigger':<12}  {'scene':<{width}}  how"]
+    for number, cue in enumerate(show.cues, start=1):
+        how = f"fade {cue.fade:g} s, {cue.curve}" if cue.fade else "cut"
+        lines.append(f"  {number:>3}  {f'at {cue.at:g} s':<12}  {cue.scene:<{width}}  {how}")
+    if show.length:
+        lines.append(f"  the cue list repeats every {show.length:g} s")
+    return lines
+
+
+@functools.cache
+def _known_keys() -> tuple[str, ...]:
+    """Every key a show file can hold anywhere, from the schema itself."""
+    keys: set[str] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            keys.update(node.get("properties", {}))
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(Show.model_json_schema())
+    return tuple(sorted(keys))
+
+
+def _suggestion(key: str) -> str:
+    """'; did you mean "fade"?' for a misspelt key close to a real one, else nothing."""
+    close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
     lines = []
     for problem in error.errors():
@@ -197,7 +237,7 @@ def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
         line = _line_of(tree, location)
         message = problem["msg"]
         if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-            message = "unknown key"
+            message = "unknown key" + _suggestion(str(location[-1]) if location else "")
         elif problem["type"] == "missing":
             message = "required key is missing"
         lines.append(f"{path}:{line}: {key or 'show'}: {message}")

@@ -20,12 +20,9 @@ from tqdm import tqdm
 
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
-from live.output.video import VideoWriter, even_size
+from live.output.video import SoundTrack, VideoWriter, even_size
 from live.scenes.filters import FilterChain, with_model_inputs
 from live.show.schema import ShowError
-
-# audio codecs an MP4 holds as they are; others are re-encoded to AAC
-MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 
 
 @dataclass
@@ -92,33 +89,3 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
 def _seconds(frame: av.VideoFrame, index: int, fps: float) -> float:
     """The frame's own time from the start, or its place at the nominal rate when it carries none."""
     return frame.time if frame.time is not None else index / fps
-
-
-class SoundTrack:
-    """The input's sound into the output: packets copied as they are when MP4 takes the codec,
-    else decoded and re-encoded to AAC."""
-
-    def __init__(self, writer: VideoWriter, sound: av.audio.stream.AudioStream):
-        self.writer = writer
-        self.copied = sound.codec_context.name in MP4_AUDIO
-        self.stream = (writer.add_stream_like(sound) if self.copied
-                       else writer.add_audio_stream("aac", sound.codec_context.sample_rate))
-        self.how = "copied" if self.copied else "re-encoded to AAC"
-
-    def carry(self, packet: av.Packet) -> None:
-        if self.copied:
-            if packet.dts is not None:  # the demuxer's closing packet has no timestamps and no data
-                packet.stream = self.stream
-                self.writer.mux(packet)
-            return
-        for frame in packet.decode():
-            frame.pts = None  # the encoder stamps the samples it regroups
-            self._encode(frame)
-
-    def finish(self) -> None:
-        if not self.copied:
-            self._encode(None)  # flush the encoder
-
-    def _encode(self, frame: av.AudioFrame | None) -> None:
-        for encoded in self.stream.encode(frame):
-            self.writer.mux(encoded)

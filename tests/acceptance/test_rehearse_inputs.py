@@ -127,3 +127,33 @@ def test_a_file_that_is_not_sound_is_refused_with_one_line_and_exit_code_2(vj_sh
     assert said == [result.stderr.strip().splitlines()[-1]], result.stderr  # one line, the last one
     assert said[0].startswith(f"latentstage: {sound}: cannot use it as the rehearsal's sound: ") and reason in said[0]
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_the_preview_carries_the_songs_sound_and_a_contact_sheet(vj_show, sounds):
+    folder = vj_show.parent
+    out = folder / "with-song.mp4"
+    result = latentstage("rehearse", str(vj_show), "-o", str(out), "--size", "160x90", "--seconds", "1",
+                         "--audio", str(sounds["wav"]), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert f"sound from {sounds['wav']}; contact sheet {out.with_suffix('.png')}" in result.stdout
+    with av.open(str(out)) as container:
+        sound = container.streams.audio[0]
+        assert sound.codec_context.name == "aac"  # the WAV's PCM, re-encoded: MP4 holds no PCM
+        samples = sum(frame.samples for frame in container.decode(audio=0))
+    assert samples / RATE == pytest.approx(1.0, abs=0.1)  # the song's first second, not all three
+    assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_a_video_stands_in_for_the_camera(tmp_path):
+    show = tmp_path / "mirror.yaml"
+    show.write_text((REPO / "shows" / "mirror.yaml").read_text().replace("../models/", f"{REPO / 'models'}/"))
+    clip = write_test_video(tmp_path / "visitor.mp4", frames=30, size=(160, 96))
+    idle = rehearsed(show, "no-camera", 0.5, "--size", "160x90")
+    stood_in = rehearsed(show, "clip", 0.5, "--size", "160x90", "--camera", str(clip))
+    assert len(stood_in) == len(idle) == 15
+    # the clip's edges (pure black and white) instead of the idle CPPN's colours
+    assert all(np.isin(frame, (0, 255)).mean() > 0.95 for frame in stood_in)
+    assert not any(np.isin(frame, (0, 255)).mean() > 0.95 for frame in idle)
+    refused = latentstage("rehearse", str(show), "-o", str(tmp_path / "x.mp4"), "--camera", "missing.mp4",
+                          cwd=tmp_path)
+    assert refused.returncode == 2 and "missing.mp4: no such video to stand in for the camera" in refused.stderr

@@ -45,18 +45,25 @@ def load_picture(path: str | Path, longest_side: int, channels: int = 3) -> np.n
     return pixels.reshape(height, width, channels)
 
 
+def picture_files(folder: str | Path, what: str = "pictures") -> list[Path]:
+    """The picture files of one folder (not its sub-folders) in sorted name order; a one-line error for a
+    missing folder or one with none. Hidden files are left out: the atomic writers' temporaries start
+    with a dot."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    files = sorted(path for path in folder.iterdir()
+                   if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."))
+    if not files:
+        raise ValueError(f"{folder}: no {what} ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
 class ImageFolder(Dataset):
     """The pictures of one folder (not its sub-folders), in sorted file-name order, each fitted to `size`."""
 
     def __init__(self, folder: str | Path, size: tuple[int, int], channels: int = 3):
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: no such folder")
-        # hidden files are left out: the atomic writers' temporaries start with a dot
-        self.files = sorted(path for path in folder.iterdir()
-                            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."))
-        if not self.files:
-            raise ValueError(f"{folder}: no pictures ({', '.join(IMAGE_SUFFIXES)})")
+        self.files = picture_files(folder)
         self.size = size  # (width, height) in pixels
         self.channels = channels
 

@@ -16,13 +16,13 @@ import datetime
 import secrets
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 import torch
 
 from live.scenes.cppn_math import keyframes
 from trainers.common.checkpoint import CheckpointError
+from trainers.common.cli import OneLineParser, UsageError
 from trainers.common.distributed import placed
 from trainers.common.images import save_png
 from trainers.cppn.checkpoint import load_checkpoint
@@ -34,15 +34,6 @@ PROG = "latentstage cppn"
 # options that shape the network; with --checkpoint the checkpoint decides them
 NETWORK_FIELDS = ("z_dim", "c_dim", "net_size", "depth", "arch", "seed")
 
-
-class UsageError(ValueError):
-    """Input the user can fix: reported as one line and exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # one line instead of argparse's usage block, as every other bad input gets
-        raise UsageError(message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     sample = commands.add_parser("sample", help="render one still to a PNG at any size")

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import torch
 
 from trainers.common.checkpoint import CheckpointError
+from trainers.common.cli import OneLineParser, UsageError
 from trainers.common.distributed import placed
 from trainers.pix2pix.evaluate import evaluate
 from trainers.pix2pix.model import NORMS, UPSAMPLES, Pix2PixConfig
@@ -32,14 +32,6 @@ MODEL_NAME = "pix2pix.onnx"
 SLIM = {"width": 16, "depth": 7, "upsample": "resize"}
 PAPER = {"width": 64, "depth": 8, "upsample": "transpose"}
 
-
-class UsageError(ValueError):
-    """Input the user can fix: one line and exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     defaults, network = TrainConfig(pairs="", out_dir=""), Pix2PixConfig()
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("pairs", type=Path, help="folder of pairs (train/ and val/, as `latentstage data pairs` makes)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for samples, checkpoint, report, model")
     parser.add_argument("--steps", type=int, default=defaults.steps, help=f"training steps (default {defaults.steps})")

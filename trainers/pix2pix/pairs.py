@@ -26,7 +26,7 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from live.scenes.filters import auto_canny, to_gray
-from trainers.common.data import IMAGE_SUFFIXES, open_image, video_frames
+from trainers.common.data import open_image, picture_files, video_frames
 from trainers.common.files import atomic_file
 
 INPUTS = ("edges", "gray")
@@ -86,10 +86,7 @@ def pictures_from(source: str | Path, size: tuple[int, int], fps: float | None =
     """(count if known, the (H, W, 3) uint8 pictures fitted to `size`) of a video file or an image folder."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(path for path in source.iterdir()
-                       if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."))
-        if not files:
-            raise ValueError(f"{source}: no pictures ({', '.join(IMAGE_SUFFIXES)})")
+        files = picture_files(source)
         return len(files), (np.asarray(ImageOps.fit(open_image(path), size, Image.Resampling.LANCZOS))
                             for path in files)
     if not source.exists():

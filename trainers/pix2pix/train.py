@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from trainers.common.batches import Batches
 from trainers.common.callbacks import Checkpointing, LossPlot, ProgressBar, SampleGrid
-from trainers.common.data import IMAGE_SUFFIXES, open_image
+from trainers.common.data import open_image, picture_files
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
 from trainers.common.loop import Callback, Trainer
@@ -82,13 +82,7 @@ class PairFolder(Dataset):
     """The A | B pictures of one folder as (input, target) tensors in [0, 1], each half `size` square."""
 
     def __init__(self, folder: str | Path, size: int, in_channels: int, direction: str = "AtoB"):
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"{folder}: no such folder of pairs")
-        self.files = sorted(path for path in folder.iterdir()
-                            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."))
-        if not self.files:
-            raise ValueError(f"{folder}: no pairs ({', '.join(IMAGE_SUFFIXES)})")
+        self.files = picture_files(folder, "pairs")
         self.size, self.in_channels, self.direction = size, in_channels, direction
 
     def __len__(self) -> int:

@@ -33,7 +33,38 @@ scenes:
     cppn:
       periode: 3
 """)
-    assert message == f"{tmp_path / 'show.yaml'}:7: scenes[0].cppn.periode: unknown key"
+    assert message == f"{tmp_path / 'show.yaml'}:7: scenes[0].cppn.periode: unknown key; did you mean 'period'?"
+
+
+def test_a_misspelt_key_gets_a_suggestion_and_a_stranger_none(tmp_path):
+    message = error_of(tmp_path, """
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+cues:
+  - {at: 0, scene: a, fad: 2}
+  - {at: 1, scene: a, colour: red}
+""")
+    lines = message.splitlines()
+    assert lines[0].endswith(":5: cues[0].fad: unknown key; did you mean 'fade'?")
+    assert lines[1].endswith(":6: cues[1].colour: unknown key")
+
+
+def test_check_prints_a_cue_sheet(tmp_path):
+    from live.show.schema import cue_sheet
+
+    show = parse(tmp_path, """
+length: 20
+scenes:
+  - {name: drift, kind: cppn, model: m.onnx}
+  - {name: bloom, kind: cppn, model: m.onnx}
+cues:
+  - {at: 0, scene: drift}
+  - {at: 12.5, scene: bloom, fade: 3, curve: linear}
+""")
+    assert cue_sheet(show) == ["  cue  trigger       scene  how",
+                               "    1  at 0 s        drift  cut",
+                               "    2  at 12.5 s     bloom  fade 3 s, linear",
+                               "  the cue list repeats every 20 s"]
 
 
 def test_a_wrong_type_names_its_line(tmp_path):
@@ -79,9 +110,11 @@ def test_odd_output_sizes_are_refused_since_recordings_need_even_ones(tmp_path):
 
 
 def test_every_component_block_refuses_unknown_keys(tmp_path):
-    for block in ("engine: {provider: cpu}", "window: {fulscreen: true}", "output: {fsp: 30}"):
+    for block, meant in (("engine: {provider: cpu}", "providers"), ("window: {fulscreen: true}", "fullscreen"),
+                         ("output: {fsp: 30}", "fps")):
         message = error_of(tmp_path, block + "\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
-        assert message.endswith("unknown key") and ":1: " in message, message
+        assert "unknown key" in message and ":1: " in message, message
+        assert message.endswith(f"did you mean {meant!r}?") or meant == "fps", message
 
 
 @pytest.mark.parametrize("text, expected", [
