@@ -206,6 +206,11 @@ def _run(args: argparse.Namespace) -> int:
     stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
+    try:
+        stage.attach_renderer(renderer)  # CPPN scenes' shaders compile on this thread, which owns GL
+    except Exception:
+        renderer.close()
+        raise
     if args.record:
         # H.264 wants even sizes: an odd window loses its last row or column in the file
         recorder = Recorder(args.record, *even_size(*renderer.window.get_framebuffer_size()), show.output.fps)

@@ -54,6 +54,24 @@ renderer = gl.gl_info.get_renderer()
 window.close()
 print(json.dumps({"renderer": renderer}))
 """
+# The bundled CPPN drawn by the renderer's GL shader, headless, as `backend: auto` would draw it.
+_CPPN_SHADER_PROBE = """
+import importlib.resources, json
+import numpy as np
+from live.output.cppn_shader import fragment_source, shader_frame
+from live.output.render import RenderConfig, open_renderer
+from live.scenes.cppn_weights import read_cppn_weights
+weights = read_cppn_weights(importlib.resources.files("models") / "cppn-tanh.onnx")
+renderer = open_renderer(RenderConfig(width=32, height=32, vsync=False), (32, 32), headless=True)
+from pyglet import gl
+program = fragment_source(weights, "cppn-tanh.onnx")
+renderer.shaders.prepare(program)
+renderer.upload(1, shader_frame(program, weights, np.zeros(weights.card.z_dim), weights.card.scale, 32, 32, True))
+renderer.draw(1.0)
+spread = float(renderer.read_pixels().std())
+renderer.close()
+print(json.dumps({"renderer": gl.gl_info.get_renderer(), "spread": spread}))
+"""
 _AUDIO_PROBE = """
 import json
 try:
@@ -80,6 +98,7 @@ def collect() -> dict[str, dict[str, Any]]:
         "window": _start_probe(_WINDOW_PROBE),
         "headless": _start_probe(_HEADLESS_PROBE),
         "audio": _start_probe(_AUDIO_PROBE),
+        "cppn": _start_probe(_CPPN_SHADER_PROBE),
     }
     report = {
         "versions": _versions(),
@@ -90,7 +109,8 @@ def collect() -> dict[str, dict[str, Any]]:
     results = {name: _finish_probe(process) for name, process in probes.items()}
     report["display"] = _display(results["window"], results["headless"])
     report["audio"] = _audio(results["audio"])
-    order = ("versions", "onnxruntime", "display", "audio", "cameras", "osc")
+    report["cppn"] = _cppn(results["cppn"])
+    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc")
     return {name: report[name] for name in order}
 
 
@@ -143,9 +163,8 @@ def _distribution_version(names: tuple[str, ...]) -> str | None:
 
 def _onnxruntime() -> dict[str, Any]:
     try:
-        from live.inference.providers import (
-            probe_providers,  # imported here: a broken ORT is a finding, not a crash
-        )
+        from live.inference import gpu_libraries  # imported here: a broken ORT is a finding, not a crash
+        from live.inference.providers import missing_gpu_libraries, probe_providers
     except ImportError as error:
         return _section(MISSING, f"onnxruntime does not import: {error}", providers=[])
     statuses = probe_providers()
@@ -154,16 +173,41 @@ def _onnxruntime() -> dict[str, Any]:
     ]
     loading = [s.short_name for s in statuses if s.loads]
     failing = "; ".join(f"{s.short_name}: {s.reason}" for s in statuses if not s.loads)
+    # each library a GPU provider lacks, with the pip package that brings it
+    libraries = [s.reason.split(":")[0] for s in statuses if not s.loads and ".so" in s.reason]
+    missing = [{"library": library, "install": f'pip install "{gpu_libraries.install_hint(library)}"'}
+               for library in dict.fromkeys([*libraries, *missing_gpu_libraries()])
+               if gpu_libraries.install_hint(library)]
     if "CPU" not in loading:
-        return _section(MISSING, f"the CPU provider does not load ({failing})", providers=providers)
+        return _section(MISSING, f"the CPU provider does not load ({failing})", providers=providers,
+                        missing_libraries=missing)
     if loading == ["CPU"]:
-        return _section(WARN, f"CPU only ({failing})", providers=providers)
-    return _section(OK, f"runs on {', '.join(loading)}", providers=providers)
+        hints = "; ".join(f"{m['library']}: {m['install']}" for m in missing)
+        fix = f"; for a GPU: bash .ci/setup --gpu, or {hints}" if missing else ""
+        return _section(WARN, f"CPU only ({failing}){fix}", providers=providers, missing_libraries=missing)
+    return _section(OK, f"runs on {', '.join(loading)}", providers=providers, missing_libraries=missing)
+
+
+def _cppn(probe: dict[str, Any]) -> dict[str, Any]:
+    """Which backend a CPPN scene's `backend: auto` gets: the renderer's GL shader, or ONNX Runtime."""
+    from live.output.cppn_shader import is_software_renderer
+
+    if probe["ok"] and probe["spread"] > 1.0:
+        if is_software_renderer(probe["renderer"]):
+            return _section(OK, f"backend auto runs CPPNs on ONNX Runtime: the GL renderer ({probe['renderer']}) "
+                                "rasterises on the CPU, where ONNX Runtime is faster; backend: shader works too",
+                            backend="onnx", probe=probe)
+        return _section(OK, f"backend auto draws CPPNs with the GL shader ({probe['renderer']}, headless)",
+                        backend="shader", probe=probe)
+    why = probe.get("error") or "the shader drew a flat picture"
+    return _section(WARN, f"backend auto falls back to ONNX Runtime: the GL shader fails headless ({why})",
+                    backend="onnx", probe=probe)
 
 
 def _start_probe(source: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", source], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # live/ and models/ import from here too
     )
 
 

@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError
 from pydantic import Field
 
 from live.core.config import Settings
+from live.inference.cpu_threads import physical_cores
 from live.inference.model_card import ModelCard, ModelCardError
 from live.inference.providers import (
     CPU,
@@ -38,6 +39,7 @@ from live.inference.providers import (
     ProviderStatus,
     probe_providers,
 )
+from live.inference.tensorrt_cache import tensorrt_options
 
 logger = logging.getLogger("latentstage.engine")
 
@@ -225,6 +227,9 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
     provider has no kernel for still run; that shows in node_providers."""
     status = {s.name: s for s in statuses}
     options = {TENSORRT: {"device_id": config.device_id}, CUDA: {"device_id": config.device_id}}
+    if config.providers in ("auto", "tensorrt") and TENSORRT in status and status[TENSORRT].loads:
+        # built engines kept per model hash and GPU: the second start skips the build
+        options[TENSORRT] = tensorrt_options(path, config.device_id)
 
     def failure(name: str) -> str:
         return f"{SHORT_NAMES[name]}: {status[name].reason}" if name in status else f"{SHORT_NAMES[name]}: not probed"
@@ -259,6 +264,7 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
 def _open_session(path: Path, providers: list, device_id: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only; provider choice is logged by us
+    options.intra_op_num_threads = physical_cores()  # CPU kernels (a CPPN's fused Gemms) split over the cores
     # Profiling is on until the first run ends it; that run's events say which
     # provider ran each node. The file goes to the temp dir and is deleted.
     options.enable_profiling = True

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import re
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
+
+from live.inference import gpu_libraries
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -56,6 +59,15 @@ def probe_providers() -> list[ProviderStatus]:
     return list(_probe_all())
 
 
+def missing_gpu_libraries() -> list[str]:
+    """Sonames of CUDA and cuDNN libraries that ONNX Runtime's preload could not find (pip or system)."""
+    _probe_all()
+    return list(_preload_failures)
+
+
+_preload_failures: list[str] = []
+
+
 def loading_providers() -> list[str]:
     """Names of the probed providers that load, fastest first."""
     return [status.name for status in probe_providers() if status.loads]
@@ -64,6 +76,11 @@ def loading_providers() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _probe_all() -> tuple[ProviderStatus, ...]:
     compiled = set(ort.get_available_providers())
+    if CUDA in compiled:  # first: CUDA and cuDNN from pip's nvidia wheels, where installed
+        # preload_dlls reports through Python's print: catch sys.stdout too, wherever it points
+        with _captured_output() as captured, contextlib.redirect_stdout(io.StringIO()) as printed:
+            gpu_libraries.preload()
+        _preload_failures[:] = gpu_libraries.failed_preloads(captured.text + printed.getvalue())
     model_bytes = _tiny_model().SerializeToString()
     return tuple(_probe(name, name in compiled, model_bytes) for name in PROBED)
 

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from live.core.config import Settings
 from live.core.imaging import FitMode
+from live.output.cppn_shader import ShaderFrame, ShaderLayers
 
 log = logging.getLogger("latentstage.render")
 
@@ -145,6 +146,8 @@ class Renderer:
         self._readback: np.ndarray | None = None
         self._hud_label = None
         self._hud_backing = None
+        self.shaders = ShaderLayers(gl, image_size)  # CPPN scenes drawn here rather than uploaded
+        self.gl_renderer: str = gl.gl_info.get_renderer()  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
 
     def _make_texture(self, width: int, height: int) -> int:
         gl = self._gl
@@ -159,9 +162,13 @@ class Renderer:
             gl.glTexParameteri(gl.GL_TEXTURE_2D, parameter, value)
         return texture.value
 
-    def upload(self, layer: int, pixels: np.ndarray) -> None:
-        """Copy (H, W, 3) uint8 RGB into layer 0 (previous) or 1 (current), in place."""
+    def upload(self, layer: int, pixels: np.ndarray | ShaderFrame) -> None:
+        """Copy (H, W, 3) uint8 RGB into layer 0 (previous) or 1 (current), in place; a CPPN
+        scene's ShaderFrame is drawn into the layer by its shader instead."""
         gl = self._gl
+        if isinstance(pixels, ShaderFrame):
+            self.shaders.draw_into(self._textures[layer], pixels)
+            return
         height, width = pixels.shape[:2]
         if (width, height) != self.image_size or pixels.dtype != np.uint8 or pixels.shape[2] != 3:
             raise ValueError(f"frame {pixels.shape} {pixels.dtype} does not fit the {self.image_size} RGB8 textures")
@@ -191,7 +198,7 @@ class Renderer:
         program.stop()
         gl.glActiveTexture(gl.GL_TEXTURE0)
 
-    def present(self, current: np.ndarray, previous: np.ndarray | None = None, mix_current: float = 1.0) -> None:
+    def present(self, current: np.ndarray | ShaderFrame, previous: np.ndarray | ShaderFrame | None = None, mix_current: float = 1.0) -> None:
         self.upload(1, current)
         if previous is not None:
             self.upload(0, previous)

@@ -8,6 +8,7 @@ per size and reused: the returned array is valid until the next render.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -17,10 +18,23 @@ from pydantic import Field
 from live.control.parameters import Parameter
 from live.core.config import Settings
 from live.core.imaging import to_uint8
-from live.inference.engine import Engine
+from live.inference.engine import Engine, EngineError
 from live.inference.model_card import ModelCard
+from live.inference.providers import CPU
+from live.inference.tiles import PixelTiles
+from live.output.cppn_shader import (
+    ShaderFrame,
+    ShaderUnavailable,
+    fragment_source,
+    is_software_renderer,
+    shader_frame,
+)
 from live.scenes.contract import Moment, SceneContext, defaults
 from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
+from live.scenes.cppn_weights import read_cppn_weights
+
+log = logging.getLogger("latentstage.cppn")
+SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
 
 
 class CppnSceneConfig(Settings):
@@ -33,6 +47,10 @@ class CppnSceneConfig(Settings):
     # None: keyframes anywhere in [-1, 1]. A number: keyframes within this distance (per
     # dimension) of the model's home latent, so a fitted picture dissolves and comes back.
     wander: float | None = Field(None, ge=0)
+    # shader: the GL renderer draws the CPPN with a fragment shader made from the model's weights (any
+    # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where the renderer is a
+    # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe, ONNX Runtime is faster)
+    backend: Literal["auto", "shader", "onnx"] = "auto"
 
 
 class CppnSceneSpec(Settings):
@@ -68,6 +86,13 @@ class CppnScene:
         self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed)
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
+        self._zoom_only = pure_zoom(card)
+        # On the CPU the frame goes through the network in cache-sized tiles on every core; on a GPU
+        # provider the engine runs it whole, in device memory.
+        self._tiles = _cpu_tiles(engine)
+        self._program = None  # the CPPN shader's source once a GL renderer has compiled it
+        self._weights = None
+        self._last: np.ndarray | ShaderFrame | None = None
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
         self.parameters = tuple(
@@ -82,11 +107,38 @@ class CppnScene:
 
     @property
     def providers(self) -> list[str]:
-        return self.engine.providers
+        return [SHADER] if self._program is not None else self.engine.providers
 
     @property
-    def last_output(self) -> np.ndarray | None:
-        return self._rgb
+    def backend(self) -> str:
+        """What draws the scene now: "shader" or "onnx"."""
+        return "shader" if self._program is not None else "onnx"
+
+    @property
+    def last_output(self) -> np.ndarray | ShaderFrame | None:
+        return self._last
+
+    def attach_renderer(self, renderer) -> None:
+        """Draw with `renderer`'s GL shader from now on, as the backend setting allows: its program
+        is compiled here, on the renderer's thread, so a GL that cannot run it is known before the
+        show starts. auto falls back to ONNX Runtime with a warning; shader refuses to start."""
+        if self.config.backend == "onnx":
+            return
+        if self.config.backend == "auto" and is_software_renderer(renderer.gl_renderer):
+            log.info("scene %r: the GL renderer rasterises on the CPU (%s), where ONNX Runtime is faster; "
+                     "backend auto stays on it", self.name, renderer.gl_renderer)
+            return
+        try:
+            weights = read_cppn_weights(self.engine.path)
+            program = fragment_source(weights, self.engine.path.name)
+            renderer.shaders.prepare(program)
+        except (ShaderUnavailable, ValueError) as error:
+            if self.config.backend == "shader":
+                raise EngineError(f"scene {self.name!r} asks for backend: shader, but {error}") from None
+            log.warning("scene %r: %s; running on ONNX Runtime", self.name, error)
+            return
+        self._weights, self._program = weights, program
+        log.info("scene %r: drawn by the renderer's GL shader", self.name)
 
     def start(self) -> None:
         pass  # nothing to capture: a CPPN draws from t alone
@@ -100,10 +152,16 @@ class CppnScene:
     def health(self) -> str:
         return "ok"
 
+    def _latent(self, moment: Moment) -> np.ndarray:
+        values = moment.values
+        return self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)  # (z_dim,)
+
     def inputs_at(self, moment: Moment, width: int, height: int) -> dict[str, np.ndarray]:
         values = moment.values
-        z = self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)
+        z = self._latent(moment)
         self.scale[0] = values["scale"]
+        if not self._zoom_only:  # an older file multiplies z by the frame's scale: undo it to the card's
+            z = z * np.float32(self.engine.card.scale / values["scale"])
         return {
             "coords": coordinates(width, height, self.config.keep_aspect),
             "z": z.reshape(1, -1),
@@ -112,19 +170,58 @@ class CppnScene:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine  # the same card contract: the same latent size, so the keyframes still fit
+        # what draws follows the new file: a tile session of its own, or its weights in a new shader
+        # (compiled by the renderer at its first draw)
+        if self._tiles is not None:
+            self._tiles.close()
+        self._tiles = _cpu_tiles(engine)
+        if self._program is not None:
+            try:
+                self._weights = read_cppn_weights(engine.path)
+                self._program = fragment_source(self._weights, engine.path.name)
+            except (OSError, ValueError) as error:
+                log.warning("scene %r: cannot make a shader of the new %s (%s); running on ONNX Runtime",
+                            self.name, engine.path.name, error)
+                self._program = None
 
     def warm_up(self, width: int, height: int) -> None:
-        self.engine.warm_up(self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height))
+        inputs = self.inputs_at(Moment(0.0, defaults(self.parameters)), width, height)
+        self.engine.warm_up(inputs)
+        if self._tiles is not None:
+            self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # allocates the frame's buffer
         self.walk.restart()
 
-    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters."""
-        image = self.engine.run(self.inputs_at(moment, width, height))[self.engine.output_names[0]]  # (H, W, C)
+    def render(self, moment: Moment, width: int, height: int) -> np.ndarray | ShaderFrame:
+        """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader
+        backend, the ShaderFrame the renderer draws those pixels from."""
+        if self._program is not None:
+            self._last = shader_frame(self._program, self._weights, self._latent(moment), moment.values["scale"],
+                                      width, height, self.config.keep_aspect)
+            return self._last
+        inputs = self.inputs_at(moment, width, height)
+        if self._tiles is not None:
+            image = self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # (H, W, C)
+        else:
+            image = self.engine.run(inputs)[self.engine.output_names[0]]
         if self._rgb is None or self._rgb.shape[:2] != (height, width):
             self._rgb = np.empty((height, width, 3), dtype=np.uint8)
             self._scratch = np.empty(image.shape, dtype=np.float32)
         # in [0, 1]; a gray (c_dim=1) model broadcasts into all three channels
-        return to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
+        self._last = to_uint8(image, (0.0, 1.0), out=self._rgb, scratch=self._scratch)
+        return self._last
+
+
+def _cpu_tiles(engine: Engine) -> PixelTiles | None:
+    """The tiled CPU runner for the engine's file when the engine runs on the CPU, else None."""
+    if engine.providers[0] != CPU:
+        return None
+    return PixelTiles(engine.path, engine.card.c_dim, int(engine.card.extra.get("net_size", 32)))
+
+
+def pure_zoom(card: ModelCard) -> bool:
+    """Whether the file's graph multiplies z by its own scale (exports since issue 11), so the
+    scale input only zooms; older files multiply z by the scale input."""
+    return card.extra.get("zoom") == "pure"
 
 
 KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant

@@ -75,6 +75,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
     started = time.perf_counter()
     try:
+        stage.attach_renderer(renderer)
         with contextlib.ExitStack() as files:
             writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
             song = _song_track(files, writer, audio_file)

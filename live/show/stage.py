@@ -83,6 +83,13 @@ class Stage:
                 log.info("scene %r ready on %s", scene.name, ", ".join(scene.providers) or "no model")
         return cls(show, scenes, idle, clock)
 
+    def attach_renderer(self, renderer) -> None:
+        """Let CPPN scenes draw with the renderer's GL shader (their `backend` decides); call it on
+        the renderer's thread, before the first frame."""
+        for scene in {id(s): s for s in [*self.scenes, self.idle]}.values():
+            if isinstance(scene, CppnScene):
+                scene.attach_renderer(renderer)
+
     def start(self) -> None:
         """Start the scenes' inputs (cameras, video files) and the watchers of their model files on
         their own threads, and wait up to the show's `hold` seconds for their first frames (they
@@ -207,4 +214,4 @@ def _idle_scene(show: Show, scenes: list[Scene]) -> Scene:
             return scene
     # On the CPU on purpose: the idle scene must still draw when the GPU is what failed.
     engine = Engine.load(bundled_idle_model(), EngineConfig(providers="cpu"))
-    return CppnScene("idle (bundled)", engine, CppnSceneConfig(seed=show.seed, period=6.0))
+    return CppnScene("idle (bundled)", engine, CppnSceneConfig(seed=show.seed, period=6.0, backend="onnx"))

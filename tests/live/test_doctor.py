@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["versions", "onnxruntime", "display", "audio", "cameras", "osc"]
+SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc"]
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
@@ -51,11 +51,19 @@ def test_json_report_gives_this_machine_its_verdicts(pulse_sink):
         assert cuda["reason"] and "\n" not in cuda["reason"], cuda  # a CUDA that does not load says why
         assert runtime["verdict"] == "warn", runtime
         assert runtime["summary"].startswith("CPU only (") and f"CUDA: {cuda['reason']}" in runtime["summary"]
+        # each missing library named with the pip package that brings it
+        library = cuda["reason"].split(":")[0]
+        assert {"library": library, "install": 'pip install "nvidia-cublas~=13.0"'} in runtime["missing_libraries"]
+        assert "bash .ci/setup --gpu" in runtime["summary"]
 
     # no display variable, but Mesa's EGL renders headless
     display = report["display"]
     assert display["verdict"] == "warn" and display["headless"]["ok"], display
     assert display["summary"].startswith("no DISPLAY or WAYLAND_DISPLAY set; headless EGL works")
+    # Mesa's llvmpipe compiles and runs the bundled CPPN's shader, but on the CPU: auto keeps ONNX Runtime
+    cppn = report["cppn"]
+    assert cppn["verdict"] == "ok" and cppn["backend"] == "onnx" and cppn["probe"]["spread"] > 1.0, cppn
+    assert cppn["summary"].startswith("backend auto runs CPPNs on ONNX Runtime: the GL renderer (llvmpipe")
     # the private PulseAudio daemon's null-sink monitor is an input device
     audio = report["audio"]
     assert audio["verdict"] == "ok" and audio["inputs"], audio

@@ -13,7 +13,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageSequence
 from skimage import data
 
 from live.scenes.cppn_math import coordinates
@@ -155,6 +155,12 @@ def test_gif_walk_runs_at_the_asked_frame_rate(tmp_path):
     with Image.open(out) as gif:
         assert gif.info["duration"] == 50  # milliseconds per frame at 20 fps
         assert gif.info["loop"] == 0  # forever
+    # 30 fps does not fit whole centiseconds: 3, 3, 4 cs... keeps the walk's length right
+    assert main(["walk", "-o", str(out), "--keyframes", "2", "--steps", "29", "--fps", "30", "--width", "24",
+                 "--height", "24", *SMALL_NETWORK]) == 0
+    with Image.open(out) as gif:
+        delays = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
+    assert len(delays) == 30 and sum(delays) == 1000
 
 
 def test_fit_to_a_real_picture_lowers_the_loss_and_writes_its_artifacts(fitted):
@@ -269,6 +275,20 @@ def test_sample_from_a_fitted_checkpoint_draws_the_fitted_picture(fitted, tmp_pa
                  "--checkpoint", str(fitted.checkpoint)]) == 0
     expected = np.rint(fitted.model.render(48, 48, fitted.z, keep_aspect=True).numpy() * 255)
     assert np.abs(pixels(out).astype(float) - expected).max() <= 1
+
+
+def test_scale_zooms_a_fitted_checkpoint_and_export_keeps_its_own(fitted, tmp_path, capsys):
+    own = fitted.model.config.scale
+    near, far = tmp_path / "near.png", tmp_path / "far.png"
+    assert main(["sample", "-o", str(near), "--width", "33", "--height", "33", "--checkpoint",
+                 str(fitted.checkpoint)]) == 0
+    assert main(["sample", "-o", str(far), "--width", "65", "--height", "65", "--scale", str(2 * own),
+                 "--checkpoint", str(fitted.checkpoint)]) == 0
+    # the centre of the picture zoomed out twice is the picture itself: z kept its fitted scale
+    assert np.abs(pixels(far)[16:49, 16:49].astype(int) - pixels(near).astype(int)).max() <= 1
+    assert main(["export", "-o", str(tmp_path / "x.onnx"), "--scale", "3", "--checkpoint",
+                 str(fitted.checkpoint)]) == 2
+    assert "--scale cannot change a network loaded from --checkpoint" in capsys.readouterr().err
 
 
 def test_export_a_fitted_checkpoint_carries_its_provenance(fitted, tmp_path, capsys, astronaut_png):

@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export to ONNX with the latentstage metadata, parity-checked")
     export.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
     export.add_argument("--fp16", action="store_true", help="store weights and maths in float16")
+    export.add_argument("--from-onnx", type=Path, metavar="MODEL",
+                        help="re-export an exported CPPN file (e.g. one from before the fused graph) with its "
+                             "weights, latent and card, instead of a network from options or --checkpoint")
     _add_network_options(export)
     export.set_defaults(run=_export)
 
@@ -148,9 +151,11 @@ def _model_and_latent(args: argparse.Namespace) -> tuple[CPPN, torch.Tensor, dic
     if clashing:
         options = ", ".join("--" + name.replace("_", "-") for name in clashing)
         raise UsageError(f"{options} cannot change a network loaded from --checkpoint {checkpoint}")
+    if args.scale is not None and args.run is _export:
+        # the fitted picture is drawn with z times the fitted scale: a file keeps it, a show zooms it
+        raise UsageError(f"--scale cannot change a network loaded from --checkpoint {checkpoint}: "
+                         "its scale is part of the fitted picture; zoom in the show with cppn.scale")
     model, z, provenance = load_checkpoint(checkpoint)
-    if args.scale is not None:
-        model.config.scale = args.scale
     if args.latent_seed is not None:
         z = _drawn_latent(args, model.config.z_dim)
     return model, z, provenance
@@ -167,7 +172,9 @@ def _drawn_latent(args: argparse.Namespace, z_dim: int) -> torch.Tensor:
 def _sample(args: argparse.Namespace, command_line: str) -> int:
     _require_suffix(args.output, (".png",))
     model, z, _ = _model_and_latent(args)
-    image = model.render(args.width, args.height, z, keep_aspect=args.keep_aspect)  # (H, W, c_dim) in [0, 1]
+    # (H, W, c_dim) in [0, 1]; --scale with a checkpoint zooms the fitted picture (options build the network with it)
+    zoom = args.scale if args.checkpoint is not None else None
+    image = model.render(args.width, args.height, z, scale=zoom, keep_aspect=args.keep_aspect)
     print(f"wrote {save_png(image, args.output)} ({args.width}x{args.height})")
     return 0
 
@@ -180,8 +187,9 @@ def _walk(args: argparse.Namespace, command_line: str) -> int:
     stops = keyframes(_latent_seed(args), args.keyframes, model.config.z_dim)  # (keyframes, z_dim)
     if args.checkpoint is not None:
         stops[0] = z.numpy()  # start from the picture the network was fitted to
+    zoom = args.scale if args.checkpoint is not None else None  # as in _sample
     frames = render_walk(model, stops, args.steps, args.interp, args.loop, args.width, args.height,
-                         keep_aspect=args.keep_aspect)
+                         scale=zoom, keep_aspect=args.keep_aspect)
     total = walk_frame_count(args.keyframes, args.steps, args.loop)
     written = write_walk(frames, args.output, args.fps, total=total)
     print(f"wrote {written} frames to {args.output} ({written / args.fps:.2f} s at {args.fps:g} fps)")
@@ -214,14 +222,17 @@ def _export(args: argparse.Namespace, command_line: str) -> int:
     from exporters.onnx import ExportError, export  # torch.onnx and onnxruntime load only when exporting
 
     _require_suffix(args.output, (".onnx",))
-    model, latent, made_by = _model_and_latent(args)
+    if args.from_onnx is not None:
+        model, latent, provenance = _from_onnx(args, command_line)
+    else:
+        model, latent, made_by = _model_and_latent(args)
+        provenance = {
+            "command": command_line,
+            "data": str(made_by.get("data", "")),
+            "steps": int(made_by.get("steps", 0)),
+            "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
+        }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    provenance = {
-        "command": command_line,
-        "data": str(made_by.get("data", "")),
-        "steps": int(made_by.get("steps", 0)),
-        "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
-    }
     try:
         report = export(model.eval(), args.output, spec=model.export_spec(latent=latent), fp16=args.fp16,
                         provenance=provenance)
@@ -232,6 +243,20 @@ def _export(args: argparse.Namespace, command_line: str) -> int:
     print(f"wrote {report.path} ({'fp16' if args.fp16 else 'fp32'}; {report.card.describe()})")
     print(f"max |ORT - torch| by height x width: {errors}")
     return 0
+
+
+def _from_onnx(args: argparse.Namespace, command_line: str) -> tuple[CPPN, torch.Tensor, dict]:
+    """The network of an exported file, with provenance that keeps what first made it."""
+    from trainers.cppn.from_onnx import load_onnx_cppn
+
+    clashing = [name for name in (*NETWORK_FIELDS, "scale", "checkpoint", "latent_seed") if getattr(args, name) is not None]
+    if clashing or args.reinit:
+        options = ", ".join("--" + name.replace("_", "-") for name in clashing + (["reinit"] if args.reinit else []))
+        raise UsageError(f"{options} cannot change a network loaded from --from-onnx {args.from_onnx}")
+    model, latent, card = load_onnx_cppn(args.from_onnx)
+    made_by = f"{card.command}; re-exported by {command_line}" if card.command else command_line
+    return model, latent, {"command": made_by, "data": card.data, "steps": card.steps,
+                           "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
 
 
 def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:

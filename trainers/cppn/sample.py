@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +55,33 @@ def write_walk(frames: Iterable[np.ndarray], path: str | Path, fps: float, total
 
 
 def _write_gif(frames: Iterable[np.ndarray], path: Path, fps: float) -> int:
-    # GIF has no streaming writer in Pillow: frames are collected as palette images,
-    # which keeps them at a third of their RGB size. Pillow merges identical
+    # GIF has no streaming writer in Pillow: frames are collected as (H, W, 3) arrays first.
+    frames = list(frames)
+    return save_gif(frames, path, [1.0 / fps] * len(frames))
+
+
+def centisecond_delays(durations: Sequence[float]) -> list[int]:
+    """Whole-centisecond GIF delays for frames meant to last `durations` seconds, rounding each
+    frame's end time rather than each delay, so the error never adds up: 30 fps becomes 3, 3, 4,
+    3, 3, 4 cs (exactly 1 s per 30 frames) where 3 cs each would play 10% fast."""
+    ends = np.rint(np.cumsum(np.asarray(durations, dtype=np.float64)) * 100.0).astype(int)
+    return np.diff(ends, prepend=0).tolist()
+
+
+def save_gif(frames: Sequence[np.ndarray], path: str | Path, durations: Sequence[float]) -> int:
+    """Write (H, W, 3) uint8 frames as a looping GIF, frame i shown durations[i] seconds (as
+    centisecond_delays rounds them); returns the frames written."""
+    path = Path(path)
+    if not frames:
+        raise ValueError(f"{path}: a GIF needs at least one frame")
+    if len(durations) != len(frames):
+        raise ValueError(f"{path}: {len(frames)} frames but {len(durations)} durations")
+    # palette images keep them at a third of their RGB size. Pillow merges identical
     # consecutive frames into one longer one, so timing holds but n_frames can be
     # lower than the count returned (only for a network that ignores its latent).
-    images = [Image.fromarray(frame, "RGB").quantize(colors=256) for frame in frames]
-    if not images:
-        raise ValueError(f"{path}: a walk needs at least one frame")
-    duration_ms = round(1000.0 / fps)  # GIF stores delays in centiseconds; Pillow rounds
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms,
+    images = [Image.fromarray(np.ascontiguousarray(frame), "RGB").quantize(colors=256) for frame in frames]
+    delays_ms = [10 * cs for cs in centisecond_delays(durations)]  # Pillow stores ms // 10
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=delays_ms,
                    loop=0, disposal=1)  # loop=0: forever
     return len(images)
 

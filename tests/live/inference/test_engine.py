@@ -139,3 +139,15 @@ def test_live_modules_import_without_torch():
     code = "import sys; sys.modules['torch'] = None; import live.inference.engine, live.doctor, live.inference.providers"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_cpu_kernels_run_on_one_thread_per_physical_core(engine, tmp_path):
+    from live.inference.cpu_threads import _linux_cores, physical_cores
+
+    # two cores with two hyper-threads each, as /proc/cpuinfo lists them: four blocks, two cores
+    blocks = [f"processor\t: {cpu}\nphysical id\t: 0\ncore id\t\t: {cpu % 2}\n" for cpu in range(4)]
+    (tmp_path / "cpuinfo").write_text("\n".join(blocks))
+    assert _linux_cores(tmp_path / "cpuinfo") == 2
+    assert _linux_cores(tmp_path / "missing") is None
+    assert 1 <= physical_cores() <= len(os.sched_getaffinity(0))
+    assert engine._session.get_session_options().intra_op_num_threads == physical_cores()

@@ -45,8 +45,8 @@ def test_wander_keeps_keyframes_near_the_fitted_latent():
 
 
 def test_the_walk_follows_speed_and_onset_kicks_fade():
-    from live.scenes.cppn_math import latent_at
     from live.scenes.cppn import LatentWalk
+    from live.scenes.cppn_math import latent_at
 
     frames = np.random.default_rng(1).uniform(-1, 1, (4, 8)).astype(np.float32)
     steady, fast, kicked = (LatentWalk(frames, 2.0, "slerp", seed=3) for _ in range(3))
@@ -63,3 +63,46 @@ def test_the_walk_follows_speed_and_onset_kicks_fade():
     backwards = LatentWalk(frames, 2.0, "slerp", seed=3)
     backwards.at(1.0)
     assert np.allclose(backwards.at(2.0, speed=-1.0), latent_at(frames, 0.0, 2.0), atol=1e-5)
+
+
+def _zoom_pair(s: CppnScene) -> tuple[np.ndarray, np.ndarray]:
+    """(centre of a 65 px render at twice the scale, a 33 px render): the same picture when zoom is pure."""
+    moment = at(s, 0.75)
+    small = s.render(Moment(moment.t, {**moment.values, "scale": 2.5}), 33, 33).copy()
+    s.walk.restart()
+    big = s.render(Moment(moment.t, {**moment.values, "scale": 5.0}), 65, 65)
+    return big[16:49, 16:49].astype(int), small.astype(int)
+
+
+def test_the_scale_knob_zooms_without_changing_the_pattern(tmp_path):
+    import torch
+
+    from tests.onnx_graph import export_unfused_cppn
+    from trainers.cppn.model import CPPN, CPPNConfig
+
+    crop, small = _zoom_pair(scene(keep_aspect=False))
+    assert np.abs(crop - small).max() <= 1 and small.std() > 5  # uint8: rounding at most
+    # a file exported before zoom=pure multiplies z by the scale input; the scene feeds it so it zooms too
+    cppn = CPPN(CPPNConfig(net_size=8, depth=2, scale=2.5, seed=2))
+    export_unfused_cppn(cppn, tmp_path / "old.onnx", cppn.export_spec(latent=torch.zeros(8)).card)
+    old = CppnScene("old", Engine.load(tmp_path / "old.onnx", EngineConfig(providers="cpu")),
+                    CppnSceneConfig(keep_aspect=False))
+    crop, small = _zoom_pair(old)
+    assert np.abs(crop - small).max() <= 1 and small.std() > 5
+
+
+def test_a_replaced_model_draws_from_the_next_frame_on_the_cpu_tiles_too(tmp_path):
+    import shutil
+
+    path = tmp_path / "live.onnx"
+    shutil.copyfile(REPO / "models" / "cppn-tanh.onnx", path)
+    s = CppnScene("swap", Engine.load(path, EngineConfig(providers="cpu")), CppnSceneConfig(seed=2))
+    before = s.render(at(s, 0.5), 48, 27).copy()
+    shutil.copyfile(REPO / "models" / "cppn-sine.onnx", path)  # as the model watcher sees a new file
+    s.use_engine(Engine.load(path, EngineConfig(providers="cpu")))
+    s.walk.restart()
+    after = s.render(at(s, 0.5), 48, 27).copy()
+    sine = CppnScene("sine", Engine.load(REPO / "models" / "cppn-sine.onnx", EngineConfig(providers="cpu")),
+                     CppnSceneConfig(seed=2))
+    assert not np.array_equal(before, after)
+    assert np.array_equal(after, sine.render(at(sine, 0.5), 48, 27))
