@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import publish
 from live.inputs.audio import AudioConfig
 from live.inputs.audio_analysis import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser
 
@@ -74,9 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     block_times_ms(click_track(2.0))  # warm up numpy's FFT plans and caches
     text = table(block_times_ms(click_track(args.seconds)))
-    print(text)
-    if args.markdown is not None:
-        args.markdown.write_text(text)
+    publish(text, args.markdown)
 
 
 if __name__ == "__main__":

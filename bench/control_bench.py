@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
+from bench.report import publish
 from live.cli import default_show
 from live.control.controls import Controls
 from live.core.clock import ShowClock
-from live.show.live_run import LiveRun
 from live.output.render import open_renderer
+from live.show.live_run import LiveRun
 from live.show.schema import load_show
 from live.show.stage import Stage
 
@@ -118,10 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         controller.join()
         renderer.close()
     table = _table(probes.done, show.output.fps)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

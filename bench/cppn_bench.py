@@ -28,6 +28,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from bench.report import publish
 from live.inference.cpu_threads import physical_cores
 from live.inference.engine import Engine, EngineConfig
 from live.inference.tiles import PixelTiles
@@ -194,9 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = tuple(size for size in SIZES if size[0] <= args.max_width)
     table = markdown(benchmark(args.runs, sizes), args.runs)
-    print(table)
-    if args.markdown:
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

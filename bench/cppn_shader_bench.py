@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import publish
 from live.core.imaging import to_uint8
 from live.inference.tiles import PixelTiles
 from live.output.cppn_shader import fragment_source, shader_frame
@@ -111,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = tuple(size for size in SIZES if size[0] <= args.max_width)
     rows, gl_renderer, providers, worst = benchmark(args.runs, sizes)
     table = markdown(rows, gl_renderer, providers, args.runs, worst)
-    print(table)
-    if args.markdown:
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

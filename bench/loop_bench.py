@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from live.scenes.contract import Moment, defaults
-from live.scenes.cppn import CppnScene, CppnSceneConfig
+from bench.report import publish
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
+from live.scenes.contract import Moment, defaults
+from live.scenes.cppn import CppnScene, CppnSceneConfig
 
 OUTPUT = (640, 360)  # (width, height) of the show; models run at half that (render_scale 0.5)
 RENDER = (320, 180)
@@ -38,12 +39,12 @@ PATTERN_FPS = 240  # the test pattern outruns every model here, so each step has
 
 
 def export_models(folder: Path) -> dict[str, Path]:
+    import torch
+
     from exporters.onnx import export
     from trainers.cppn.model import CPPN, CPPNConfig
     from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
     from trainers.style.model import StyleConfig, StyleNetwork
-
-    import torch
 
     torch.manual_seed(0)
     networks = {
@@ -119,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 paced = run_loop(show_file(folder, kind, model, fps), args.seconds)
                 rows.append((kind, fps, paced, model_ms))
     table = _table(rows)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

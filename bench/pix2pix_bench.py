@@ -25,6 +25,7 @@ import torch
 import yaml
 
 from bench.loop_bench import run_loop
+from bench.report import publish
 from exporters.onnx import export
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
@@ -116,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = generator_rows(folder, args.runs)
         loop, model_ms = live_loop(folder, args.seconds, args.runs)
     table = markdown(rows, loop, model_ms)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench.report import publish
 from live.output.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -212,10 +213,7 @@ def main(argv: list[str] | None = None) -> int:
               "coming back to the HUD showing it working"), "",
              "| input | outage | times | median s | worst s |", "| --- | --- | ---: | ---: | ---: |", *rows]
     table = "\n".join(lines)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

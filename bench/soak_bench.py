@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from pythonosc.osc_message_builder import build_msg
 
+from bench.report import publish
 from live.output.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,10 +145,7 @@ def main(argv: list[str] | None = None) -> int:
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     lines += [row(name, args.seconds, result) for name, result in results.items()]
     table = "\n".join(lines)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 

@@ -32,6 +32,7 @@ import torch
 from PIL import Image
 from skimage import data
 
+from bench.report import publish
 from live.inference.engine import Engine, EngineConfig
 from trainers.style.model import StyleConfig, StyleNetwork
 
@@ -160,10 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     flicker_rows = flicker(args.flicker_steps) if args.flicker_steps else []
     table = markdown(speed(args.runs), flicker_rows, args.runs, args.flicker_steps)
-    print(table)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(table + "\n")
+    publish(table, args.markdown)
     return 0
 
 
