@@ -168,7 +168,10 @@ def _show_seconds(show, seconds: float | None) -> float:
         return seconds
     if show.length:
         return show.length
-    last_cue = max((cue.at + cue.fade for cue in show.cues), default=0.0)
+    fired, last_cue = 0.0, 0.0  # when each cue fires if nobody presses GO, and when its fade is over
+    for cue in show.timeline:
+        fired = max(fired, cue.at) if cue.at is not None else fired + (cue.wait or 0.0)
+        last_cue = max(last_cue, fired + cue.fade)
     return last_cue + 10.0
 
 

@@ -75,7 +75,8 @@ class Controls:
         self._script = script
         self._script_done = 0  # messages of the script already applied
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
-        self._seen_presses = dict.fromkeys(SCENE_STEPS, 0)  # trigger -> presses already acted on
+        self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go"), 0)  # trigger -> presses already acted on
+        self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._scene_names = {scene.name for scene in show.scenes}
 
     @classmethod
@@ -126,9 +127,11 @@ class Controls:
         return Moment(t, values, self.features.onset)
 
     def hud_lines(self, scene: Scene) -> list[str]:
-        """HUD lines: audio health and level, OSC traffic and rejects, and the on-screen scene's
-        parameters as it renders them, a `*` on those a performer holds."""
+        """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
+        on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
+        if self.standby:
+            lines.append(self.standby)
         if scene.parameters:
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._scene_names  # the bundled idle scene has no bus parameters
@@ -172,17 +175,31 @@ class Controls:
         version = self.bus.version("scene")
         if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
+        presses = self.bus.count("go")
+        for _ in range(presses - self._seen_presses["go"]):  # two GOs within a frame fire two cues
+            director.go(t)
+        self._seen_presses["go"] = presses
         for trigger, step in SCENE_STEPS.items():
             presses = self.bus.count(trigger)
             if presses != self._seen_presses[trigger]:
                 moves = (presses - self._seen_presses[trigger]) * step  # two presses within a frame: two scenes
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
-        on_screen = names[director.composition_at(t).scene]
+        on_screen = names[director.composition_at(t).scene]  # fires the cues due by t
+        self.standby = _standby_line(self.show, director)
         if self.bus.get("scene") != on_screen:
             self.bus.set("scene", on_screen, source="director")
             version += 1
         self._seen_scene_version = version
+
+
+def _standby_line(show: Show, director: Director) -> str:
+    """'standby: cue 3 (GO) -> bloom' for a cue list, '' when there is none or it is done."""
+    index = director.standby
+    if index is None:
+        return "cue list done" if show.is_cue_list else ""
+    cue = show.timeline[index]
+    return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}"
 
 
 def show_audio(show: Show, rehearsal: bool, audio_file: Path | None = None,

@@ -1,8 +1,13 @@
 """The director: which scenes are on screen at time t, and how far a crossfade has gone.
 
-Cues are a function of t (seconds), so live runs (wall clock) and rehearsals
-(virtual clock) follow the same timeline. A performer's manual scene change
-overrides the cue list until the next cue comes due.
+Timed cues are a function of t (seconds), so live runs (wall clock) and
+rehearsals (virtual clock) follow the same timeline. A show whose cues wait for
+the operator's GO, or for the cue before them, is a cue list, as in theatre
+software: its cues fire in file order, each when its time has come, its wait
+after the previous one has passed, or GO is pressed (GO fires the standby cue,
+whatever it waits for); the fired cues are then a timeline like any other, and
+a rehearsal that presses GO at the same times gets the same frames. A
+performer's manual scene change overrides the cues until the next one fires.
 """
 from __future__ import annotations
 
@@ -31,11 +36,46 @@ class _Change:
 class Director:
     def __init__(self, show: Show):
         self.show = show
-        self._cued: list[_Change] = []
-        for cue in show.timeline:
-            previous = self._cued[-1].scene if self._cued else 0
-            self._cued.append(_Change(cue.at, show.scene_index(cue.scene), cue.fade, previous, cue.curve))
+        self._cues = show.timeline
+        self._cue_list = show.is_cue_list
+        self._cued: list[_Change] = []  # a timed show's every cue; a cue list's cues fired so far
+        if not self._cue_list:
+            for cue in self._cues:
+                self._fire(cue.at)
         self._manual: _Change | None = None
+
+    @property
+    def standby(self) -> int | None:
+        """The next cue of a cue list to fire (0-based, file order); None when all have fired or the
+        show is timed."""
+        if not self._cue_list or len(self._cued) >= len(self._cues):
+            return None
+        return len(self._cued)
+
+    def go(self, t: float) -> bool:
+        """The operator's GO at t: fire the standby cue now, whatever it waits for, and any that follow
+        it at once. False when there is nothing to fire (a timed show, or the list is done)."""
+        self._follow(t)
+        if self.standby is None:
+            return False
+        self._fire(t)
+        self._follow(t)
+        return True
+
+    def _fire(self, at: float) -> None:
+        cue = self._cues[len(self._cued)]
+        previous = self._cued[-1].scene if self._cued else 0
+        self._cued.append(_Change(at, self.show.scene_index(cue.scene), cue.fade, previous, cue.curve))
+
+    def _follow(self, t: float) -> None:
+        """Fire each cue of the list whose time or wait has come by t, in order; a GO cue stops the run."""
+        while self.standby is not None:
+            cue = self._cues[self.standby]
+            last = self._cued[-1].at if self._cued else 0.0
+            due = cue.at if cue.at is not None else last + cue.wait if cue.wait is not None else None
+            if due is None or due > t:
+                return
+            self._fire(max(due, last))
 
     def show_time(self, t: float) -> float:
         """t folded into the show's length when the cue list repeats."""
@@ -47,6 +87,7 @@ class Director:
         self._manual = _Change(t, scene % len(self.show.scenes), fade, on_screen)
 
     def composition_at(self, t: float) -> Composition:
+        self._follow(t)
         current = self._latest_change(t)
         if current is None:
             return Composition(scene=0, previous=None, mix=1.0)

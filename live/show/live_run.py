@@ -292,8 +292,8 @@ class LiveRun:
 
         def on_key_press(symbol, modifiers):
             bus.set_input(f"key:{key_name(symbol)}", 1.0)
-            if symbol == key.SPACE:
-                bus.set("scene.next", source="key")
+            if symbol == key.SPACE:  # GO in a cue list, the next scene in a timed show
+                bus.set("go" if self.stage.show.is_cue_list else "scene.next", source="key")
             elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
                 bus.set("scene", scene_keys[symbol], source="key")
             elif symbol in toggles:

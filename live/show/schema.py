@@ -59,10 +59,31 @@ class OutputConfig(Settings):
 
 
 class Cue(Settings):
-    at: float = Field(ge=0)  # seconds from the start of the show
+    """One cue fires in one of three ways: at a show time (`at`), on the operator's GO (`go: true`), or
+    `wait` seconds after the cue before it fired (auto-continue; `wait: 0` fires with it)."""
+
+    at: float | None = Field(None, ge=0)  # seconds from the start of the show
+    go: bool = False  # fires when the operator presses GO (space, or /latentstage/go)
+    wait: float | None = Field(None, ge=0)  # seconds after the previous cue fired
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Cue:
+        given = [name for name, value in (("at", self.at), ("go", self.go or None), ("wait", self.wait))
+                 if value is not None]
+        if len(given) != 1:
+            raise ValueError(f"a cue fires at a show time (at: S), on GO (go: true) or a wait after the cue "
+                             f"before it (wait: S): give one of them, not {' and '.join(given) or 'none'}")
+        return self
+
+    @property
+    def trigger(self) -> str:
+        """How the cue fires, as the cue sheet says it."""
+        if self.go:
+            return "GO"
+        return f"at {self.at:g} s" if self.at is not None else f"wait {self.wait:g} s"
 
 
 class Show(Settings):
@@ -95,6 +116,8 @@ class Show(Settings):
                 raise LocatedError(("scenes", index, "name"), f"{name!r} is the name of an earlier scene too; "
                                                               "scene names must be unique")
         known = f"scenes are: {', '.join(names)}"
+        if self.length and self.is_cue_list:
+            raise LocatedError(("length",), "a show with GO or wait cues plays its cue list once; remove length")
         for index, cue in enumerate(self.cues):
             if cue.scene not in names:
                 raise LocatedError(("cues", index, "scene"), f"{cue.scene!r} is not a scene; {known}")
@@ -110,9 +133,15 @@ class Show(Settings):
         return self
 
     @property
+    def is_cue_list(self) -> bool:
+        """True when some cue waits for GO or for the cue before it: the cues then fire in file order,
+        as a theatre's cue list does, not on a clock alone."""
+        return any(cue.at is None for cue in self.cues)
+
+    @property
     def timeline(self) -> list[Cue]:
-        """The cues in time order (the file may list them in any order)."""
-        return sorted(self.cues, key=lambda cue: cue.at)
+        """The cues in firing order: file order for a cue list, else time order (any order in the file)."""
+        return list(self.cues) if self.is_cue_list else sorted(self.cues, key=lambda cue: cue.at)
 
     def scene_index(self, name: str) -> int:
         return [scene.name for scene in self.scenes].index(name)
@@ -194,9 +223,9 @@ def cue_sheet(show: Show) -> list[str]:
         return ["  no cues: the first scene shows throughout"]
     width = max(len(cue.scene) for cue in show.cues)
     lines = [f"  {'cue':>3}  {'trigger':<12}  {'scene':<{width}}  how"]
-    for number, cue in enumerate(show.cues, start=1):
+    for number, cue in enumerate(show.timeline, start=1):
         how = f"fade {cue.fade:g} s, {cue.curve}" if cue.fade else "cut"
-        lines.append(f"  {number:>3}  {f'at {cue.at:g} s':<12}  {cue.scene:<{width}}  {how}")
+        lines.append(f"  {number:>3}  {cue.trigger:<12}  {cue.scene:<{width}}  {how}")
     if show.length:
         lines.append(f"  the cue list repeats every {show.length:g} s")
     return lines

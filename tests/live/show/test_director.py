@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from live.show.director import Director
+from live.show.director import Composition, Director
 from live.show.schema import parse_show
 
 SHOW = """
@@ -68,3 +68,63 @@ def test_a_manual_change_holds_until_the_next_cue(tmp_path):
 def test_a_linear_fade_ramps_straight(tmp_path):
     d = director(tmp_path)
     assert d.composition_at(21.0).mix == 0.25 and d.composition_at(23.0).mix == 0.75
+
+
+CUE_LIST = """
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+  - {name: b, kind: cppn, model: m.onnx}
+  - {name: c, kind: cppn, model: m.onnx}
+cues:
+  - {at: 0, scene: a}
+  - {go: true, scene: b, fade: 2}
+  - {wait: 3, scene: c}
+  - {go: true, scene: a}
+  - {wait: 0, scene: b}
+"""
+
+
+def cue_list(tmp_path: Path) -> Director:
+    (tmp_path / "m.onnx").write_bytes(b"")
+    return Director(parse_show(CUE_LIST, tmp_path / "show.yaml"))
+
+
+def test_a_cue_list_waits_for_go_then_follows_its_waits(tmp_path):
+    d = cue_list(tmp_path)
+    assert d.composition_at(100).scene == 0 and d.standby == 1  # nobody pressed GO: a holds
+    assert d.go(100.0) and d.standby == 2
+    fading = d.composition_at(101)
+    assert (fading.scene, fading.previous) == (1, 0) and 0 < fading.mix < 1  # b fades in over 2 s
+    assert d.composition_at(102.5) == Composition(1, None, 1.0)
+    assert d.composition_at(103.1).scene == 2 and d.standby == 3  # c, 3 s after b fired (auto-continue)
+    assert d.go(110.0) and d.standby is None  # a, and b with it (wait 0)
+    assert d.composition_at(110).scene == 1
+    assert not d.go(120.0)  # the list is done
+
+
+def test_go_fires_a_waiting_cue_early(tmp_path):
+    d = cue_list(tmp_path)
+    d.go(10.0)  # b
+    d.go(11.0)  # c, before its wait was over
+    assert d.composition_at(11.0).scene == 2 and d.standby == 3
+    assert d.composition_at(10.5).scene == 1  # the past stays as it was played
+
+
+def test_a_timed_show_has_no_standby_and_ignores_go(tmp_path):
+    d = director(tmp_path)
+    assert d.standby is None and not d.go(5.0) and d.composition_at(5).scene == 0
+
+
+def test_the_hud_names_the_standby_cue_and_then_says_the_list_is_done(tmp_path):
+    from live.control.controls import _standby_line
+
+    d = cue_list(tmp_path)
+    show = d.show
+    d.composition_at(0.0)  # the frame at 0 s: the first cue, timed at 0, has fired
+    assert _standby_line(show, d) == "standby: cue 2 (GO) -> b"
+    d.go(1.0)
+    assert _standby_line(show, d) == "standby: cue 3 (wait 3 s) -> c"
+    d.go(2.0)
+    d.go(3.0)
+    assert _standby_line(show, d) == "cue list done"
+    assert _standby_line(director(tmp_path).show, director(tmp_path)) == ""  # a timed show has no standby

@@ -131,3 +131,24 @@ def test_every_component_block_refuses_unknown_keys(tmp_path):
 ])
 def test_cross_checks_name_their_own_line_and_key(tmp_path, text, expected):
     assert expected in error_of(tmp_path, text)
+
+
+@pytest.mark.parametrize("cue, problem", [
+    ("{scene: a}", "give one of them, not none"),
+    ("{at: 1, go: true, scene: a}", "not at and go"),
+    ("{wait: 2, at: 1, scene: a}", "not at and wait"),
+])
+def test_a_cue_has_exactly_one_trigger(tmp_path, cue, problem):
+    message = error_of(tmp_path, f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\ncues:\n  - {cue}\n")
+    assert ":3: cues[0]" in message and problem in message, message
+
+
+def test_a_cue_list_plays_once_and_its_sheet_says_how_each_cue_fires(tmp_path):
+    message = error_of(tmp_path, "length: 20\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n"
+                                 "cues:\n  - {go: true, scene: a}\n")
+    assert ":1: length: a show with GO or wait cues plays its cue list once" in message
+    from live.show.schema import cue_sheet
+
+    show = parse(tmp_path, "scenes: [{name: a, kind: cppn, model: m.onnx}]\ncues:\n"
+                           "  - {at: 0, scene: a}\n  - {go: true, scene: a, fade: 2}\n  - {wait: 1.5, scene: a}\n")
+    assert [line.split()[1] for line in cue_sheet(show)[1:]] == ["at", "GO", "wait"]

@@ -1,0 +1,42 @@
+"""Acceptance: a theatre cue list rehearsed with the operator's GO presses standing in as an OSC script.
+
+README promise checked here: "cues fire at a show time, on GO (space or /latentstage/go) or a wait after the
+cue before them"; a rehearsal that presses GO at the same times gives the same frames.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from tests.acceptance.test_run_options import rehearsed
+from tests.conftest import REPO
+
+SECONDS = 3.0  # at 30 fps; GO at 1 s fades to the pix2pix scene over 2 s
+
+
+def theatre(folder: Path) -> Path:
+    show = folder / "theatre.yaml"
+    show.write_text((REPO / "shows" / "theatre.yaml").read_text().replace("../models/", f"{REPO / 'models'}/")
+                    .replace("path: media/", f"path: {REPO / 'shows' / 'media'}/"))
+    return show
+
+
+def presses(path: Path, *times: float) -> Path:
+    path.write_text(yaml.safe_dump([{"at": at, "address": "/latentstage/go", "args": []} for at in times]))
+    return path
+
+
+def test_go_fires_the_standby_cue_at_the_press_and_replays_identically(tmp_path):
+    show = theatre(tmp_path)
+    waiting = rehearsed(show, "no-go", SECONDS, "--size", "160x90")
+    script = presses(tmp_path / "go.yaml", 1.0)
+    pressed = rehearsed(show, "go", SECONDS, "--size", "160x90", "--osc-script", str(script))
+    again = rehearsed(show, "go-again", SECONDS, "--size", "160x90", "--osc-script", str(script))
+    assert len(waiting) == len(pressed) == round(SECONDS * 30)
+    assert all(np.array_equal(a, b) for a, b in zip(pressed, again)), "the same presses gave other frames"
+    assert all(np.array_equal(a, b) for a, b in zip(waiting[:30], pressed[:30])), "before GO: the preset"
+    difference = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(waiting, pressed)]
+    assert all(d > 10 for d in difference[75:]), "after GO and its fade: the next cue's scene"
+    assert 0 < difference[45] < difference[75]  # half a second after GO the fade has begun, not finished
