@@ -75,7 +75,7 @@ class Controls:
         self._script = script
         self._script_done = 0  # messages of the script already applied
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
-        self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go"), 0)  # trigger -> presses already acted on
+        self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat"), 0)  # trigger -> presses acted on
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._scene_names = {scene.name for scene in show.scenes}
 
@@ -175,6 +175,13 @@ class Controls:
         version = self.bus.version("scene")
         if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
+        tempo = self.show.tempo
+        beats = self.bus.count("beat")
+        if tempo is not None and tempo.source == "osc" and beats != self._seen_presses["beat"]:
+            director.beat(t)
+        if tempo is not None and tempo.source == "audio" and self.features.beat:
+            director.beat(t)
+        self._seen_presses["beat"] = beats
         presses = self.bus.count("go")
         for _ in range(presses - self._seen_presses["go"]):  # two GOs within a frame fire two cues
             director.go(t)

@@ -153,6 +153,8 @@ def show_parameters(scene_names: Sequence[str]) -> list[Parameter]:
         Parameter("scene.next", "trigger", description="press: fade to the next scene in show order"),
         Parameter("scene.previous", "trigger", description="press: fade to the previous scene in show order"),
         Parameter("go", "trigger", description="press: fire the standby cue of a cue list (space does too)"),
+        Parameter("beat", "trigger", description="press: a beat from another tool, for cues on the beat "
+                                                 "(a show with tempo: {source: osc})"),
         Parameter("fade", "float", 1.0, 0.0, 30.0, description="seconds of crossfade for a performer's scene change"),
         Parameter("hud", "bool", False, description="on/off: the heads-up display of fps, latency and errors"),
         Parameter("mirror", "bool", False, description="on/off: flip the picture left-right, like a mirror"),

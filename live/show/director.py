@@ -8,9 +8,13 @@ after the previous one has passed, or GO is pressed (GO fires the standby cue,
 whatever it waits for); the fired cues are then a timeline like any other, and
 a rehearsal that presses GO at the same times gets the same frames. A
 performer's manual scene change overrides the cues until the next one fires.
+A cue that says `quantise: beat` (or `bar`) waits, once its trigger has come,
+for the next beat (or first beat of a bar) of the show's tempo: a fixed grid,
+or the beats the audio tracker or another tool (`/latentstage/beat`) reports.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from live.control.mappings import Curve, apply_curve
@@ -39,6 +43,8 @@ class Director:
         self._cues = show.timeline
         self._cue_list = show.is_cue_list
         self._cued: list[_Change] = []  # a timed show's every cue; a cue list's cues fired so far
+        self._armed: float | None = None  # when the standby cue's trigger came, if it waits for a beat
+        self._beats: list[float] = []  # beats heard (audio or OSC tempo), seconds
         if not self._cue_list:
             for cue in self._cues:
                 self._fire(cue.at)
@@ -53,29 +59,59 @@ class Director:
         return len(self._cued)
 
     def go(self, t: float) -> bool:
-        """The operator's GO at t: fire the standby cue now, whatever it waits for, and any that follow
-        it at once. False when there is nothing to fire (a timed show, or the list is done)."""
+        """The operator's GO at t: fire the standby cue now (on its next beat, if it is quantised),
+        whatever it waits for, and any that follow it at once. False when there is nothing to fire
+        (a timed show, or the list is done)."""
         self._follow(t)
         if self.standby is None:
             return False
-        self._fire(t)
+        if self._armed is None:  # a cue already waiting for its beat keeps it
+            self._arm(t)
         self._follow(t)
         return True
 
+    def beat(self, t: float) -> None:
+        """A beat heard at t (the audio tracker's, or another tool's `/latentstage/beat`)."""
+        self._beats.append(t)
+        self._follow(t)
+
     def _fire(self, at: float) -> None:
+        self._armed = None
         cue = self._cues[len(self._cued)]
         previous = self._cued[-1].scene if self._cued else 0
         self._cued.append(_Change(at, self.show.scene_index(cue.scene), cue.fade, previous, cue.curve))
 
+    def _arm(self, at: float) -> None:
+        """The standby cue's trigger came at `at`: it fires then, or on its beat after."""
+        self._armed = at
+        if not self._cues[self.standby].quantise:
+            self._fire(at)
+
     def _follow(self, t: float) -> None:
-        """Fire each cue of the list whose time or wait has come by t, in order; a GO cue stops the run."""
+        """Fire each cue of the list whose time, wait or beat has come by t, in order; a GO cue stops the run."""
         while self.standby is not None:
             cue = self._cues[self.standby]
-            last = self._cued[-1].at if self._cued else 0.0
-            due = cue.at if cue.at is not None else last + cue.wait if cue.wait is not None else None
-            if due is None or due > t:
+            if self._armed is None:
+                last = self._cued[-1].at if self._cued else 0.0
+                due = cue.at if cue.at is not None else last + cue.wait if cue.wait is not None else None
+                if due is None or due > t:
+                    return
+                self._arm(max(due, last))
+                continue
+            on_beat = self._beat_after(self._armed, cue.quantise)
+            if on_beat is None or on_beat > t:
                 return
-            self._fire(max(due, last))
+            self._fire(on_beat)
+
+    def _beat_after(self, at: float, quantise: str) -> float | None:
+        """The first beat (or bar's first beat) at or after `at`; None until one is known."""
+        tempo = self.show.tempo
+        every = tempo.beats_per_bar if quantise == "bar" else 1
+        if tempo.source == "fixed":
+            period = 60.0 / tempo.bpm * every
+            return tempo.offset + max(0, math.ceil((at - tempo.offset) / period - 1e-9)) * period
+        # heard beats: bars count from the first beat heard
+        return next((beat for index, beat in enumerate(self._beats) if beat >= at and index % every == 0), None)
 
     def show_time(self, t: float) -> float:
         """t folded into the show's length when the cue list repeats."""

@@ -12,7 +12,7 @@ import difflib
 import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ConfigDict, Field, ValidationError, model_validator
@@ -65,6 +65,7 @@ class Cue(Settings):
     at: float | None = Field(None, ge=0)  # seconds from the start of the show
     go: bool = False  # fires when the operator presses GO (space, or /latentstage/go)
     wait: float | None = Field(None, ge=0)  # seconds after the previous cue fired
+    quantise: Literal["beat", "bar"] | None = None  # fire on the next beat or bar once the trigger comes
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
@@ -82,8 +83,27 @@ class Cue(Settings):
     def trigger(self) -> str:
         """How the cue fires, as the cue sheet says it."""
         if self.go:
-            return "GO"
-        return f"at {self.at:g} s" if self.at is not None else f"wait {self.wait:g} s"
+            when = "GO"
+        else:
+            when = f"at {self.at:g} s" if self.at is not None else f"wait {self.wait:g} s"
+        return f"{when}, {self.quantise}" if self.quantise else when
+
+
+class TempoConfig(Settings):
+    """Where a show's beats come from, for cues that fire on the beat or the bar: a fixed tempo
+    (`bpm`, with the first beat at `offset` seconds), the audio input's tempo tracker, or
+    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock)."""
+
+    source: Literal["fixed", "audio", "osc"] = "fixed"
+    bpm: float | None = Field(None, gt=0, le=400)
+    offset: float = Field(0.0, ge=0)  # seconds: where a fixed grid's first beat falls
+    beats_per_bar: int = Field(4, ge=1, le=16)
+
+    @model_validator(mode="after")
+    def _fixed_needs_bpm(self) -> TempoConfig:
+        if self.source == "fixed" and self.bpm is None:
+            raise ValueError("a fixed tempo needs bpm (or source: audio, or source: osc)")
+        return self
 
 
 class Show(Settings):
@@ -95,6 +115,7 @@ class Show(Settings):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     scenes: list[SceneSpec] = Field(min_length=1)
     cues: list[Cue] = Field(default_factory=list)
+    tempo: TempoConfig | None = None  # the beats that quantised cues fire on
     audio: AudioConfig = Field(default_factory=AudioConfig)  # none by default: a show needs no sound card
     osc: OscConfig = Field(default_factory=OscConfig)  # 127.0.0.1:9000 unless the show opens it
     mappings: list[MappingConfig] = Field(default_factory=list)  # sources (audio, OSC, keys, LFOs) to parameters
@@ -119,6 +140,13 @@ class Show(Settings):
         if self.length and self.is_cue_list:
             raise LocatedError(("length",), "a show with GO or wait cues plays its cue list once; remove length")
         for index, cue in enumerate(self.cues):
+            if cue.quantise and self.tempo is None:
+                raise LocatedError(("cues", index, "quantise"), f"fires on the {cue.quantise}, but the show has no "
+                                   "tempo: add `tempo: {bpm: 120}`, `{source: audio}` or `{source: osc}`")
+        if self.tempo is not None and self.tempo.source == "audio" and self.audio.kind == "none":
+            raise LocatedError(("tempo", "source"), "the tempo comes from the audio input, but the show has "
+                                                    "none: add `audio: {kind: input}` (or a file)")
+        for index, cue in enumerate(self.cues):
             if cue.scene not in names:
                 raise LocatedError(("cues", index, "scene"), f"{cue.scene!r} is not a scene; {known}")
         if self.idle is not None and self.idle not in names:
@@ -134,9 +162,9 @@ class Show(Settings):
 
     @property
     def is_cue_list(self) -> bool:
-        """True when some cue waits for GO or for the cue before it: the cues then fire in file order,
-        as a theatre's cue list does, not on a clock alone."""
-        return any(cue.at is None for cue in self.cues)
+        """True when some cue waits for GO, for the cue before it or for a beat: the cues then fire in
+        file order, as a theatre's cue list does, not on a clock alone."""
+        return any(cue.at is None or cue.quantise for cue in self.cues)
 
     @property
     def timeline(self) -> list[Cue]:

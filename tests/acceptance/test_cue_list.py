@@ -40,3 +40,24 @@ def test_go_fires_the_standby_cue_at_the_press_and_replays_identically(tmp_path)
     difference = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(waiting, pressed)]
     assert all(d > 10 for d in difference[75:]), "after GO and its fade: the next cue's scene"
     assert 0 < difference[45] < difference[75]  # half a second after GO the fade has begun, not finished
+
+
+def test_a_cue_on_the_beat_fires_on_a_kick_of_the_music(tmp_path):
+    from tests.live.inputs.test_audio import RATE, write_wav
+    from tests.live.inputs.test_audio_beats import drum_loop
+
+    write_wav(tmp_path / "kicks.wav", drum_loop({"kick": 0.8}, seconds=8.0, bpm=120.0, rate=RATE))
+    models = REPO / "models"
+    show = {"name": "on-the-beat", "output": {"width": 64, "height": 36, "fps": 30},
+            "audio": {"kind": "file", "path": "kicks.wav"}, "tempo": {"source": "audio"},
+            "scenes": [{"name": "a", "kind": "cppn", "model": str(models / "cppn-tanh.onnx")},
+                       {"name": "b", "kind": "cppn", "model": str(models / "cppn-sine.onnx")}],
+            "cues": [{"at": 0, "scene": "a"}, {"go": True, "scene": "b", "quantise": "beat"}]}
+    path = tmp_path / "beat.yaml"
+    path.write_text(yaml.safe_dump(show))
+    waiting = rehearsed(path, "no-go", 6.0)
+    pressed = rehearsed(path, "go", 6.0, "--osc-script", str(presses(tmp_path / "go.yaml", 4.1)))
+    changed = next(index for index, (a, b) in enumerate(zip(waiting, pressed)) if not np.array_equal(a, b))
+    at = changed / 30
+    kick = round(at * 2) / 2  # kicks every 0.5 s from 0
+    assert at >= 4.1 and 0 <= at - kick < 0.15, f"the cut came at {at:.3f} s, the nearest kick at {kick} s"

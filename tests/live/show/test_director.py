@@ -128,3 +128,41 @@ def test_the_hud_names_the_standby_cue_and_then_says_the_list_is_done(tmp_path):
     d.go(3.0)
     assert _standby_line(show, d) == "cue list done"
     assert _standby_line(director(tmp_path).show, director(tmp_path)) == ""  # a timed show has no standby
+
+
+QUANTISED = """
+tempo: {bpm: 120, offset: 0.25}
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+  - {name: b, kind: cppn, model: m.onnx}
+  - {name: c, kind: cppn, model: m.onnx}
+cues:
+  - {at: 0, scene: a}
+  - {go: true, scene: b, quantise: beat}
+  - {wait: 1.1, scene: c, quantise: bar}
+"""
+
+
+def test_quantised_cues_fire_on_the_next_beat_and_bar_of_a_fixed_tempo(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"")
+    d = Director(parse_show(QUANTISED, tmp_path / "show.yaml"))
+    d.go(1.0)  # beats every 0.5 s from 0.25: the next is 1.25
+    assert d.composition_at(1.2).scene == 0 and d.composition_at(1.25).scene == 1
+    # c's wait ends at 2.35; bars are 2 s long from 0.25: 2.25 has passed, so 4.25
+    assert d.composition_at(4.2).scene == 1 and d.composition_at(4.25).scene == 2
+
+
+def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"")
+    show = QUANTISED.replace("tempo: {bpm: 120, offset: 0.25}", "tempo: {source: osc}")
+    d = Director(parse_show(show, tmp_path / "show.yaml"))
+    d.go(1.0)
+    assert d.composition_at(5.0).scene == 0, "no beat has come: the cue waits"
+    beats = [5.1, 5.6, 6.1, 6.6, 7.1, 7.6, 8.1, 8.6, 9.1]
+    for beat in beats[:1]:
+        d.beat(beat)
+    assert d.composition_at(5.1).scene == 1  # b on the first beat after GO
+    for beat in beats[1:]:
+        d.beat(beat)
+    # c armed at 6.2 (5.1 + 1.1); bars start on beats 0, 4, 8 (5.1, 7.1, 9.1): 7.1
+    assert d.composition_at(7.05).scene == 1 and d.composition_at(7.1).scene == 2

@@ -152,3 +152,13 @@ def test_a_cue_list_plays_once_and_its_sheet_says_how_each_cue_fires(tmp_path):
     show = parse(tmp_path, "scenes: [{name: a, kind: cppn, model: m.onnx}]\ncues:\n"
                            "  - {at: 0, scene: a}\n  - {go: true, scene: a, fade: 2}\n  - {wait: 1.5, scene: a}\n")
     assert [line.split()[1] for line in cue_sheet(show)[1:]] == ["at", "GO", "wait"]
+
+
+def test_cues_on_the_beat_need_a_tempo_source(tmp_path):
+    cue = "cues:\n  - {go: true, scene: a, quantise: bar}\n"
+    message = error_of(tmp_path, f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
+    assert ":3: cues[0].quantise: fires on the bar, but the show has no tempo" in message
+    message = error_of(tmp_path, f"tempo: {{source: audio}}\nscenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
+    assert "tempo.source: the tempo comes from the audio input, but the show has none" in message
+    message = error_of(tmp_path, f"tempo: {{offset: 1}}\nscenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
+    assert "a fixed tempo needs bpm" in message
