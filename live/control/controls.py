@@ -12,15 +12,17 @@ on the virtual clock, so a rehearsed show reacts exactly as it will live.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError
 
-from live.control.bus import ControlBus
-from live.control.mappings import Mapper
+from live.control.bus import SHOW, ControlBus
+from live.control.mappings import Curve, Mapper, apply_curve
 from live.control.osc import OscServer, apply_message
 from live.control.parameters import ControlError
 from live.core.clock import Clock
@@ -29,7 +31,7 @@ from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open
 from live.scenes.contract import Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
-from live.show.schema import Show
+from live.show.schema import Cue, Show
 
 log = logging.getLogger("latentstage.controls")
 
@@ -77,6 +79,8 @@ class Controls:
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
         self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat"), 0)  # trigger -> presses acted on
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
+        self._cue_settings = CueSettings(bus)
+        self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
         self._scene_names = {scene.name for scene in show.scenes}
 
     @classmethod
@@ -193,11 +197,53 @@ class Controls:
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
         on_screen = names[director.composition_at(t).scene]  # fires the cues due by t
+        for at, cue in director.fired_between(self._directed_until, t):
+            self._cue_settings.fire(cue, at)
+        self._directed_until = t
+        self._cue_settings.glide(t)
         self.standby = _standby_line(self.show, director)
         if self.bus.get("scene") != on_screen:
             self.bus.set("scene", on_screen, source="director")
             version += 1
         self._seen_scene_version = version
+
+
+@dataclass
+class _Glide:
+    start: float
+    target: float
+    at: float  # seconds: when the cue fired
+    seconds: float
+    curve: Curve
+
+
+class CueSettings:
+    """A fired cue's `set: {parameter: value}` on its scene's parameters, as the show's own values:
+    numbers glide there over the cue's `ramp` along its curve, the rest switch at once."""
+
+    def __init__(self, bus: ControlBus):
+        self.bus = bus
+        self._glides: dict[str, _Glide] = {}
+
+    def fire(self, cue: Cue, at: float) -> None:
+        for name, value in cue.set.items():
+            address = f"{cue.scene}.{name}"
+            numeric = self.bus.declaration(address).kind in ("float", "int")
+            if numeric and cue.ramp > 0:
+                self._glides[address] = _Glide(float(self.bus.get(address)), float(value), at, cue.ramp, cue.curve)
+            else:
+                self._glides.pop(address, None)
+                self.bus.set(address, value, source=SHOW)
+
+    def glide(self, t: float) -> None:
+        for address, glide in list(self._glides.items()):
+            progress = min(1.0, max(0.0, (t - glide.at) / glide.seconds))
+            value = glide.start + (glide.target - glide.start) * apply_curve(progress, glide.curve)
+            if self.bus.declaration(address).kind == "int":
+                value = round(value)
+            self.bus.set(address, value, source=SHOW)
+            if progress >= 1.0:
+                del self._glides[address]
 
 
 def _standby_line(show: Show, director: Director) -> str:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from live.control.mappings import Curve, apply_curve
-from live.show.schema import Show
+from live.show.schema import Cue, Show
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,21 @@ class Director:
             self._arm(t)
         self._follow(t)
         return True
+
+    def fired_between(self, since: float, until: float) -> list[tuple[float, Cue]]:
+        """(when, cue) for each cue that fired after `since` and by `until` (seconds), in firing order;
+        a timed show's cues fire again in each round of its length."""
+        self._follow(until)
+        if self._cue_list:
+            return [(change.at, self._cues[index]) for index, change in enumerate(self._cued)
+                    if since < change.at <= until]
+        length = self.show.length
+        fired = []
+        for cue in self._cues:
+            first_round = max(0, math.floor((since - cue.at) / length) + 1) if length else 0
+            rounds = range(first_round, first_round + 1 + (math.floor((until - since) / length) if length else 0))
+            fired += [(at, cue) for k in rounds if since < (at := cue.at + k * (length or 0)) <= until]
+        return sorted(fired, key=lambda item: item[0])
 
     def beat(self, t: float) -> None:
         """A beat heard at t (the audio tracker's, or another tool's `/latentstage/beat`)."""

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
-from live.control.parameters import ControlError
+from live.control.parameters import ControlError, coerce
 from live.core.config import Settings, read_user_file
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
@@ -69,6 +69,8 @@ class Cue(Settings):
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
+    set: dict[str, float | bool | str] = Field(default_factory=dict)  # the scene's parameters, as it fires
+    ramp: float = Field(0.0, ge=0)  # seconds over which numbers in `set` glide there, along `curve`
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Cue:
@@ -153,6 +155,9 @@ class Show(Settings):
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
         bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
                            for scene in self.scenes])
+        for index, cue in enumerate(self.cues):
+            for name, value in cue.set.items():
+                _check_cue_setting(bus, cue.scene, name, value, ("cues", index, "set", name))
         for index, mapping in enumerate(self.mappings):
             try:
                 check_target(mapping, bus)
@@ -245,6 +250,20 @@ def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, ow
     return resolved
 
 
+def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) -> None:
+    """A cue's `set: {name: value}` names a parameter of its scene and a value that parameter takes."""
+    own = [parameter.name.removeprefix(f"{scene}.") for parameter in bus.parameters()
+           if parameter.name.startswith(f"{scene}.")]
+    if name not in own:
+        close = difflib.get_close_matches(name, own, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise LocatedError(location, f"scene {scene!r} has no parameter {name!r}; {hint}it has: {', '.join(own)}")
+    try:
+        coerce(bus.declaration(f"{scene}.{name}"), value)
+    except ControlError as error:
+        raise LocatedError(location, str(error)) from None
+
+
 def cue_sheet(show: Show) -> list[str]:
     """The cue list as a designer reads it: number, trigger, scene, and how it comes in."""
     if not show.cues:
@@ -253,6 +272,9 @@ def cue_sheet(show: Show) -> list[str]:
     lines = [f"  {'cue':>3}  {'trigger':<12}  {'scene':<{width}}  how"]
     for number, cue in enumerate(show.timeline, start=1):
         how = f"fade {cue.fade:g} s, {cue.curve}" if cue.fade else "cut"
+        if cue.set:
+            sets = ", ".join(f"{name} {value}" for name, value in cue.set.items())
+            how += f"; sets {sets}" + (f" over {cue.ramp:g} s" if cue.ramp else "")
         lines.append(f"  {number:>3}  {cue.trigger:<12}  {cue.scene:<{width}}  {how}")
     if show.length:
         lines.append(f"  the cue list repeats every {show.length:g} s")

@@ -61,3 +61,23 @@ def test_a_cue_on_the_beat_fires_on_a_kick_of_the_music(tmp_path):
     at = changed / 30
     kick = round(at * 2) / 2  # kicks every 0.5 s from 0
     assert at >= 4.1 and 0 <= at - kick < 0.15, f"the cut came at {at:.3f} s, the nearest kick at {kick} s"
+
+
+def test_a_cue_glides_its_scenes_parameter_to_the_value_it_sets(tmp_path):
+    models = REPO / "models"
+
+    def show(name: str, scale: float, cues: list[dict]) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump({
+            "name": name, "output": {"width": 64, "height": 36, "fps": 30},
+            "scenes": [{"name": "a", "kind": "cppn", "model": str(models / "cppn-tanh.onnx"),
+                        "cppn": {"scale": scale}}], "cues": cues}))
+        return path
+
+    zoomed = [{"at": 0, "scene": "a"}, {"at": 1.0, "scene": "a", "set": {"scale": 4.0}, "ramp": 1.0}]
+    gliding = rehearsed(show("glide", 8.0, zoomed), "glide", 2.5)
+    still = rehearsed(show("still", 8.0, [{"at": 0, "scene": "a"}]), "still", 2.5)
+    there = rehearsed(show("there", 4.0, [{"at": 0, "scene": "a"}]), "there", 2.5)
+    assert all(np.array_equal(a, b) for a, b in zip(gliding[:31], still[:31])), "before the cue: as it was"
+    assert not np.array_equal(gliding[45], still[45]) and not np.array_equal(gliding[45], there[45])  # on the way
+    assert all(np.array_equal(a, b) for a, b in zip(gliding[61:], there[61:])), "after the ramp: the value set"

@@ -166,3 +166,15 @@ def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_pa
         d.beat(beat)
     # c armed at 6.2 (5.1 + 1.1); bars start on beats 0, 4, 8 (5.1, 7.1, 9.1): 7.1
     assert d.composition_at(7.05).scene == 1 and d.composition_at(7.1).scene == 2
+
+
+def test_fired_between_names_each_cue_once_in_every_round_of_a_timed_show(tmp_path):
+    d = director(tmp_path)  # length 30: a at 0, b at 10, c at 20
+    names = lambda fired: [(at, cue.scene) for at, cue in fired]  # noqa: E731
+    assert names(d.fired_between(-1, 0)) == [(0, "a")]
+    assert names(d.fired_between(0, 25)) == [(10, "b"), (20, "c")]
+    assert names(d.fired_between(25, 70)) == [(30, "a"), (40, "b"), (50, "c"), (60, "a"), (70, "b")]
+    assert d.fired_between(71, 72) == []
+    cues = cue_list(tmp_path)
+    cues.go(5.0)
+    assert names(cues.fired_between(-1, 9)) == [(0, "a"), (5.0, "b"), (8.0, "c")]

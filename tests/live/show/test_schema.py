@@ -162,3 +162,13 @@ def test_cues_on_the_beat_need_a_tempo_source(tmp_path):
     assert "tempo.source: the tempo comes from the audio input, but the show has none" in message
     message = error_of(tmp_path, f"tempo: {{offset: 1}}\nscenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
     assert "a fixed tempo needs bpm" in message
+
+
+@pytest.mark.parametrize("setting, problem", [
+    ("{sclae: 3}", "scene 'a' has no parameter 'sclae'; did you mean 'scale'?"),
+    ("{scale: 300}", "300"),
+])
+def test_a_cue_sets_only_parameters_its_scene_has_within_their_range(tmp_path, setting, problem):
+    message = error_of(tmp_path, f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\n"
+                                 f"cues:\n  - {{at: 0, scene: a, set: {setting}}}\n")
+    assert ":3: cues[0].set." in message and problem in message, message
