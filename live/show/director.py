@@ -74,6 +74,7 @@ class Director:
         """(when, cue) for each cue that fired after `since` and by `until` (seconds), in firing order;
         a timed show's cues fire again in each round of its length."""
         self._follow(until)
+        since = max(since, -1.0)  # cues fire at 0 s or later: any earlier start is the same (and finite)
         if self._cue_list:
             return [(change.at, self._cues[index]) for index, change in enumerate(self._cued)
                     if since < change.at <= until]

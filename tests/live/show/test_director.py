@@ -171,7 +171,7 @@ def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_pa
 def test_fired_between_names_each_cue_once_in_every_round_of_a_timed_show(tmp_path):
     d = director(tmp_path)  # length 30: a at 0, b at 10, c at 20
     names = lambda fired: [(at, cue.scene) for at, cue in fired]  # noqa: E731
-    assert names(d.fired_between(-1, 0)) == [(0, "a")]
+    assert names(d.fired_between(-1, 0)) == [(0, "a")] == names(d.fired_between(float("-inf"), 0))
     assert names(d.fired_between(0, 25)) == [(10, "b"), (20, "c")]
     assert names(d.fired_between(25, 70)) == [(30, "a"), (40, "b"), (50, "c"), (60, "a"), (70, "b")]
     assert d.fired_between(71, 72) == []
