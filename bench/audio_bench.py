@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import publish
+from bench.measure import publish
 from live.inputs.audio import AudioConfig
 from live.inputs.audio_analysis import TEMPO_EVERY, TEMPO_MIN_HISTORY, Analyser
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
-from bench.report import publish
+from bench.measure import publish
 from live.cli import default_show
 from live.control.controls import Controls
 from live.core.clock import ShowClock

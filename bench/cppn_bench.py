@@ -18,17 +18,14 @@ it. Prints a Markdown table. torch is imported only to build and export the netw
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from bench.report import publish
+from bench.measure import median_ms, publish
 from live.inference.cpu_threads import physical_cores
 from live.inference.engine import Engine, EngineConfig
 from live.inference.tiles import PixelTiles
@@ -68,15 +65,6 @@ def flops_per_pixel(net_size: int = NET_SIZE, depth: int = DEPTH, c_dim: int = C
     """Multiply-adds of the per-pixel layers, counted as 2 FLOPs each (activations not counted)."""
     return 2 * (3 * net_size + depth * net_size * net_size + net_size * c_dim)
 
-
-def median_ms(render: Callable[[], object], runs: int) -> float:
-    render()  # first run allocates; not timed
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        render()
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times)
 
 
 def inputs_for(width: int, height: int) -> dict[str, np.ndarray]:

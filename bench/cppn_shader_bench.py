@@ -14,14 +14,12 @@ It first checks that both give the same pixels at the smallest size.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.report import publish
+from bench.measure import median_ms, publish
 from live.core.imaging import to_uint8
 from live.inference.tiles import PixelTiles
 from live.output.cppn_shader import fragment_source, shader_frame
@@ -40,15 +38,6 @@ def export_cppn(directory: Path) -> Path:
     export(CPPN(CPPNConfig()), path)
     return path
 
-
-def median_ms(step, runs: int) -> float:
-    step()  # first run compiles / allocates; not timed
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - started) * 1000.0)
-    return statistics.median(times)
 
 
 def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict], str, str, int]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.report import publish
+from bench.measure import publish
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
 from live.scenes.contract import Moment, defaults

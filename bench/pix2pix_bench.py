@@ -15,9 +15,7 @@ second, the inference thread's step against the model alone.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ import torch
 import yaml
 
 from bench.loop_bench import run_loop
-from bench.report import publish
+from bench.measure import median_ms, publish
 from exporters.onnx import export
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
@@ -41,15 +39,6 @@ GENERATORS = {"paper (width 64, depth 8)": Pix2PixConfig(base_channels=64),
 SIZES = (256, 512)
 LIVE_SIZE = 256
 
-
-def median_ms(run, runs: int) -> float:
-    run()  # first-run allocations
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000.0
 
 
 def generator_rows(folder: Path, runs: int) -> list[tuple[str, int, float, float]]:

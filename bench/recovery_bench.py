@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.report import publish
+from bench.measure import publish
 from live.output.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 from pythonosc.osc_message_builder import build_msg
 
-from bench.report import publish
+from bench.measure import publish
 from live.output.video import VideoWriter
 
 REPO = Path(__file__).resolve().parents[1]

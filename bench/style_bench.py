@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 from skimage import data
 
-from bench.report import publish
+from bench.measure import publish
 from live.inference.engine import Engine, EngineConfig
 from trainers.style.model import StyleConfig, StyleNetwork
 

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from trainers.common.cli import OneLineParser, UsageError
+from trainers.common.cli import OneLineParser, UsageError, positive_float
 from trainers.pix2pix.pairs import (
     DIRECTIONS,
     INPUTS,
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
         command.add_argument("--size", type=_size, default=(286, 286),
                              help="WIDTHxHEIGHT or N for N x N (default 286: pix2pix loads 286, crops 256)")
-        command.add_argument("--fps", type=float, help="frames a second to take from a video (default: all)")
+        command.add_argument("--fps", type=positive_float, help="frames a second to take from a video (default: all)")
     return parser
 
 

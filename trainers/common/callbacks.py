@@ -100,3 +100,16 @@ class Checkpointing(Periodic):
 
     def write(self, trainer: Trainer) -> None:
         trainer.save(self.path_at(trainer.step))
+
+
+LOSS_PLOT_NAME = "loss.png"
+
+
+def standard_callbacks(out_dir: Path, every: int, description: str, title: str, samples_name: str,
+                       checkpoint_name: str) -> list[Callback]:
+    """What every trainer shows and keeps: a progress bar (`description`), and the sample grid, the loss
+    plot (titled `title`) and the checkpoint written into out_dir every `every` steps, at the end and
+    when stopped."""
+    return [ProgressBar(description), SampleGrid(out_dir / samples_name, every),
+            LossPlot(out_dir / LOSS_PLOT_NAME, every, title=title), Checkpointing(out_dir / checkpoint_name, every)]
+

@@ -24,7 +24,13 @@ from torch import nn
 from tqdm import tqdm
 
 from trainers.common.batches import Batches
-from trainers.common.checkpoint import Checkpoint, CheckpointError, load_checkpoint, mismatch, save_checkpoint
+from trainers.common.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    mismatch,
+    save_checkpoint,
+)
 from trainers.common.distributed import Placement
 from trainers.common.interrupt import stop_requests
 from trainers.common.rng import capture_rng, preserved_rng, restore_rng

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from trainers.common.checkpoint import mismatch
 from trainers.common.checkpoint import load_checkpoint as load_common_checkpoint
+from trainers.common.checkpoint import mismatch
 from trainers.cppn.fit import KIND, LATENT, NETWORK
 from trainers.cppn.model import CPPN, CPPNConfig, FixedLatent
 

@@ -17,12 +17,19 @@ import secrets
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from live.scenes.cppn_math import keyframes
 from trainers.common.checkpoint import CheckpointError
-from trainers.common.cli import OneLineParser, UsageError
+from trainers.common.cli import (
+    OneLineParser,
+    UsageError,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_export,
+    stopped,
+)
 from trainers.common.distributed import placed
 from trainers.common.images import save_png
 from trainers.cppn.checkpoint import load_checkpoint
@@ -61,11 +68,11 @@ def _parser() -> argparse.ArgumentParser:
 
     walk = commands.add_parser("walk", help="render a latent walk to an animated GIF or an H.264 MP4")
     walk.add_argument("-o", "--output", type=Path, required=True, help="OUT.gif or OUT.mp4")
-    walk.add_argument("--keyframes", type=_positive_int, default=4, help="latents to visit (default 4)")
-    walk.add_argument("--steps", type=_positive_int, default=30, help="frames from one keyframe to the next")
+    walk.add_argument("--keyframes", type=positive_int, default=4, help="latents to visit (default 4)")
+    walk.add_argument("--steps", type=positive_int, default=30, help="frames from one keyframe to the next")
     walk.add_argument("--interp", choices=("slerp", "linear"), default="slerp", help="how to morph (default slerp)")
     walk.add_argument("--loop", action="store_true", help="return from the last keyframe to the first")
-    walk.add_argument("--fps", type=_positive_float, default=30.0, help="frames per second (default 30)")
+    walk.add_argument("--fps", type=positive_float, default=30.0, help="frames per second (default 30)")
     _add_size_options(walk, default=512)
     _add_network_options(walk)
     walk.set_defaults(run=_walk)
@@ -75,11 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     fit_parser.add_argument("image", type=Path, help="picture to fit (any format Pillow reads)")
     fit_parser.add_argument("-o", "--output", type=Path, required=True,
                             help="folder for the checkpoint, preview and loss plot")
-    fit_parser.add_argument("--steps", type=_positive_int, default=FitConfig.steps, help="Adam steps")
-    fit_parser.add_argument("--lr", type=_positive_float, default=FitConfig.lr, help="Adam learning rate")
-    fit_parser.add_argument("--size", type=_positive_int, default=FitConfig.size,
+    fit_parser.add_argument("--steps", type=positive_int, default=FitConfig.steps, help="Adam steps")
+    fit_parser.add_argument("--lr", type=positive_float, default=FitConfig.lr, help="Adam learning rate")
+    fit_parser.add_argument("--size", type=positive_int, default=FitConfig.size,
                             help="training size: the picture's longest side in pixels, aspect kept")
-    fit_parser.add_argument("--preview-every", type=_non_negative_int, default=FitConfig.preview_every,
+    fit_parser.add_argument("--preview-every", type=non_negative_int, default=FitConfig.preview_every,
                             help="steps between previews and checkpoints (0: only at the end)")
     fit_parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
                             help="continue the fit saved in CHECKPOINT (repeat its options; --steps may grow)")
@@ -99,13 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     for command in (sample, walk, fit_parser, export):
         # on a shared machine torch's one-thread-per-core default can run several times
         # slower than one thread, as its worker threads wait on cores others hold
-        command.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core)")
+        command.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     return parser
 
 
 def _add_size_options(parser: argparse.ArgumentParser, default: int) -> None:
-    parser.add_argument("--width", type=_positive_int, default=default, help=f"pixels (default {default})")
-    parser.add_argument("--height", type=_positive_int, default=default, help=f"pixels (default {default})")
+    parser.add_argument("--width", type=positive_int, default=default, help=f"pixels (default {default})")
+    parser.add_argument("--height", type=positive_int, default=default, help=f"pixels (default {default})")
     parser.add_argument("--keep-aspect", action="store_true",
                         help="keep circles round on a non-square picture (the short side spans [-1, 1])")
 
@@ -115,17 +122,17 @@ def _add_network_options(parser: argparse.ArgumentParser, defaults: CPPNConfig |
     defaults = defaults or CPPNConfig()
     group = parser.add_argument_group("network")
     # None means "not given", so a checkpoint can refuse options it would silently override
-    group.add_argument("--z-dim", type=_positive_int, help=f"latent size (default {defaults.z_dim})")
+    group.add_argument("--z-dim", type=positive_int, help=f"latent size (default {defaults.z_dim})")
     group.add_argument("--c-dim", type=int, choices=(1, 3), help=f"1 gray, 3 RGB (default {defaults.c_dim})")
-    group.add_argument("--net-size", type=_positive_int, help=f"units per layer (default {defaults.net_size})")
-    group.add_argument("--depth", type=_positive_int, help=f"hidden layers (default {defaults.depth})")
+    group.add_argument("--net-size", type=positive_int, help=f"units per layer (default {defaults.net_size})")
+    group.add_argument("--depth", type=positive_int, help=f"hidden layers (default {defaults.depth})")
     group.add_argument("--arch", choices=ARCHITECTURES, help=f"activations (default {defaults.arch})")
-    group.add_argument("--scale", type=_positive_float,
+    group.add_argument("--scale", type=positive_float,
                        help=f"coordinate scale: higher is busier (default {defaults.scale})")
     seeds = group.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=_non_negative_int, help=f"weights seed (default {defaults.seed})")
+    seeds.add_argument("--seed", type=non_negative_int, help=f"weights seed (default {defaults.seed})")
     seeds.add_argument("--reinit", action="store_true", help="a fresh random weights seed, printed for reuse")
-    group.add_argument("--latent-seed", type=_non_negative_int,
+    group.add_argument("--latent-seed", type=non_negative_int,
                        help="seed of the latent(s) (default 0, or a checkpoint's own latent)")
     parser.set_defaults(network_defaults=defaults)
     if with_checkpoint:
@@ -204,10 +211,7 @@ def _fit(args: argparse.Namespace, command_line: str) -> int:
         try:
             result = fit(config, placement, resume=args.resume)
         except KeyboardInterrupt:
-            checkpoint = args.output / CHECKPOINT_NAME
-            if placement.is_main and checkpoint.is_file():
-                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
-            return 130  # the shell's code for a run ended by Ctrl-C
+            return stopped(args.output / CHECKPOINT_NAME, placement.is_main)
     if not placement.is_main:  # rank 0 speaks for every process
         return 0
     history = result.loss_history
@@ -219,7 +223,10 @@ def _fit(args: argparse.Namespace, command_line: str) -> int:
 
 
 def _export(args: argparse.Namespace, command_line: str) -> int:
-    from exporters.onnx import ExportError, export  # torch.onnx and onnxruntime load only when exporting
+    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
+        ExportError,
+        export,
+    )
 
     _require_suffix(args.output, (".onnx",))
     if args.from_onnx is not None:
@@ -239,9 +246,7 @@ def _export(args: argparse.Namespace, command_line: str) -> int:
     except ExportError as error:
         print(f"{PROG}: export failed: {error}", file=sys.stderr)
         return 1
-    errors = ", ".join(f"{h}x{w}: {e:.2e}" for (h, w), e in report.max_abs_error.items())
-    print(f"wrote {report.path} ({'fp16' if args.fp16 else 'fp32'}; {report.card.describe()})")
-    print(f"max |ORT - torch| by height x width: {errors}")
+    print_export(report)
     return 0
 
 
@@ -264,25 +269,7 @@ def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:
         raise UsageError(f"{path}: unknown output format {path.suffix or '(none)'!r}; use {' or '.join(suffixes)}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 if __name__ == "__main__":

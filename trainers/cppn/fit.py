@@ -24,7 +24,7 @@ import torch
 
 from live.scenes.cppn_math import coordinates, keyframes
 from trainers.common.batches import Batches
-from trainers.common.callbacks import Checkpointing, LossPlot, ProgressBar, SampleGrid
+from trainers.common.callbacks import LOSS_PLOT_NAME, standard_callbacks
 from trainers.common.data import load_picture
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
@@ -35,7 +35,6 @@ KIND = "cppn"
 NETWORK, LATENT = "cppn", "latent"  # the networks' names in checkpoints
 CHECKPOINT_NAME = "cppn.pt"
 PREVIEW_NAME = "preview.png"
-LOSS_PLOT_NAME = "loss.png"
 # FitConfig fields a resumed fit may change: they say how long and where, not what is fitted
 RESUME_MAY_CHANGE = ("steps", "out_dir", "preview_every", "command")
 
@@ -139,9 +138,8 @@ def fit(config: FitConfig, placement: Placement | None = None, resume: str | Pat
     out_dir, every = Path(config.out_dir), config.preview_every
     trainer = Trainer(
         recipe, Batches([target], batch_size=1, rank=placement.rank, world_size=placement.world_size), placement,
-        callbacks=[ProgressBar(f"fit {Path(config.image).name}"), SampleGrid(out_dir / PREVIEW_NAME, every),
-                   LossPlot(out_dir / LOSS_PLOT_NAME, every, title="CPPN fit"),
-                   Checkpointing(out_dir / CHECKPOINT_NAME, every), *callbacks],
+        callbacks=[*standard_callbacks(out_dir, every, f"fit {Path(config.image).name}", "CPPN fit",
+                                      PREVIEW_NAME, CHECKPOINT_NAME), *callbacks],
         provenance={"command": config.command, "data": str(config.image)},
     )
     if resume is not None:

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from exporters.spec import ExportSpec
-from live.scenes.cppn_math import coordinates
 from live.inference.model_card import ModelCard
+from live.scenes.cppn_math import coordinates
 
 ARCHITECTURES = ("tanh", "softplus_tanh", "sine", "residual", "gaussian")
 

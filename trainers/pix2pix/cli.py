@@ -18,7 +18,16 @@ from pathlib import Path
 import torch
 
 from trainers.common.checkpoint import CheckpointError
-from trainers.common.cli import OneLineParser, UsageError
+from trainers.common.cli import (
+    OneLineParser,
+    UsageError,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_export,
+    stopped,
+)
 from trainers.common.distributed import placed
 from trainers.pix2pix.evaluate import evaluate
 from trainers.pix2pix.model import NORMS, UPSAMPLES, Pix2PixConfig
@@ -52,32 +61,32 @@ def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("pairs", type=Path, help="folder of pairs (train/ and val/, as `latentstage data pairs` makes)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for samples, checkpoint, report, model")
-    parser.add_argument("--steps", type=int, default=defaults.steps, help=f"training steps (default {defaults.steps})")
-    parser.add_argument("--decay-steps", type=int, default=defaults.decay_steps,
+    parser.add_argument("--steps", type=non_negative_int, default=defaults.steps, help=f"training steps (default {defaults.steps})")
+    parser.add_argument("--decay-steps", type=non_negative_int, default=defaults.decay_steps,
                         help=f"last steps over which the learning rate falls to 0 (default {defaults.decay_steps})")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
-    parser.add_argument("--l1-weight", type=float, default=defaults.l1_weight, help="lambda (default 100)")
-    parser.add_argument("--load-size", type=int, default=defaults.load_size, help="each half resized to this (286)")
-    parser.add_argument("--crop-size", type=int, default=defaults.crop_size, help="random crop trained on (256)")
+    parser.add_argument("--lr", type=positive_float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
+    parser.add_argument("--l1-weight", type=non_negative_float, default=defaults.l1_weight, help="lambda (default 100)")
+    parser.add_argument("--load-size", type=positive_int, default=defaults.load_size, help="each half resized to this (286)")
+    parser.add_argument("--crop-size", type=positive_int, default=defaults.crop_size, help="random crop trained on (256)")
     parser.add_argument("--no-flip", action="store_true", help="no random left-right flips")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="pairs a step (default 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size, help="pairs a step (default 1)")
     parser.add_argument("--direction", choices=DIRECTIONS, help="which half is the input (default: the pairs' manifest, else AtoB)")
     parser.add_argument("--input", choices=("edges", "gray", "rgb"),
                         help="what the input half holds (default: the pairs' manifest, else edges)")
-    parser.add_argument("--every", type=int, default=defaults.every, help="steps between samples and checkpoints")
+    parser.add_argument("--every", type=non_negative_int, default=defaults.every, help="steps between samples and checkpoints")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="weights, data order and crops (default 0)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="continue a run from its checkpoint")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: one per core)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     parser.add_argument("--fp16", action="store_true", help="export weights and maths in float16")
     group = parser.add_argument_group("networks")
-    group.add_argument("--width", type=int, help=f"generator's first width (default {network.base_channels})")
-    group.add_argument("--depth", type=int, help=f"generator downsamplings (default {network.depth})")
+    group.add_argument("--width", type=positive_int, help=f"generator's first width (default {network.base_channels})")
+    group.add_argument("--depth", type=positive_int, help=f"generator downsamplings (default {network.depth})")
     group.add_argument("--norm", choices=NORMS, default=network.norm, help="normalisation (default instance)")
     group.add_argument("--upsample", choices=UPSAMPLES,
                        help="decoder: transpose (the paper) or resize (no checkerboard artifacts)")
     group.add_argument("--slim", action="store_true", help=f"the live-on-a-CPU generator: {SLIM}")
-    group.add_argument("--d-width", type=int, default=defaults.d_width, help="discriminator's first width (64)")
+    group.add_argument("--d-width", type=positive_int, default=defaults.d_width, help="discriminator's first width (64)")
     return parser
 
 
@@ -99,10 +108,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
         try:
             result = train(config, placement, resume=args.resume)
         except KeyboardInterrupt:
-            checkpoint = args.output / CHECKPOINT_NAME
-            if placement.is_main and checkpoint.is_file():
-                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
-            return 130
+            return stopped(args.output / CHECKPOINT_NAME, placement.is_main)
     if not placement.is_main:
         return 0
     l1 = result.losses.get("g_l1", [])
@@ -144,7 +150,7 @@ def _export(generator, args: argparse.Namespace, config: TrainConfig, notes: dic
     except ExportError as error:
         print(f"{PROG}: export failed: {error}", file=sys.stderr)
         return 1
-    print(f"model {report.path} ({report.card.describe()})")
+    print_export(report)
     return 0
 
 

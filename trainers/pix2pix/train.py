@@ -25,7 +25,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from trainers.common.batches import Batches
-from trainers.common.callbacks import Checkpointing, LossPlot, ProgressBar, SampleGrid
+from trainers.common.callbacks import LOSS_PLOT_NAME, standard_callbacks
 from trainers.common.data import open_image, picture_files
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
@@ -37,7 +37,6 @@ from trainers.pix2pix.pairs import DIRECTIONS, read_manifest
 KIND = "pix2pix"
 CHECKPOINT_NAME = "pix2pix.pt"
 SAMPLES_NAME = "samples.png"
-LOSS_PLOT_NAME = "loss.png"
 SAMPLE_PAIRS = 4  # rows of input | output | target in the sample grid
 # fields a resumed run may change: how long and where, not what is trained
 RESUME_MAY_CHANGE = ("steps", "out_dir", "every", "command")
@@ -233,9 +232,8 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
     trainer = Trainer(
         recipe, Batches(dataset, config.batch_size, seed=config.seed, rank=placement.rank,
                         world_size=placement.world_size), placement,
-        callbacks=[ProgressBar(f"pix2pix {Path(config.pairs).name}"), SampleGrid(out_dir / SAMPLES_NAME, every),
-                   LossPlot(out_dir / LOSS_PLOT_NAME, every, title="pix2pix"),
-                   Checkpointing(out_dir / CHECKPOINT_NAME, every), *callbacks],
+        callbacks=[*standard_callbacks(out_dir, every, f"pix2pix {Path(config.pairs).name}", "pix2pix",
+                                      SAMPLES_NAME, CHECKPOINT_NAME), *callbacks],
         provenance={"command": config.command, "data": str(config.pairs)},
     )
     if resume is not None:

@@ -18,12 +18,20 @@ import dataclasses
 import datetime
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-import numpy as np
 import torch
 
 from trainers.common.checkpoint import CheckpointError, load_checkpoint, mismatch
+from trainers.common.cli import (
+    OneLineParser,
+    UsageError,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    print_export,
+    stopped,
+)
 from trainers.common.distributed import placed
 from trainers.style.model import StyleConfig, StyleNetwork
 from trainers.style.train import (
@@ -39,14 +47,6 @@ from trainers.style.vgg import VGGWeightsError
 PROG = "latentstage train style"
 ONNX_NAME = "style.onnx"
 
-
-class UsageError(ValueError):
-    """Input the user can fix: reported as one line and exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)  # one line instead of argparse's usage block
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,48 +65,48 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train_parser() -> argparse.ArgumentParser:
     d = TrainConfig
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0] + " (`export --help`: re-export a checkpoint)")
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0] + " (`export --help`: re-export a checkpoint)")
     parser.add_argument("--style", type=Path, required=True, help="the style picture")
     parser.add_argument("--images", type=Path, required=True, help="folder of content pictures, or a video file")
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for checkpoint, samples, plot, ONNX")
     net = StyleConfig()
-    parser.add_argument("--width", type=_positive_int, default=net.base_channels,
+    parser.add_argument("--width", type=positive_int, default=net.base_channels,
                         help=f"base channel count of the network (default {net.base_channels})")
-    parser.add_argument("--blocks", type=_non_negative_int, default=net.residual_blocks,
+    parser.add_argument("--blocks", type=non_negative_int, default=net.residual_blocks,
                         help=f"residual blocks (default {net.residual_blocks})")
     parser.add_argument("--slim", action="store_true", help="the CPU-realtime layout (see trainers/style/model.py)")
-    parser.add_argument("--steps", type=_positive_int, default=d.steps, help=f"Adam steps (default {d.steps})")
-    parser.add_argument("--size", type=_positive_int, default=d.size, help=f"training crop side, px (default {d.size})")
-    parser.add_argument("--style-size", type=_positive_int, default=d.style_size,
+    parser.add_argument("--steps", type=positive_int, default=d.steps, help=f"Adam steps (default {d.steps})")
+    parser.add_argument("--size", type=positive_int, default=d.size, help=f"training crop side, px (default {d.size})")
+    parser.add_argument("--style-size", type=positive_int, default=d.style_size,
                         help=f"the style picture's longest side, px (default {d.style_size})")
-    parser.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
-    parser.add_argument("--lr", type=_positive_float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"(default {d.batch_size})")
+    parser.add_argument("--lr", type=positive_float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
     for name in ("content", "style", "tv", "temporal"):
         default = getattr(d, f"{name}_weight")
-        parser.add_argument(f"--{name}-weight", type=_non_negative_float, default=default,
+        parser.add_argument(f"--{name}-weight", type=non_negative_float, default=default,
                             help=f"weight of the {name} loss (default {default:g})")
-    parser.add_argument("--seed", type=_non_negative_int, default=d.seed, help="weights, batches and crops seed")
+    parser.add_argument("--seed", type=non_negative_int, default=d.seed, help="weights, batches and crops seed")
     parser.add_argument("--vgg-weights", type=Path,
                         help="torchvision's vgg16-397923af.pth (default: the torch hub cache; else random VGG)")
-    parser.add_argument("--vgg-seed", type=_non_negative_int, default=d.vgg_seed,
+    parser.add_argument("--vgg-seed", type=non_negative_int, default=d.vgg_seed,
                         help="seed of the random VGG used when no weights are found")
-    parser.add_argument("--sample-every", type=_non_negative_int, default=d.sample_every,
+    parser.add_argument("--sample-every", type=non_negative_int, default=d.sample_every,
                         help="steps between samples, plot and checkpoint (0: only at the end)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
                         help="continue the run saved in CHECKPOINT (repeat its options; --steps may grow)")
     parser.add_argument("--no-export", action="store_true", help=f"do not write {ONNX_NAME} at the end")
     parser.add_argument("--fp16", action="store_true", help="export in float16 (instance norm stays float32)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
-    parser.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     return parser
 
 
 def _export_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=f"{PROG} export", description="export a style checkpoint to ONNX, parity-checked")
+    parser = OneLineParser(prog=f"{PROG} export", description="export a style checkpoint to ONNX, parity-checked")
     parser.add_argument("--checkpoint", type=Path, required=True, help=f"a {CHECKPOINT_NAME} that training wrote")
     parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
     parser.add_argument("--fp16", action="store_true", help="float16 weights and maths (instance norm stays float32)")
-    parser.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     return parser
 
 
@@ -127,10 +127,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
         try:
             result = train(config, placement, resume=args.resume, warn=lambda line: print(line, file=sys.stderr))
         except KeyboardInterrupt:
-            checkpoint = args.output / CHECKPOINT_NAME
-            if placement.is_main and checkpoint.is_file():
-                print(f"stopped: continue with --resume {checkpoint}", file=sys.stderr)
-            return 130  # the shell's code for a run ended by Ctrl-C
+            return stopped(args.output / CHECKPOINT_NAME, placement.is_main)
     if not placement.is_main:  # rank 0 speaks for every process
         return 0
     total = result.losses["total"]
@@ -194,38 +191,12 @@ def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -
     except ExportError as error:
         print(f"{PROG}: export failed: {error}", file=sys.stderr)
         return 1
-    errors = ", ".join(f"{h}x{w}: {e:.2e}" for (h, w), e in report.max_abs_error.items())
-    print(f"wrote {report.path} ({'fp16' if fp16 else 'fp32'}; {report.card.describe()})")
-    print(f"max |ORT - torch| by height x width: {errors}")
+    print_export(report)
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not np.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 if __name__ == "__main__":

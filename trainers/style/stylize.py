@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from trainers.common.cli import OneLineParser, UsageError
 from trainers.common.data import load_picture
 from trainers.common.device import choose_device
 from trainers.common.images import save_png, to_uint8
@@ -32,14 +32,6 @@ from trainers.style.vgg import VGGWeightsError, loss_network
 
 PROG = "latentstage stylize"
 
-
-class UsageError(ValueError):
-    """Input the user can fix: reported as one line and exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)  # one line instead of argparse's usage block
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     d = GatysConfig
-    parser = _Parser(prog=PROG, description=__doc__.split("\n")[0].split(": ", 1)[1])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n")[0].split(": ", 1)[1])
     parser.add_argument("--content", type=Path, required=True, help="the picture to paint")
     parser.add_argument("--style", type=Path, nargs="+", required=True, help="one or more style pictures")
     parser.add_argument("--style-weights", type=float, nargs="+",

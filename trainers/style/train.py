@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from trainers.common.batches import Batches
-from trainers.common.callbacks import Checkpointing, LossPlot, ProgressBar, SampleGrid
+from trainers.common.callbacks import LOSS_PLOT_NAME, standard_callbacks
 from trainers.common.data import Frames, ImageFolder, load_picture, read_video_frames
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
@@ -37,7 +37,6 @@ KIND = "style"
 NETWORK = "style"  # the network's name in checkpoints
 CHECKPOINT_NAME = "style.pt"
 SAMPLES_NAME = "samples.png"
-LOSS_PLOT_NAME = "loss.png"
 # TrainConfig fields a resumed run may change: how long and where, not what is trained
 RESUME_MAY_CHANGE = ("steps", "out_dir", "sample_every", "command")
 CROP_MARGIN = 1.25  # pictures load this much larger than the crop, so each step sees another part
@@ -186,9 +185,8 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
         recipe,
         Batches(dataset, config.batch_size, seed=config.seed, rank=placement.rank, world_size=placement.world_size),
         placement,
-        callbacks=[ProgressBar(f"style {Path(config.style).name}"), SampleGrid(out_dir / SAMPLES_NAME, every),
-                   LossPlot(out_dir / LOSS_PLOT_NAME, every, title="style training"),
-                   Checkpointing(out_dir / CHECKPOINT_NAME, every), *callbacks],
+        callbacks=[*standard_callbacks(out_dir, every, f"style {Path(config.style).name}", "style training",
+                                      SAMPLES_NAME, CHECKPOINT_NAME), *callbacks],
         provenance={"command": config.command, "data": f"style {config.style}; content {config.images}",
                     "loss_network": vgg.info.describe()},
     )
