@@ -201,7 +201,7 @@ class Controls:
             self._cue_settings.fire(cue, at)
         self._directed_until = t
         self._cue_settings.glide(t)
-        self.standby = _standby_line(self.show, director)
+        self.standby = _standby_line(director)
         if self.bus.get("scene") != on_screen:
             self.bus.set("scene", on_screen, source="director")
             version += 1
@@ -246,12 +246,12 @@ class CueSettings:
                 del self._glides[address]
 
 
-def _standby_line(show: Show, director: Director) -> str:
+def _standby_line(director: Director) -> str:
     """'standby: cue 3 (GO) -> bloom' for a cue list, '' when there is none or it is done."""
     index = director.standby
     if index is None:
-        return "cue list done" if show.is_cue_list else ""
-    cue = show.timeline[index]
+        return "cue list done" if director.is_cue_list else ""
+    cue = director.cue(index)
     return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}"
 
 

@@ -263,7 +263,7 @@ class FilterChain:
         if average is None or average.shape != gray.shape:
             average = self._averages[index] = gray.astype(np.float32)
         else:
-            cv2.addWeighted(average, keep, gray.astype(np.float32), 1.0 - keep, 0.0, dst=average)
+            cv2.accumulateWeighted(gray, average, 1.0 - keep)  # in place, straight from uint8: no copy a frame
         return cv2.convertScaleAbs(average)  # rounds and saturates to uint8
 
     def _buffer(self, index: int, shape: tuple[int, ...]) -> np.ndarray:

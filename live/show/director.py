@@ -51,6 +51,14 @@ class Director:
         self._manual: _Change | None = None
 
     @property
+    def is_cue_list(self) -> bool:
+        return self._cue_list
+
+    def cue(self, index: int) -> Cue:
+        """The cue at `index` in firing order."""
+        return self._cues[index]
+
+    @property
     def standby(self) -> int | None:
         """The next cue of a cue list to fire (0-based, file order); None when all have fired or the
         show is timed."""

@@ -44,6 +44,7 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
         raise ShowError(f"{model}: a {engine.card.kind} model makes pictures from nothing; render takes an "
                         "image model (pix2pix or style)")
     io = ImageModelIO(engine.card)
+    model_input, model_output = engine.input_names[0], engine.output_names[0]
     chain = FilterChain(with_model_inputs([], engine.card))
     started = time.perf_counter()
     try:
@@ -70,8 +71,7 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
                     for frame in packet.decode():
                         picture = frame.to_ndarray(format="rgb24")[:height, :width]
                         made = chain.apply(picture)
-                        name = engine.input_names[0]
-                        result = engine.run({name: io.to_input(made)})[engine.output_names[0]]
+                        result = engine.run({model_input: io.to_input(made)})[model_output]
                         styled = io.to_frame(result, width, height)
                         shown = np.concatenate([made, styled, picture], axis=1) if triptych else styled
                         writer.write(shown, at=_seconds(frame, frames, fps))

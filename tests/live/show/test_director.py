@@ -119,15 +119,14 @@ def test_the_hud_names_the_standby_cue_and_then_says_the_list_is_done(tmp_path):
     from live.control.controls import _standby_line
 
     d = cue_list(tmp_path)
-    show = d.show
     d.composition_at(0.0)  # the frame at 0 s: the first cue, timed at 0, has fired
-    assert _standby_line(show, d) == "standby: cue 2 (GO) -> b"
+    assert _standby_line(d) == "standby: cue 2 (GO) -> b"
     d.go(1.0)
-    assert _standby_line(show, d) == "standby: cue 3 (wait 3 s) -> c"
+    assert _standby_line(d) == "standby: cue 3 (wait 3 s) -> c"
     d.go(2.0)
     d.go(3.0)
-    assert _standby_line(show, d) == "cue list done"
-    assert _standby_line(director(tmp_path).show, director(tmp_path)) == ""  # a timed show has no standby
+    assert _standby_line(d) == "cue list done"
+    assert _standby_line(director(tmp_path)) == ""  # a timed show has no standby
 
 
 QUANTISED = """
@@ -170,7 +169,7 @@ def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_pa
 
 def test_fired_between_names_each_cue_once_in_every_round_of_a_timed_show(tmp_path):
     d = director(tmp_path)  # length 30: a at 0, b at 10, c at 20
-    names = lambda fired: [(at, cue.scene) for at, cue in fired]  # noqa: E731
+    names = lambda fired: [(at, cue.scene) for at, cue in fired]
     assert names(d.fired_between(-1, 0)) == [(0, "a")] == names(d.fired_between(float("-inf"), 0))
     assert names(d.fired_between(0, 25)) == [(10, "b"), (20, "c")]
     assert names(d.fired_between(25, 70)) == [(30, "a"), (40, "b"), (50, "c"), (60, "a"), (70, "b")]
