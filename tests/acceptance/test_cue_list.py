@@ -1,7 +1,8 @@
 """Acceptance: a theatre cue list rehearsed with the operator's GO presses standing in as an OSC script.
 
-README promise checked here: "cues fire at a show time, on GO (space or /latentstage/go) or a wait after the
-cue before them"; a rehearsal that presses GO at the same times gives the same frames.
+README promises checked here: "cues fire at a show time, on GO (space or /latentstage/go) or a wait after the
+cue before them", "the HUD shows the cue on standby" (a live window under Xvfb, space sent with xdotool, GO
+over real UDP); a rehearsal that presses GO at the same times gives the same frames; cues on the beat; cue sets.
 """
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from pythonosc.udp_client import SimpleUDPClient
 
 from tests.acceptance.test_run_options import rehearsed
+from tests.acceptance.test_live_osc import osc_port
+from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, press, scene_on_screen, write_show
 from tests.conftest import REPO
 
 SECONDS = 3.0  # at 30 fps; GO at 1 s fades to the pix2pix scene over 2 s
@@ -81,3 +85,17 @@ def test_a_cue_glides_its_scenes_parameter_to_the_value_it_sets(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(gliding[:31], still[:31])), "before the cue: as it was"
     assert not np.array_equal(gliding[45], still[45]) and not np.array_equal(gliding[45], there[45])  # on the way
     assert all(np.array_equal(a, b) for a, b in zip(gliding[61:], there[61:])), "after the ramp: the value set"
+
+
+def test_live_space_and_osc_go_fire_the_standby_cue_the_hud_names(tmp_path, xvfb_display):
+    cues = [{"at": 0, "scene": "drift"}, {"go": True, "scene": "bloom"}, {"go": True, "scene": "third"}]
+    show = write_show(tmp_path, [cppn_scene("drift"), cppn_scene("bloom", "cppn-sine.onnx", 2, 4.0),
+                                 cppn_scene("third", seed=3, scale=3.0)], cues=cues, window={"hud": True})
+    with LiveShow(show, env={"DISPLAY": xvfb_display}) as run:
+        run.wait_for_hud(lambda hud: "standby: cue 2 (GO) -> bloom" in hud and scene_on_screen(hud) == "drift",
+                         START_TIMEOUT)
+        press(xvfb_display, "space")  # GO from the keyboard
+        run.wait_for_hud(lambda hud: "standby: cue 3 (GO) -> third" in hud and scene_on_screen(hud) == "bloom")
+        SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])  # GO from a desk
+        run.wait_for_hud(lambda hud: "cue list done" in hud and scene_on_screen(hud) == "third")
+        assert run.stop() == 0, run.errors()
