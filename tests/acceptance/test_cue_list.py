@@ -12,9 +12,16 @@ import numpy as np
 import yaml
 from pythonosc.udp_client import SimpleUDPClient
 
-from tests.acceptance.test_run_options import rehearsed
 from tests.acceptance.test_live_osc import osc_port
-from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, press, scene_on_screen, write_show
+from tests.acceptance.test_run_options import rehearsed
+from tests.acceptance.test_window import (
+    START_TIMEOUT,
+    LiveShow,
+    cppn_scene,
+    press,
+    scene_on_screen,
+    write_show,
+)
 from tests.conftest import REPO
 
 SECONDS = 3.0  # at 30 fps; GO at 1 s fades to the pix2pix scene over 2 s
