@@ -20,9 +20,13 @@ cues:
 """
 
 
-def director(tmp_path: Path) -> Director:
+def directing(tmp_path: Path, text: str) -> Director:
     (tmp_path / "m.onnx").write_bytes(b"")  # the show only checks that the file exists
-    return Director(parse_show(SHOW, tmp_path / "show.yaml"))
+    return Director(parse_show(text, tmp_path / "show.yaml"))
+
+
+def director(tmp_path: Path) -> Director:
+    return directing(tmp_path, SHOW)
 
 
 def test_cues_switch_scenes_in_time_order(tmp_path):
@@ -85,8 +89,7 @@ cues:
 
 
 def cue_list(tmp_path: Path) -> Director:
-    (tmp_path / "m.onnx").write_bytes(b"")
-    return Director(parse_show(CUE_LIST, tmp_path / "show.yaml"))
+    return directing(tmp_path, CUE_LIST)
 
 
 def test_a_cue_list_waits_for_go_then_follows_its_waits(tmp_path):
@@ -143,8 +146,7 @@ cues:
 
 
 def test_quantised_cues_fire_on_the_next_beat_and_bar_of_a_fixed_tempo(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"")
-    d = Director(parse_show(QUANTISED, tmp_path / "show.yaml"))
+    d = directing(tmp_path, QUANTISED)
     d.go(1.0)  # beats every 0.5 s from 0.25: the next is 1.25
     assert d.composition_at(1.2).scene == 0 and d.composition_at(1.25).scene == 1
     # c's wait ends at 2.35; bars are 2 s long from 0.25: 2.25 has passed, so 4.25
@@ -152,9 +154,7 @@ def test_quantised_cues_fire_on_the_next_beat_and_bar_of_a_fixed_tempo(tmp_path)
 
 
 def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_path):
-    (tmp_path / "m.onnx").write_bytes(b"")
-    show = QUANTISED.replace("tempo: {bpm: 120, offset: 0.25}", "tempo: {source: osc}")
-    d = Director(parse_show(show, tmp_path / "show.yaml"))
+    d = directing(tmp_path, QUANTISED.replace("tempo: {bpm: 120, offset: 0.25}", "tempo: {source: osc}"))
     d.go(1.0)
     assert d.composition_at(5.0).scene == 0, "no beat has come: the cue waits"
     beats = [5.1, 5.6, 6.1, 6.6, 7.1, 7.6, 8.1, 8.6, 9.1]
