@@ -160,3 +160,19 @@ def test_torchrun_trains_pix2pix_on_two_processes_as_the_module_docstring_says(t
     checkpoint = load_checkpoint(tmp_path / "ddp" / "pix2pix.pt", "pix2pix")
     assert checkpoint.step == 4 and len(checkpoint.rng) == 2  # both processes' random states
     assert (tmp_path / "ddp" / "pix2pix.onnx").is_file() and result.stdout.count("held out") == 1  # rank 0 speaks
+
+
+def test_render_refuses_bad_input_in_one_line_and_writes_nothing(trained, tmp_path):
+    model = str(trained / "run/pix2pix.onnx")
+    (tmp_path / "notes.mp4").write_text("not a video")
+    cases = (
+        (["missing.mp4", "--model", model, "-o", "out.mp4"], "missing.mp4: no such video"),
+        (["notes.mp4", "--model", model, "-o", "out.mp4"], "notes.mp4: not a readable video"),
+        ([str(trained / "footage.mp4"), "--model", str(REPO / "models/cppn-tanh.onnx"), "-o", "out.mp4"],
+         "render takes an image model"),
+        ([str(trained / "footage.mp4"), "--model", model, "-o", "out.gif"], "renders are written as .mp4"),
+    )
+    for arguments, message in cases:
+        result = latentstage("render", *arguments, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr.strip().splitlines()[-1], result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "out.mp4").exists()
