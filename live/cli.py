@@ -45,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     from live.inference.engine import EngineError
     from live.inference.model_card import ModelCardError
     from live.output.render import DisplayError
+    from live.show.event_log import EventLogError
     from live.show.schema import ShowError
 
     try:
         return args.command(args)
-    except (ShowError, EngineError, ModelCardError, DisplayError) as error:
+    except (ShowError, EngineError, ModelCardError, DisplayError, EventLogError) as error:
         print(f"latentstage: {error}", file=sys.stderr)
         return 2
 
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                                                      "parameter ranges) here at the end")
     run.add_argument("--status-file", type=Path, help="keep the HUD's text in this file, rewritten four times a "
                                                       "second, for watching an unattended show")
+    run.add_argument("--record-events", type=Path, metavar="LOG",
+                     help="append every control event (OSC, keys, GO, sound features, cues, reloads) to LOG as it "
+                          "happens, for `rehearse --replay LOG` (about 7 MB an hour, 25 MB with sound)")
     run.set_defaults(command=_run)
 
     rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
@@ -95,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--osc-script", type=Path, help="a YAML list of timed OSC messages standing in for the "
                                                           "controllers: [{at: 4.0, address: /latentstage/scene, "
                                                           "args: [bloom]}]")
+    rehearse.add_argument("--replay", type=Path, metavar="LOG",
+                          help="render a live run again from its --record-events LOG: the show as it ran, its "
+                               "controls and sound, frame for frame (the last run in LOG)")
     rehearse.set_defaults(command=_rehearse)
 
     render = commands.add_parser("render", help="a whole video through a pix2pix or style model, sound kept")
@@ -129,35 +136,47 @@ def _add_show_options(parser: argparse.ArgumentParser) -> None:
                         help="refuse to start unless a GPU provider loads")
 
 
+OVERRIDES = ("size", "providers", "require_gpu", "fullscreen", "screen", "hud", "mirror")  # options a show takes
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    """The command line's changes to the show: those of OVERRIDES given, by name."""
+    return {name: value for name in OVERRIDES if (value := getattr(args, name, None)) is not None}
+
+
 def _load(args: argparse.Namespace):
     """The show with the command line's overrides, each validated as the show file's own values are."""
+    from live.show.schema import load_show
+
+    return _with_overrides(load_show(args.show or default_show()), _overrides(args))
+
+
+def _with_overrides(show, overrides: dict):
     from pydantic import ValidationError
 
     from live.show.schema import ShowError
 
     try:
-        return _with_overrides(args)
+        return _overridden(show, overrides)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise ShowError(f"command-line override refused: {problems}") from None
 
 
-def _with_overrides(args: argparse.Namespace):
-    from live.show.schema import ShowError, load_show
+def _overridden(show, overrides: dict):
+    from live.show.schema import ShowError
 
-    show = load_show(args.show or default_show())
     changes = {}
-    if getattr(args, "size", None):
+    if "size" in overrides:
         try:
-            width, height = (int(v) for v in args.size.lower().split("x"))
+            width, height = (int(v) for v in overrides["size"].lower().split("x"))
         except ValueError:
-            raise ShowError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
+            raise ShowError(f"--size {overrides['size']!r}: expected WIDTHxHEIGHT, e.g. 640x360") from None
         changes["output"] = show.output.replaced(width=width, height=height)
-    engine = {k: v for k, v in (("providers", getattr(args, "providers", None)),
-                                ("require_gpu", getattr(args, "require_gpu", None))) if v is not None}
+    engine = {name: overrides[name] for name in ("providers", "require_gpu") if name in overrides}
     if engine:
         changes["engine"] = show.engine.replaced(**engine)
-    window = {k: v for k in ("fullscreen", "screen", "hud", "mirror") if (v := getattr(args, k, None)) is not None}
+    window = {name: overrides[name] for name in ("fullscreen", "screen", "hud", "mirror") if name in overrides}
     if window:
         changes["window"] = show.window.replaced(**window)
     return show.model_copy(update=changes)
@@ -180,7 +199,8 @@ def _rehearse(args: argparse.Namespace) -> int:
     from live.show.rehearsal import rehearse, with_camera_stand_in
     from live.show.schema import ShowError
 
-    show = _load(args)
+    replay = _replayed_run(args) if args.replay is not None else None
+    show = _replayed_show(args, replay) if replay is not None else _load(args)
     if args.camera is not None:
         show = with_camera_stand_in(show, args.camera)
     try:
@@ -188,11 +208,37 @@ def _rehearse(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ShowError(str(error)) from None
     report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
-                      audio_file=args.audio, osc_script=script)
+                      audio_file=args.audio, osc_script=script, replay=replay)
     sound = f", sound from {report.sound}" if report.sound != "none" else ""
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
           f"in {report.wall_seconds:.1f} s{sound}; contact sheet {report.contact_sheet}")
     return 0
+
+
+def _replayed_run(args: argparse.Namespace):
+    from live.show.event_log import read_run
+    from live.show.schema import ShowError
+
+    given = [option for option in ("audio", "osc_script", "seconds") if getattr(args, option) is not None]
+    if given:
+        raise ShowError("--replay brings the night's own sound, controls and length; "
+                        f"leave out --{given[0].replace('_', '-')}")
+    run = read_run(args.replay)
+    if not run.frames:
+        raise ShowError(f"{args.replay}: its last run stopped before its first frame; nothing to replay")
+    return run
+
+
+def _replayed_show(args: argparse.Namespace, run):
+    """The show as the recorded run performed it (its text then, its command-line overrides), its models
+    found beside SHOW if given (the show may have moved since), else where the show was."""
+    from live.show.schema import parse_show
+
+    path = args.show or run.show_path
+    if args.show is not None and (not args.show.is_file() or args.show.read_bytes() != run.show_text.encode()):
+        print(f"replaying {path} as it was that night ({run.path} keeps its text); the file has changed since")
+    print(f"replaying {run.frames} frames of the last of {run.runs} run(s) in {run.path}")
+    return _with_overrides(parse_show(run.show_text, path), {**run.overrides, **_overrides(args)})
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -201,11 +247,19 @@ def _run(args: argparse.Namespace) -> int:
     from live.output.recorder import Recorder
     from live.output.render import open_renderer
     from live.output.video import even_size
+    from live.show.event_log import EventRecorder
     from live.show.live_run import LiveRun
+    from live.show.schema import parse_show, show_text
     from live.show.stage import Stage
 
-    show = _load(args)
+    show_path = args.show or default_show()
+    text = show_text(show_path)
+    show = _with_overrides(parse_show(text, show_path), _overrides(args))
     clock = ShowClock()  # one clock for the sources' stamps, the audio input and the show's time
+    events = None
+    if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
+        events = EventRecorder(args.record_events)
+        events.start(show_path, text, _overrides(args), show.output.fps)
     stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
@@ -222,11 +276,14 @@ def _run(args: argparse.Namespace) -> int:
         controls = Controls.build(show, stage.scenes, clock=clock)
         live_run = LiveRun(stage, renderer, controls, clock)
         with _stopping_on_signals(live_run.request_stop):
-            stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file)
+            stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
+                                 events)
     finally:
         renderer.close()
         if recorder is not None:
             recorder.close()
+        if events is not None:
+            events.close(clock())
     print(f"presented {stats.presented} frames ({stats.new_frames} new, {stats.dropped} dropped), "
           f"{stats.fps():.1f} fps at the end")
     if recorder is not None:

@@ -14,13 +14,20 @@ names the same parameter on whatever scene is on screen (`cppn.scale`): it
 resolves through the `scene` parameter, which always holds the scene on screen.
 Raw controller inputs (an OSC fader's own address, a key's state) are plain
 floats beside the parameters, for mappings to read.
+
+A frame *tick* (`with bus.tick()`) holds writers from other threads off while
+the frame reads the bus, so a frame sees every outside write before it and
+none during it; each outside write is numbered and handed to the journal (the
+event log), and the tick says how many it saw. Replaying the journal's writes
+between the same ticks gives the same frames.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from live.control.parameters import ControlError, Parameter, Value, coerce, same_value
@@ -28,6 +35,7 @@ from live.control.parameters import ControlError, Parameter, Value, coerce, same
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[str, Value, str], None]  # (full parameter name, new base value, source)
+Journal = Callable[[int, str, str, Any, str], None]  # (number, "set"|"release"|"input", name, value, source)
 SHOW = "show"  # the source of values that follow the show rather than a performer
 
 
@@ -44,6 +52,10 @@ class ControlBus:
         self._inputs: dict[str, float] = {}  # "osc:/1/fader1" or "key:j" -> latest value
         self._input_peaks: dict[str, float] = {}  # the same keys -> highest value since take_inputs
         self._subscribers: list[Subscriber] = []
+        self._ticking = threading.RLock()  # held by a frame's tick, and by each write
+        self._tick_depth = 0  # > 0 while the thread holding _ticking is a frame's tick
+        self._outside_writes = 0  # writes made outside any tick, numbered from 1
+        self._journal: Journal | None = None
         for parameter in parameters:
             self.declare(parameter)
 
@@ -105,19 +117,23 @@ class ControlBus:
         """Store `value` (coerced, range-checked) as the base and return what was stored. A trigger
         counts one press and ignores `value`. Subscribers hear about it only when the value changed.
         Any source but "show" holds the value against the show's own."""
-        with self._lock:
-            name = self._resolve(name)
-            parameter = self._parameters[name]
-        stored = coerce(parameter, value)  # outside the lock: pure, and may raise
-        if parameter.kind == "trigger":
-            return self._store(name, None, source, held=False)
-        return self._store(name, stored, source, held=source != SHOW)
+        with self._ticking:
+            with self._lock:
+                name = self._resolve(name)
+                parameter = self._parameters[name]
+            stored = coerce(parameter, value)  # outside the lock: pure, and may raise
+            self._write("set", name, None if parameter.kind == "trigger" else stored, source)
+            if parameter.kind == "trigger":
+                return self._store(name, None, source, held=False)
+            return self._store(name, stored, source, held=source != SHOW)
 
     def release(self, name: str, source: str = "api") -> Value:
         """Let `name` follow the show again: back to its declared default, no longer held."""
-        with self._lock:
-            name = self._resolve(name)
-        return self._store(name, self._parameters[name].default, source, held=False)
+        with self._ticking:
+            with self._lock:
+                name = self._resolve(name)
+            self._write("release", name, None, source)
+            return self._store(name, self._parameters[name].default, source, held=False)
 
     def held(self, name: str) -> bool:
         """Whether a performer set `name` (and has not released it)."""
@@ -163,9 +179,11 @@ class ControlBus:
         number = float(value)
         if not math.isfinite(number):
             raise ControlError(f"input {key}: {value} is not a finite number")
-        with self._lock:
-            self._inputs[key] = number
-            self._input_peaks[key] = max(self._input_peaks.get(key, number), number)
+        with self._ticking:
+            self._write("input", key, number, "input")
+            with self._lock:
+                self._inputs[key] = number
+                self._input_peaks[key] = max(self._input_peaks.get(key, number), number)
 
     def input(self, key: str, default: float = 0.0) -> float:
         with self._lock:
@@ -178,6 +196,33 @@ class ControlBus:
             taken = {key: (value, self._input_peaks.get(key, value)) for key, value in self._inputs.items()}
             self._input_peaks = dict(self._inputs)
         return taken
+
+    # --- frames and the journal ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def tick(self) -> Iterator[int]:
+        """A frame reading the bus: writes from other threads wait until it ends (they take well under
+        a millisecond each, and so does a frame's reading). Yields how many outside writes came before."""
+        with self._ticking:
+            self._tick_depth += 1
+            try:
+                yield self._outside_writes
+            finally:
+                self._tick_depth -= 1
+
+    def keep_journal(self, journal: Journal | None) -> None:
+        """Hand every outside write (not a frame's own: cues, mappings, the director) to `journal`,
+        numbered, in the order they reach the bus; None stops."""
+        with self._ticking:
+            self._journal = journal
+
+    def _write(self, operation: str, name: str, value: Any, source: str) -> None:
+        """Number an outside write (the caller holds _ticking) and journal it."""
+        if self._tick_depth:
+            return
+        self._outside_writes += 1
+        if self._journal is not None:
+            self._journal(self._outside_writes, operation, name, value, source)
 
     # --- under the lock -------------------------------------------------------------------------------
 

@@ -66,7 +66,8 @@ SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to mo
 
 class Controls:
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, osc: OscServer | None,
-                 script: list[OscCue]):
+                 script: list[OscCue], parameter_names: dict[str, list[str]]):
+        """`parameter_names`: each of the show's scenes -> the names of its parameters."""
         self.show = show
         self.bus = bus
         self.mapper = mapper
@@ -81,7 +82,10 @@ class Controls:
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._cue_settings = CueSettings(bus)
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
-        self._scene_names = {scene.name for scene in show.scenes}
+        self._parameter_names = parameter_names
+        self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
+        self.outside_writes = 0  # controllers' writes to the bus the last update saw
+        self.fired: list[tuple[float, Cue]] = []  # (when, cue) for each cue the last update fired
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
@@ -95,7 +99,8 @@ class Controls:
         bus.set("mirror", show.window.mirror, source="show")
         audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
-        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [])
+        names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
+        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [], names)
 
     def start(self) -> None:
         self.audio.start()
@@ -113,22 +118,26 @@ class Controls:
             self.osc.stop()
 
     def update(self, t: float, director: Director) -> None:
-        """Read every control for the frame at t (seconds of show time) and direct the scenes."""
-        self._play_script(t)
-        self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
-        self.mapper.update(t, self.features)
-        self._direct(t, director)
+        """Read every control for the frame at t (seconds of show time), direct the scenes and take
+        each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
+        the frame sees each of them whole, and `outside_writes` says how many it has seen."""
+        with self.bus.tick() as self.outside_writes:
+            self._play_script(t)
+            self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
+            self.mapper.update(t, self.features)
+            self._direct(t, director)
+            self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
+                            for scene, names in self._parameter_names.items()}
         if self.osc is not None:
             self.osc.flush_feedback()
 
     def moment(self, scene: Scene, t: float) -> Moment:
-        """The scene's parameters for this frame, modulation applied (a scene outside the show,
-        the bundled idle one, renders with its defaults)."""
-        if scene.name not in self._scene_names:
+        """The scene's parameters for this frame, modulation applied, as the last update took them
+        (a scene outside the show, the bundled idle one, renders with its defaults)."""
+        values = self._values.get(scene.name)
+        if values is None:
             return Moment(t, defaults(scene.parameters), self.features.onset)
-        values = {parameter.name: self.mapper.value(f"{scene.name}.{parameter.name}")
-                  for parameter in scene.parameters}
-        return Moment(t, values, self.features.onset)
+        return Moment(t, dict(values), self.features.onset)
 
     def hud_lines(self, scene: Scene) -> list[str]:
         """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
@@ -138,7 +147,7 @@ class Controls:
             lines.append(self.standby)
         if scene.parameters:
             values = self.moment(scene, 0.0).values
-            ours = scene.name in self._scene_names  # the bundled idle scene has no bus parameters
+            ours = scene.name in self._parameter_names  # the bundled idle scene has no bus parameters
             lines.append(f"{scene.name}: " + "  ".join(
                 f"{name} {_short(value)}{'*' if ours and self.bus.held(f'{scene.name}.{name}') else ''}"
                 for name, value in values.items()))
@@ -197,7 +206,8 @@ class Controls:
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
         on_screen = names[director.composition_at(t).scene]  # fires the cues due by t
-        for at, cue in director.fired_between(self._directed_until, t):
+        self.fired = director.fired_between(self._directed_until, t)
+        for at, cue in self.fired:
             self._cue_settings.fire(cue, at)
         self._directed_until = t
         self._cue_settings.glide(t)

@@ -247,10 +247,12 @@ class Analyser:
 
     def features(self) -> AudioFeatures:
         """The features now; onset and beat flags cover the frames since the previous call."""
-        smoothed = self._smoothed
+        smoothed = {name: float(value) for name, value in self._smoothed.items()}  # plain floats: an event
+        tempo = None if self._tempo is None else float(self._tempo)  # log replays them exactly as they were
         features = AudioFeatures(
             smoothed["level"], smoothed["bass"], smoothed["low_mid"], smoothed["high_mid"], smoothed["high"],
-            smoothed["flux"], self._onset, self._onset_strength, self._beat, self._tempo, self._rms < SILENCE_RMS,
+            smoothed["flux"], bool(self._onset), float(self._onset_strength), bool(self._beat), tempo,
+            bool(self._rms < SILENCE_RMS),
         )
         self._onset, self._onset_strength, self._beat = False, 0.0, False
         return features

@@ -29,6 +29,7 @@ from live.output.recorder import Recorder
 from live.output.render import Renderer
 from live.output.video import even_size
 from live.scenes.contract import Moment, Scene
+from live.show.event_log import EventRecorder
 from live.show.stage import Layers, Stage
 
 log = logging.getLogger("latentstage.live")
@@ -125,6 +126,8 @@ class LiveRun:
         self._stop_requested = threading.Event()
         self._mix = 1.0
         self._scene = 0
+        self._shown = -1  # the composed frame on screen (its seq)
+        self.events: EventRecorder | None = None  # the event log, when the run keeps one
         self._deadline = 0.0  # seconds: when the next present is due
 
     def request_stop(self) -> None:
@@ -136,7 +139,14 @@ class LiveRun:
         return self.clock()
 
     def run(self, seconds: float | None = None, screenshot_dir: Path | None = None,
-            screenshot_every: float = 1.0, recorder: Recorder | None = None, status_file: Path | None = None) -> Stats:
+            screenshot_every: float = 1.0, recorder: Recorder | None = None, status_file: Path | None = None,
+            events: EventRecorder | None = None) -> Stats:
+        """Perform until Esc, a stop request or `seconds`; `events` logs what happens for a replay."""
+        self.events = events
+        if events is not None:  # controllers' writes, numbered as they reach the bus (keys, OSC, GO)
+            self.controls.bus.keep_journal(
+                lambda number, operation, name, value, source: events.control(number, operation, name, value,
+                                                                              source, self.now()))
         self._connect_keys()
         self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
@@ -173,6 +183,7 @@ class LiveRun:
             self.inference.stop()
             self.stage.stop()
             self.controls.stop()
+            self.controls.bus.keep_journal(None)
             self.stats.dropped = self.mailbox.dropped
             self.stats.models = self.stage.model_counts()
             if self.controls.osc is not None:
@@ -188,11 +199,22 @@ class LiveRun:
             self.controls.update(started, self.stage.director)
             self.stats.note_audio(self.controls.features)
             layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)
+            if self.events is not None:
+                self._log_frame(started, layers)
             worker.mark_healthy()
             self.stats.steps.append(self.now() - started)
             self.mailbox.put(ComposedFrame(layers, self._seq))
             self._seq += 1
             worker.wait(max(0.0, started + period - self.now()))
+
+    def _log_frame(self, t: float, layers: Layers) -> None:
+        """The frame's line in the event log (what a replay needs), and the cues and reloads that came with it."""
+        events, controls = self.events, self.controls
+        events.frame(self._seq, t, controls.outside_writes, controls.features)
+        for at, cue in controls.fired:
+            events.note("cue", at, scene=cue.scene, trigger=cue.trigger)
+        for scene, path in self.stage.swapped:
+            events.note("reload", t, what="model", scene=scene, path=str(path))
 
     def _inference_health(self) -> str:
         health = self.inference.health()
@@ -213,6 +235,7 @@ class LiveRun:
                 self.renderer.upload(0, layers.previous)
             self._mix = layers.composition.mix if layers.previous is not None else 1.0
             self._scene = layers.composition.scene
+            self._shown = frame.seq
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
         if not self.stats.new_frames:
@@ -236,8 +259,12 @@ class LiveRun:
             *self.controls.hud_lines(self.stage.scene(self._scene)),
             *filter(None, [self.stage.source_summary(), self._models_line()]),
             self._window_line(),
-            f"health {problems or self.stage.model_problems() or self._inference_health() or self.note or 'ok'}",
+            f"health {problems or self.stage.model_problems() or self._inference_health() or self._run_problem()}",
         ])
+
+    def _run_problem(self) -> str:
+        events = self.events.problem if self.events is not None else ""
+        return "; ".join(filter(None, [self.note, events])) or "ok"
 
     def _models_line(self) -> str:
         counts = self.stage.model_counts()
@@ -279,6 +306,8 @@ class LiveRun:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"frame-{self.stats.presented:06d}.png"
         Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
+        if self.events is not None:  # which composed frame it shows: a replay renders that one again
+            self.events.note("screenshot", self.now(), frame=self._shown, file=path.name)
 
     def _connect_keys(self) -> None:
         """Keys go through the control bus like any controller, so OSC feedback follows them and

@@ -6,6 +6,10 @@ so the same show and seed give the same frames, run after run. Stand-ins take
 the venue's place: a video file for each camera, a song for the sound input
 (and the preview's sound track), a script of OSC messages for the operator. A
 contact sheet beside the preview shows each scene change and the sound.
+
+A replay renders a live run's event log instead: each frame at the show time
+the live run composed it, after the controller writes it had seen, hearing the
+sound features it heard, so the frames are the night's frames.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from live.inputs.sources import VideoFileConfig
 from live.output.render import open_renderer
 from live.output.video import SoundTrack, VideoWriter
 from live.show.contact_sheet import ContactSheet
+from live.show.event_log import RecordedAudio, RecordedRun, replayed_frames
 from live.show.schema import Show, ShowError
 from live.show.stage import Stage
 
@@ -53,16 +58,20 @@ def with_camera_stand_in(show: Show, clip: Path) -> Show:
 
 def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
              frames_dir: Path | None = None, audio_file: Path | None = None,
-             osc_script: list[OscCue] | None = None) -> RehearsalReport:
+             osc_script: list[OscCue] | None = None, replay: RecordedRun | None = None) -> RehearsalReport:
     """Render `seconds` of the show into out_path (H.264), and each frame as a PNG into frames_dir
     if given. The rendered frames are exactly reproducible; the H.264 file is lossy and x264's
     lookahead can round a few levels differently from run to run, so compare the PNGs.
-    `audio_file` stands in for the show's sound input, `osc_script` for its controllers."""
+    `audio_file` stands in for the show's sound input, `osc_script` for its controllers; `replay`
+    (a live run's log) for both, and gives the frames' times (`seconds` is then ignored)."""
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
     fps = show.output.fps
-    frame_count = max(1, round(seconds * fps))
-    audio = show_audio(show, rehearsal=True, audio_file=audio_file)
+    frame_count = replay.frames if replay is not None else max(1, round(seconds * fps))
+    if replay is not None:
+        audio = RecordedAudio(replay.path, show.audio.samplerate)
+    else:
+        audio = show_audio(show, rehearsal=True, audio_file=audio_file)
     audio.start()  # decoded before any model loads: a wrong file is refused at once
     sound = audio.status()
     if (show.audio.kind == "file" or audio_file is not None) and not sound.healthy:
@@ -71,6 +80,10 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     stage = Stage.build(show, rehearsal=True)
     controls = Controls.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     controls.start()
+    if replay is not None:
+        frames = ((frame.frame, frame.t) for frame in replayed_frames(replay, controls.bus, audio))
+    else:
+        frames = ((index, index / fps) for index in range(frame_count))
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
     started = time.perf_counter()
@@ -80,8 +93,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
             writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
             song = _song_track(files, writer, audio_file)
             bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
-            for index in range(frame_count):
-                t = index / fps
+            for index, t in frames:
                 controls.update(t, stage.director)
                 layers = stage.frame_at(t, moment_for=controls.moment)
                 renderer.mirror = bool(controls.bus.get("mirror"))

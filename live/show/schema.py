@@ -181,12 +181,15 @@ class Show(Settings):
 
 
 def load_show(path: str | Path) -> Show:
-    path = Path(path)
+    return parse_show(show_text(Path(path)), Path(path))
+
+
+def show_text(path: Path) -> str:
+    """The show file's text, or a ShowError saying in one line why it cannot be read."""
     try:
-        text = read_user_file(path, "show file", MAX_SHOW_BYTES)
+        return read_user_file(path, "show file", MAX_SHOW_BYTES)
     except ValueError as error:
         raise ShowError(str(error)) from None
-    return parse_show(text, path)
 
 
 def parse_show(text: str, path: Path) -> Show:

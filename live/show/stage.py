@@ -67,6 +67,7 @@ class Stage:
         self.health: dict[str, str] = {}  # scene name -> what is wrong with it now
         self._last_good: dict[int, float] = {}  # scene index -> show time of its last good frame
         self._watchers: list[tuple[Scene, ModelWatcher]] = []  # live runs only: each scene's model file
+        self.swapped: list[tuple[str, Path]] = []  # (scene, model file) reloaded for the last frame
 
     @classmethod
     def build(cls, show: Show, rehearsal: bool = False, clock: Clock = time.perf_counter,
@@ -173,10 +174,12 @@ class Stage:
     def _swap_reloaded_models(self) -> None:
         """Between frames, on the thread that renders: scenes whose model file was replaced by a good
         model run it from this frame on; the old session goes when the scene lets go of it."""
+        self.swapped = []
         for scene, watcher in self._watchers:
             engine = watcher.take()
             if engine is not None:
                 scene.use_engine(engine)
+                self.swapped.append((scene.name, engine.path))
                 log.info("scene %r: reloaded %s (%s)", scene.name, engine.path, engine.card.describe())
 
     def _render(self, index: int, t: float, started: float, moment_for: MomentFor) -> tuple[np.ndarray, int, float]:

@@ -196,3 +196,31 @@ def test_a_performer_value_holds_until_released(bus):
     assert bus.release("cppn.scale", source="osc:127.0.0.1:5000") == 8.0  # back to the scene's own value
     assert not bus.held("mirror.scale") and bus.get("mirror.scale") == 8.0
     assert heard[-1] == ("mirror.scale", 8.0, "osc:127.0.0.1:5000")  # feedback moves the knob back
+
+
+def test_outside_writes_are_journaled_in_order_and_a_tick_holds_them_off(bus):
+    journal = []
+    bus.keep_journal(lambda *entry: journal.append(entry))
+    bus.set("cppn.scale", 3.0, source="osc")  # an alias: journaled as the parameter it meant
+    bus.set_input("key:j", 1.0)
+    bus.set("go", source="key")
+    bus.release("mirror.scale", source="osc")
+    assert journal == [(1, "set", "mirror.scale", 3.0, "osc"), (2, "input", "key:j", 1.0, "input"),
+                       (3, "set", "go", None, "key"), (4, "release", "mirror.scale", None, "osc")]
+    with pytest.raises(ControlError):
+        bus.set("cppn.scale", float("nan"), source="osc")
+    assert len(journal) == 4, "a refused write changed nothing and is not journaled"
+
+    written = threading.Event()
+    writer = threading.Thread(target=lambda: (bus.set("bloom.scale", 5.0, source="osc"), written.set()))
+    with bus.tick() as seen:
+        assert seen == 4
+        bus.set("mirror.speed", 2.0, source="show")  # the frame's own write (a cue): not an outside one
+        writer.start()
+        assert not written.wait(0.2), "an outside write landed while a frame was reading the bus"
+        assert bus.get("bloom.scale") != 5.0
+    assert written.wait(5.0) and bus.get("bloom.scale") == 5.0
+    writer.join()
+    assert [entry[:3] for entry in journal[4:]] == [(5, "set", "bloom.scale")]
+    with bus.tick() as seen:
+        assert seen == 5
