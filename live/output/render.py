@@ -56,7 +56,9 @@ uniform float mix_current;  // 1 shows only the current layer
 void main() {
     vec3 previous = texture(previous_layer, uv).rgb;
     vec3 current = texture(current_layer, uv).rgb;
-    colour = vec4(mix(previous, current, mix_current), 1.0);
+    // rounded to whole levels here: surfaces convert floats to 8 bits their own way (an X window's
+    // and an offscreen one's differ by a level on a crossfade), whole levels convert the same
+    colour = vec4(floor(mix(previous, current, mix_current) * 255.0 + 0.5) / 255.0, 1.0);
 }
 """
 

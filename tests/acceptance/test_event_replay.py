@@ -3,10 +3,8 @@
 README promise checked here: "every control event (OSC, keys, GO, the sound's features and beats, cue
 firings, reloads) goes into an append-only log as it happens, and `rehearse --replay LOG` renders the
 night again, frame for frame". The live run hears a drum loop through a real PulseAudio null sink, takes
-fader moves and a GO over real UDP, and saves screenshots; the replay's frames at the screenshots' frames
-must be the same pictures, bit for bit. A live run draws offscreen here (`--headless`): llvmpipe rounds a
-crossfade's mix up to one level differently on an X window's surface than on the offscreen one a
-rehearsal draws into, so only the headless surface can be compared exactly.
+fader moves and a GO over real UDP, and saves screenshots of its window (Xvfb); the replay's frames at
+the screenshots' frames must be the same pictures, bit for bit, crossfades included.
 """
 from __future__ import annotations
 
@@ -39,15 +37,15 @@ def entries(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_a_recorded_night_replays_to_the_same_frames(tmp_path, pulse_sink):
+def test_a_recorded_night_replays_to_the_same_frames(tmp_path, pulse_sink, xvfb_display):
     from tests.live.inputs.test_audio import RATE, write_wav
     from tests.live.inputs.test_audio_beats import drum_loop
 
     show, log = night(tmp_path), tmp_path / "night.log"
     track = write_wav(tmp_path / "loop.wav", drum_loop({"kick": 0.8, "hat": 0.3}, seconds=20.0, rate=RATE))
     player = None
-    with LiveShow(show, "--headless", "--record-events", str(log), "--screenshots", str(tmp_path / "shots"),
-                  "--screenshot-every", "0.15", env=pulse_sink) as run:
+    with LiveShow(show, "--record-events", str(log), "--screenshots", str(tmp_path / "shots"),
+                  "--screenshot-every", "0.1", env={**pulse_sink, "DISPLAY": xvfb_display}) as run:
         try:
             run.wait_for_hud(lambda hud: "audio ok" in hud, START_TIMEOUT)
             player = subprocess.Popen(["paplay", "--device=latentstage_test", str(track)], env=pulse_sink)
