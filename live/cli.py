@@ -202,6 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     from live.output.render import open_renderer
     from live.output.video import even_size
     from live.show.live_run import LiveRun
+    from live.show.show_reload import ShowReloader
     from live.show.stage import Stage
 
     show = _load(args)
@@ -220,7 +221,8 @@ def _run(args: argparse.Namespace) -> int:
         recorder.start()
     try:
         controls = Controls.build(show, stage.scenes, clock=clock)
-        live_run = LiveRun(stage, renderer, controls, clock)
+        reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
+        live_run = LiveRun(stage, renderer, controls, clock, reloader)
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file)
     finally:

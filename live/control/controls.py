@@ -112,6 +112,22 @@ class Controls:
         if self.osc is not None:
             self.osc.stop()
 
+    def use_show(self, show: Show, bus: ControlBus) -> None:
+        """From this frame on, control `show` (its file edited while it runs) through `bus`, made for its
+        scenes with the performer's values already on it. The audio input and the OSC server keep
+        running; presses not yet acted on and cue ramps under way carry over."""
+        pending = {trigger: self.bus.count(trigger) - seen for trigger, seen in self._seen_presses.items()}
+        glides = {address: glide for address, glide in self._cue_settings._glides.items()
+                  if address in bus.values()}
+        self.show, self.bus = show, bus
+        self.mapper = Mapper(show.mappings, bus)
+        self._cue_settings = CueSettings(bus, glides)
+        self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
+        self._seen_scene_version = bus.version("scene")
+        self._scene_names = {scene.name for scene in show.scenes}
+        if self.osc is not None:
+            self.osc.use_bus(bus)
+
     def update(self, t: float, director: Director) -> None:
         """Read every control for the frame at t (seconds of show time) and direct the scenes."""
         self._play_script(t)
@@ -221,9 +237,9 @@ class CueSettings:
     """A fired cue's `set: {parameter: value}` on its scene's parameters, as the show's own values:
     numbers glide there over the cue's `ramp` along its curve, the rest switch at once."""
 
-    def __init__(self, bus: ControlBus):
+    def __init__(self, bus: ControlBus, glides: dict[str, _Glide] | None = None):
         self.bus = bus
-        self._glides: dict[str, _Glide] = {}
+        self._glides: dict[str, _Glide] = dict(glides or {})  # parameter -> its ramp under way
 
     def fire(self, cue: Cue, at: float) -> None:
         for name, value in cue.set.items():
