@@ -199,11 +199,11 @@ class LiveRun:
     def _infer(self, worker: SupervisedWorker) -> None:
         """Compose a frame per period of the show's rate until stopped; a failure goes to the
         worker, which logs it, shows it on the HUD and retries, while the screen keeps its last frame."""
-        period = 1.0 / self.stage.show.output.fps
         while not worker.stopping:
             started = self.now()
             if self.reloader is not None:
                 self.reloader.apply_pending(self.stage, self.controls, started)  # an edited show file, between frames
+            period = 1.0 / self.stage.show.output.fps  # read each time: an edit may change it
             self.controls.update(started, self.stage.director)
             self.stats.note_audio(self.controls.features)
             layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from live.control.bus import SHOW, ControlBus
 from live.control.controls import Controls
+from live.control.mappings import Mapper
 from live.control.parameters import ControlError, same_value
 from live.core.clock import Clock
 from live.core.config import read_user_file
@@ -74,6 +75,7 @@ class _Prepared:
     idle: Scene
     built: list[Scene]  # scenes made for this version (the rest are running already)
     restart: list[str]  # restart-only settings the edit changed
+    bus: ControlBus  # the control bus of its scenes, at their defaults (the swap carries values onto it)
 
 
 class ShowReloader:
@@ -139,7 +141,7 @@ class ShowReloader:
             for scene in prepared.built:
                 if renderer is not None and isinstance(scene, CppnScene):
                     scene.attach_renderer(renderer)
-        except Exception as error:  # backend: shader on a GL that cannot run it
+        except Exception as error:  # noqa: BLE001 (backend: shader on a GL that cannot run it: refused)
             with self._lock:
                 self._built = None
                 self._retired.extend(prepared.built)
@@ -156,8 +158,7 @@ class ShowReloader:
             prepared, self._ready = self._ready, None
         if prepared is None:
             return None
-        old_bus = controls.bus
-        bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in prepared.scenes])
+        old_bus, bus = controls.bus, prepared.bus
         carry_values(old_bus, bus)
         for switch in ("hud", "mirror"):  # the file's window switches, where the edit changed them
             if getattr(prepared.file_show.window, switch) != getattr(self._file_show.window, switch):
@@ -246,7 +247,7 @@ class ShowReloader:
                     scene = build_scene(spec, context)
                     built.append(scene)
                     scene.warm_up(width, height)
-                except Exception as error:  # a model that does not load or run: the words check gives
+                except Exception as error:  # noqa: BLE001 (a model that does not load or run: refused)
                     key = ("scenes", index, "model") if spec.model is not None else ("scenes", index)
                     raise ShowError(f"{located(self.path, text, key)}: {' '.join(str(error).split())}") from None
                 scenes.append(scene)
@@ -255,6 +256,11 @@ class ShowReloader:
             if all(idle is not scene for scene in [*scenes, running_idle]):
                 built.append(idle)  # the bundled CPPN, for a show that has lost its own
                 idle.warm_up(width, height)
+            bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])
+            try:
+                Mapper(show.mappings, bus)  # what the swap will build: any refusal is made here, not there
+            except ControlError as error:
+                raise ShowError(f"{self.path}: mappings: {error}") from None
             deadline = time.monotonic() + show.hold
             for scene in built:
                 scene.start()
@@ -264,7 +270,7 @@ class ShowReloader:
             with self._lock:
                 self._retired.extend(built)
             raise
-        return _Prepared(file_show, show, text, scenes, idle, built, restart)
+        return _Prepared(file_show, show, text, scenes, idle, built, restart, bus)
 
     def _refuse(self, reason: str) -> None:
         with self._lock:

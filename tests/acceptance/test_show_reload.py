@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import yaml
 
-from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, write_show
+from tests.acceptance.test_window import (
+    START_TIMEOUT,
+    LiveShow,
+    cppn_scene,
+    scene_on_screen,
+    write_show,
+)
 
 
 def health_line(hud: str) -> str:
