@@ -99,7 +99,8 @@ def test_broken_edits_are_refused_in_check_s_words_and_the_running_show_carries_
     good = running.path.read_text()
     broken_yaml = good.replace("scenes:", "scenes: [", 1)
     unknown_cue = show_text({"drift": {"seed": 1}, "bloom": {"seed": 2}}, cues=[{"at": 1.0, "scene": "blom"}])
-    for text in (broken_yaml, unknown_cue):
+    misspelt = good.replace("seed: 2", "sed: 2")
+    for text in (broken_yaml, misspelt, unknown_cue):
         problem = running.refuse(text)
         with pytest.raises(ShowError) as expected:
             load_show(running.path)
@@ -113,7 +114,7 @@ def test_broken_edits_are_refused_in_check_s_words_and_the_running_show_carries_
     line = next(number for number, text in enumerate(bad_model.splitlines(), 1) if "garbage.onnx" in text)
     assert problem.startswith(f"{running.path}:{line}: scenes[0].model: ") and "garbage.onnx" in problem
     assert (running.stage.show, running.stage.scenes, running.controls.bus) == before  # unchanged, the same objects
-    assert running.reloader.counts() == {"reloaded": 0, "refused": 3}
+    assert running.reloader.counts() == {"reloaded": 0, "refused": 4}
     assert running.reload(good.replace("seed: 2", "seed: 3"), t=2.0)  # a good edit clears the problem
     assert running.reloader.problem == "" and running.stage.scenes[0] is before[1][0]
 
@@ -143,6 +144,27 @@ def test_the_performer_s_values_the_cue_list_s_progress_and_the_scene_on_screen_
         bus.set("go", source="key")
         running.controls.update(2.5, director)
         assert running.stage.scene_name(director.composition_at(2.5).scene) == "spark"
+    finally:
+        running.stop()
+
+
+def test_timed_cues_go_on_on_the_same_clock_and_a_scene_the_performer_chose_stays_on_screen(tmp_path):
+    path = tmp_path / "show.yaml"
+    scenes = {"drift": {"seed": 1}, "bloom": {"seed": 2}}
+    path.write_text(show_text(scenes, cues=[{"at": 0.0, "scene": "drift"}, {"at": 5.0, "scene": "bloom"}]))
+    running = Running(path).start()
+    try:
+        edited = show_text({**scenes, "spark": {"seed": 5}},
+                           cues=[{"at": 0.0, "scene": "drift"}, {"at": 6.0, "scene": "spark"}])
+        assert running.reload(edited, t=2.0)
+        names = [running.stage.scene_name(running.stage.director.composition_at(t).scene) for t in (2.1, 5.5, 6.1)]
+        assert names == ["drift", "drift", "spark"]  # the edited cue, at its time on the clock that kept running
+        running.controls.bus.set("scene", "bloom", source="osc")
+        running.controls.update(6.5, running.stage.director)
+        assert running.reload(show_text({**scenes, "spark": {"seed": 6}}, cues=[{"at": 0.0, "scene": "drift"}]), t=7.0)
+        running.controls.update(7.0, running.stage.director)
+        assert running.stage.scene_name(running.stage.director.composition_at(7.0).scene) == "bloom"
+        assert running.controls.bus.get("scene") == "bloom"
     finally:
         running.stop()
 
