@@ -87,6 +87,8 @@ class ShowReloader:
         self._clock = clock
         self._running = (stage.show, list(stage.scenes), stage.idle)  # what the next version is built against
         self._file_show = stage.show  # the running version as its file said it (start() reads it)
+        self._started_as = stage.show  # the file the process started with: what restart-only settings are
+        self._restart_said: set[str] = set()  # restart-only settings the log has named already
         self._tried: str | None = None  # digest of the text running, or the last one tried
         self._seen: str | None = None  # digest at the last look
         self._lock = threading.Lock()  # guards the slots, the retired list and the figures below
@@ -106,7 +108,7 @@ class ShowReloader:
         try:
             text = read_user_file(self.path, "show file", MAX_SHOW_BYTES)
             self._tried = self._seen = _digest(text)
-            self._file_show = parse_show(text, self.path)  # edits are compared with the file, not the command line
+            self._file_show = self._started_as = parse_show(text, self.path)  # the file's, not the command line's
         except (ValueError, ShowError) as error:  # changed since it was loaded: the first look tries it
             log.warning("show file: %s", error)
         self.worker.start()
@@ -175,12 +177,14 @@ class ShowReloader:
             self.problem = ""
             self.notice = f"{', '.join(prepared.restart)}: need a restart" if prepared.restart else ""
             self.applied = applied
+            unsaid = [key for key in prepared.restart if key not in self._restart_said]
+            self._restart_said = set(prepared.restart)  # one put back and changed again is said again
         new = [scene.name for scene in prepared.built]
         log.info("show file %s reloaded at %.2f s: %s", self.path, t,
                  f"new or changed scenes {', '.join(new)}" if new else "no scene changed")
-        if prepared.restart:
+        if unsaid:
             log.warning("show file %s: %s changed, which needs a restart; running with the values it started with",
-                        self.path, ", ".join(prepared.restart))
+                        self.path, ", ".join(unsaid))
         if self.on_applied is not None:
             self.on_applied(applied)
         return applied
@@ -223,9 +227,10 @@ class ShowReloader:
             self._built = prepared
 
     def _as_running(self, file_show: Show) -> tuple[Show, list[str]]:
-        """The edited show with the running values of what needs a restart, and which of those it changed."""
+        """The edited show with the running values of what needs a restart, and which of those differ from
+        what the file said when the show started."""
         running = self._running[0]
-        restart = [key for key in RESTART_ONLY if _setting(file_show, key) != _setting(self._file_show, key)]
+        restart = [key for key in RESTART_ONLY if _setting(file_show, key) != _setting(self._started_as, key)]
         show = file_show.model_copy(update={
             "output": running.output.replaced(fps=file_show.output.fps), "window": running.window,
             "engine": running.engine, "osc": running.osc, "audio": running.audio})

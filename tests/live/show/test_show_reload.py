@@ -169,7 +169,7 @@ def test_timed_cues_go_on_on_the_same_clock_and_a_scene_the_performer_chose_stay
         running.stop()
 
 
-def test_settings_that_need_a_restart_keep_their_running_values_and_say_so(running):
+def test_settings_that_need_a_restart_keep_their_running_values_and_say_so(running, caplog):
     text = running.path.read_text()
     edited = yaml.safe_load(text)
     edited["output"] = {"width": 64, "height": 36, "fps": 20}
@@ -180,6 +180,14 @@ def test_settings_that_need_a_restart_keep_their_running_values_and_say_so(runni
     assert show.output.fps == 20  # the frame rate changes live
     assert running.reloader.notice == "output.width, output.height, osc: need a restart"
     assert "need a restart" in running.reloader.hud_line()
+    edited["scenes"][0]["cppn"]["seed"] = 9  # a later edit: the running values still need a restart
+    assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=2.0)
+    assert running.reloader.notice == "output.width, output.height, osc: need a restart"
+    edited["osc"] = {"port": 0}  # back as it started
+    assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=3.0)
+    assert running.reloader.notice == "output.width, output.height: need a restart"
+    said = [record.getMessage() for record in caplog.records if "needs a restart" in record.getMessage()]
+    assert len(said) == 1 and "output.width, output.height, osc changed" in said[0]  # said once, not per edit
 
 
 def test_a_scene_s_model_is_found_again_after_a_copy(running, tmp_path):
