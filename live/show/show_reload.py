@@ -158,20 +158,22 @@ class ShowReloader:
         """Between frames: put the newest good version on stage from t (seconds of show time) on."""
         with self._lock:
             prepared, self._ready = self._ready, None
-        if prepared is None:
-            return None
+            if prepared is None:
+                return None
+            before = self._file_show
+            # at once: a version the watcher builds from now on is built against this one
+            self._running = (prepared.show, prepared.scenes, prepared.idle)
+            self._file_show = prepared.file_show
         old_bus, bus = controls.bus, prepared.bus
         carry_values(old_bus, bus)
         for switch in ("hud", "mirror"):  # the file's window switches, where the edit changed them
-            if getattr(prepared.file_show.window, switch) != getattr(self._file_show.window, switch):
+            if getattr(prepared.file_show.window, switch) != getattr(before.window, switch):
                 bus.set(switch, getattr(prepared.file_show.window, switch), source=SHOW)
         dropped, retired = stage.adopt(prepared.show, prepared.scenes, prepared.idle, t)
         controls.use_show(prepared.show, bus)
         carry_inputs(old_bus, bus)  # after the OSC server moved over: nothing more comes in on the old bus
         applied = AppliedShow(self.path, prepared.text, t)
         with self._lock:
-            self._running = (prepared.show, prepared.scenes, prepared.idle)
-            self._file_show = prepared.file_show
             self._retired.extend([*dropped, *retired])
             self.reloads += 1
             self.problem = ""

@@ -174,10 +174,13 @@ def test_settings_that_need_a_restart_keep_their_running_values_and_say_so(runni
     edited = yaml.safe_load(text)
     edited["output"] = {"width": 64, "height": 36, "fps": 20}
     edited["osc"] = {"port": 9123}
+    edited["window"] = {"mirror": True}
+    running.controls.bus.set("hud", True, source="key")  # the performer's toggle
     assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=1.0)
     show = running.stage.show
     assert (show.output.width, show.output.height, show.osc.port) == (32, 18, 0)
-    assert show.output.fps == 20  # the frame rate changes live
+    assert show.output.fps == 20  # the frame rate changes live, and so do the window's switches the edit changed
+    assert running.controls.bus.get("mirror") is True and running.controls.bus.get("hud") is True
     assert running.reloader.notice == "output.width, output.height, osc: need a restart"
     assert "need a restart" in running.reloader.hud_line()
     edited["scenes"][0]["cppn"]["seed"] = 9  # a later edit: the running values still need a restart
