@@ -146,13 +146,13 @@ class Controls:
                   for parameter in scene.parameters}
         return Moment(t, values, self.features.onset)
 
-    def hud_lines(self, scene: Scene) -> list[str]:
+    def hud_lines(self, scene: Scene | None) -> list[str]:
         """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
         on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
         if self.standby:
             lines.append(self.standby)
-        if scene.parameters:
+        if scene is not None and scene.parameters:  # None: no parameters to show this frame
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._scene_names  # the bundled idle scene has no bus parameters
             lines.append(f"{scene.name}: " + "  ".join(

@@ -256,11 +256,17 @@ class LiveRun:
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {self._scene_name}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
-            *self.controls.hud_lines(self._shown),
+            *self.controls.hud_lines(self._shown_now()),
             *filter(None, [self.stage.source_summary(), self._models_line(), self._show_file_line()]),
             self._window_line(),
             f"health {health or 'ok'}",
         ])
+
+    def _shown_now(self) -> Scene | None:
+        """The scene on screen, unless a reloaded show has just dropped or rebuilt it (its parameters
+        are not on the controls any more): None until the first frame of the new show is drawn."""
+        stage = self.stage
+        return self._shown if any(self._shown is scene for scene in (*stage.scenes, stage.idle)) else None
 
     def _models_line(self) -> str:
         counts = self.stage.model_counts()
