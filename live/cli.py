@@ -250,6 +250,7 @@ def _run(args: argparse.Namespace) -> int:
     from live.show.event_log import EventRecorder
     from live.show.live_run import LiveRun
     from live.show.schema import parse_show, show_text
+    from live.show.show_reload import ShowReloader
     from live.show.stage import Stage
 
     show_path = args.show or default_show()
@@ -274,7 +275,8 @@ def _run(args: argparse.Namespace) -> int:
         recorder.start()
     try:
         controls = Controls.build(show, stage.scenes, clock=clock)
-        live_run = LiveRun(stage, renderer, controls, clock)
+        reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
+        live_run = LiveRun(stage, renderer, controls, clock, reloader)
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)

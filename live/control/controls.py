@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ class Controls:
         self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
         self.outside_writes = 0  # controllers' writes to the bus the last update saw
         self.fired: list[tuple[float, Cue]] = []  # (when, cue) for each cue the last update fired
+        self.journal: Callable[[ControlBus], None] | None = None  # starts an event log's journal on a bus
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
@@ -117,6 +119,25 @@ class Controls:
         if self.osc is not None:
             self.osc.stop()
 
+    def use_show(self, show: Show, bus: ControlBus, scenes: list[Scene]) -> None:
+        """From this frame on, control `show` (its file edited while it runs) through `bus`, made for its
+        `scenes` with the performer's values already on it. The audio input and the OSC server keep
+        running; presses not yet acted on and cue ramps under way carry over. The event log, if one is
+        kept, journals the new bus before any controller can reach it."""
+        pending = {trigger: self.bus.count(trigger) - seen for trigger, seen in self._seen_presses.items()}
+        glides = {address: glide for address, glide in self._cue_settings._glides.items()
+                  if address in bus.values()}
+        self.show, self.bus = show, bus
+        self.mapper = Mapper(show.mappings, bus)
+        self._cue_settings = CueSettings(bus, glides)
+        self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
+        self._seen_scene_version = bus.version("scene")
+        self._parameter_names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
+        if self.journal is not None:
+            self.journal(bus)
+        if self.osc is not None:
+            self.osc.use_bus(bus)
+
     def update(self, t: float, director: Director) -> None:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
         each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
@@ -139,13 +160,13 @@ class Controls:
             return Moment(t, defaults(scene.parameters), self.features.onset)
         return Moment(t, dict(values), self.features.onset)
 
-    def hud_lines(self, scene: Scene) -> list[str]:
+    def hud_lines(self, scene: Scene | None) -> list[str]:
         """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
         on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
         if self.standby:
             lines.append(self.standby)
-        if scene.parameters:
+        if scene is not None and scene.parameters:  # None: no parameters to show this frame
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._parameter_names  # the bundled idle scene has no bus parameters
             lines.append(f"{scene.name}: " + "  ".join(
@@ -231,9 +252,9 @@ class CueSettings:
     """A fired cue's `set: {parameter: value}` on its scene's parameters, as the show's own values:
     numbers glide there over the cue's `ramp` along its curve, the rest switch at once."""
 
-    def __init__(self, bus: ControlBus):
+    def __init__(self, bus: ControlBus, glides: dict[str, _Glide] | None = None):
         self.bus = bus
-        self._glides: dict[str, _Glide] = {}
+        self._glides: dict[str, _Glide] = dict(glides or {})  # parameter -> its ramp under way
 
     def fire(self, cue: Cue, at: float) -> None:
         for name, value in cue.set.items():

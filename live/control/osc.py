@@ -198,6 +198,14 @@ class OscServer:
         self._thread.start()
         log.info("OSC listening on %s:%d under %s", *self.address, self.config.prefix)
 
+    def use_bus(self, bus: ControlBus) -> None:
+        """Write to `bus` from the next message on (a show reloaded while it runs has a new one);
+        feedback follows it. The socket stays open: controllers notice nothing."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = bus.subscribe(self._echo)
+        self.bus = bus
+
     def stop(self) -> None:
         if self._listener is None:
             return

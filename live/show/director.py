@@ -50,6 +50,28 @@ class Director:
                 self._fire(cue.at)
         self._manual: _Change | None = None
 
+    @classmethod
+    def continuing(cls, show: Show, before: Director, t: float) -> Director:
+        """A director for `show` (the show file edited while it runs) that carries on from `before` at t:
+        as many of its cues have fired, by position, at the times they fired then; the beats heard
+        stay heard; a performer's scene change stays on screen if its scene is still in the show."""
+        director = cls(show)
+        director._beats = list(before._beats)
+        if director._cue_list:
+            fired = [change.at for change in before._cued if change.at <= before.show_time(t)]
+            for at in fired[:len(director._cues)]:
+                director._fire(at)
+            if before._armed is not None and len(fired) == len(director._cued) and director.standby is not None:
+                director._armed = before._armed  # the standby cue was waiting for its beat: it still is
+        names = [scene.name for scene in show.scenes]
+        manual = before._manual
+        if manual is not None and before.show.scenes[manual.scene].name in names:
+            previous = before.show.scenes[manual.previous].name
+            scene = names.index(before.show.scenes[manual.scene].name)
+            director._manual = _Change(manual.at, scene, manual.fade,
+                                       names.index(previous) if previous in names else scene, manual.curve)
+        return director
+
     @property
     def is_cue_list(self) -> bool:
         return self._cue_list

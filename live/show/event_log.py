@@ -25,7 +25,7 @@ import dataclasses
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,10 +63,12 @@ class EventRecorder:
         self._write({"event": "start", "version": VERSION, "show_path": str(show_path.resolve()),
                      "show_text": show_text, "overrides": overrides, "fps": fps})
 
-    def control(self, number: int, operation: str, name: str, value: Any, source: str, t: float) -> None:
-        """A controller's write to the bus (the bus's journal calls this, in the order of the writes)."""
-        self._write({"event": "control", "n": number, "t": t, "op": operation, "name": name, "value": value,
-                     "source": source})
+    def control(self, number: int, operation: str, name: str, value: Any, source: str, t: float,
+                bus: int = 0) -> None:
+        """A controller's write to the bus (the bus's journal calls this, in the order of the writes);
+        `bus` counts the buses of the run: a reloaded show brings a new one."""
+        self._write({"event": "control", "bus": bus, "n": number, "t": t, "op": operation, "name": name,
+                     "value": value, "source": source})
 
     def frame(self, frame: int, t: float, controls: int, features: AudioFeatures) -> None:
         entry = {"event": "frame", "frame": frame, "t": t, "controls": controls}
@@ -149,6 +151,10 @@ def read_run(path: Path) -> RecordedRun:
         elif entry["event"] == "frame":
             _frame(entry, path, number)
             frames += 1
+        elif entry["event"] == "reload" and entry.get("what") == "show" and not (
+                isinstance(entry.get("show_text"), str) and isinstance(entry.get("controls"), int)
+                and isinstance(entry.get("t"), (int, float))):
+            raise EventLogError(f"{path}:{number}: a show reload line without its text, time or controls")
     if not starts:
         raise EventLogError(f"{path}: no run in it (is it an event log from `latentstage run --record-events`?)")
     line, start = starts[-1]
@@ -197,21 +203,34 @@ class RecordedAudio:
         return self._status
 
 
-def replayed_frames(run: RecordedRun, bus: ControlBus, audio: RecordedAudio) -> Iterator[RecordedFrame]:
-    """The run's frames in order; before each is yielded, the controller writes it had seen are made
-    on `bus` and `audio` hears what it heard. (A write that came while a frame was being composed
-    can be logged before that frame's line; it waits for the frame that saw it.)"""
+def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio,
+                    reload: Callable[[str, float], None]) -> Iterator[RecordedFrame]:
+    """The run's frames in order; before each is yielded, the controller writes it had seen are made on
+    `controls.bus` and `audio` hears what it heard. A show file reloaded during the run is swapped in
+    by `reload(text, t)` where it was, after the writes the old bus had taken. (A write that came while a
+    frame was being composed can be logged before that frame's line: it waits for the frame that saw it.)"""
     pending: list[dict[str, Any]] = []
+    generation = 0  # of the bus the writes go to: each reload brings a new one
+
+    def apply_through(count: int) -> None:
+        nonlocal pending
+        due = [entry for entry in pending if entry.get("bus", 0) == generation and entry.get("n", 0) <= count]
+        pending = [entry for entry in pending if entry.get("bus", 0) != generation or entry.get("n", 0) > count]
+        for entry in due:
+            apply_control(controls.bus, entry)
+
     for item in run.events():
         if isinstance(item, RecordedFrame):
-            due = [entry for entry in pending if entry.get("n", 0) <= item.controls]
-            pending = [entry for entry in pending if entry.get("n", 0) > item.controls]
-            for entry in due:
-                apply_control(bus, entry)
+            apply_through(item.controls)
             audio.hear(item)
             yield item
         elif item["event"] == "control":
             pending.append(item)
+        elif item["event"] == "reload" and item.get("what") == "show":
+            apply_through(int(item["controls"]))
+            pending = [entry for entry in pending if entry.get("bus", 0) != generation]  # lost live too
+            reload(str(item["show_text"]), float(item["t"]))
+            generation += 1
 
 
 def _entries(path: Path, first_line: int) -> Iterator[tuple[int, dict[str, Any]]]:

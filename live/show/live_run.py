@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live.control.bus import ControlBus
 from live.control.controls import Controls
 from live.core.clock import ShowClock
 from live.core.frames import Mailbox
@@ -30,6 +31,7 @@ from live.output.render import Renderer
 from live.output.video import even_size
 from live.scenes.contract import Moment, Scene
 from live.show.event_log import EventRecorder
+from live.show.show_reload import AppliedShow, ShowReloader
 from live.show.stage import Layers, Stage
 
 log = logging.getLogger("latentstage.live")
@@ -39,6 +41,8 @@ log = logging.getLogger("latentstage.live")
 class ComposedFrame:
     layers: Layers
     seq: int
+    scene: Scene  # the one shown (looked up as it was composed: a reloaded show may have others by now)
+    scene_name: str
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Stats:
     parameter_ranges: dict = field(default_factory=dict)  # "scene.parameter" -> [lowest, highest] rendered
     osc: dict = field(default_factory=dict)  # the OSC server's counters at the end; empty without one
     models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
+    show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
 
     def note_audio(self, features: AudioFeatures) -> None:
         for name in ("level", "bass", "low_mid", "high_mid", "high", "flux"):
@@ -95,6 +100,7 @@ class Stats:
             "parameters": self.parameter_ranges,
             "osc": self.osc,
             "models": self.models,
+            "show_file": self.show_file,
         }
 
 
@@ -112,12 +118,15 @@ def resident_mb() -> float:
 
 
 class LiveRun:
-    def __init__(self, stage: Stage, renderer: Renderer, controls: Controls, clock: ShowClock):
-        """`clock` is the show clock the stage's sources and the controls' audio input were built with."""
+    def __init__(self, stage: Stage, renderer: Renderer, controls: Controls, clock: ShowClock,
+                 reloader: ShowReloader | None = None):
+        """`clock` is the show clock the stage's sources and the controls' audio input were built with;
+        `reloader` (optional) swaps edits of the show file in while it runs."""
         self.stage = stage
         self.renderer = renderer
         self.controls = controls
         self.clock = clock
+        self.reloader = reloader
         self.mailbox: Mailbox[ComposedFrame] = Mailbox()
         self.stats = Stats()
         self.note = ""  # a problem of the run itself (the recording paused), shown on the HUD
@@ -125,9 +134,12 @@ class LiveRun:
         self._seq = 0  # of the next composed frame
         self._stop_requested = threading.Event()
         self._mix = 1.0
-        self._scene = 0
-        self._shown = -1  # the composed frame on screen (its seq)
+        self._scene = 0  # index of the scene on screen in the show that composed it
+        self._shown: Scene = stage.scenes[0]  # that scene, and its name as the HUD says it
+        self._scene_name = stage.scene_name(0)
+        self._shown_seq = -1  # the composed frame on screen
         self.events: EventRecorder | None = None  # the event log, when the run keeps one
+        self._bus_generation = 0  # buses journaled so far: each show reload brings a new one
         self._deadline = 0.0  # seconds: when the next present is due
 
     def request_stop(self) -> None:
@@ -144,20 +156,25 @@ class LiveRun:
         """Perform until Esc, a stop request or `seconds`; `events` logs what happens for a replay."""
         self.events = events
         if events is not None:  # controllers' writes, numbered as they reach the bus (keys, OSC, GO)
-            self.controls.bus.keep_journal(
-                lambda number, operation, name, value, source: events.control(number, operation, name, value,
-                                                                              source, self.now()))
+            self.controls.journal = self._keep_journal
+            self._keep_journal(self.controls.bus)
+            if self.reloader is not None:
+                self.reloader.on_applied = self._log_reload
         self._connect_keys()
         self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.controls.start()
         self.inference.start()
+        if self.reloader is not None:
+            self.reloader.start()
         next_screenshot = next_rss = next_status = 0.0
         last_present = None
         try:
             window = self.renderer.window
             while not (window.has_exit or self._stop_requested.is_set()) and (seconds is None or self.now() < seconds):
                 window.dispatch_events()
+                if self.reloader is not None:
+                    self.reloader.attach_renderer(self.renderer)  # new CPPN scenes' shaders compile on this thread
                 if not self._draw():  # nothing composed yet: show (and record) nothing rather than black
                     self._pace(self.now())
                     continue
@@ -181,6 +198,9 @@ class LiveRun:
                 self._pace(presented_at)
         finally:
             self.inference.stop()
+            if self.reloader is not None:
+                self.reloader.stop()
+                self.stats.show_file = self.reloader.counts()
             self.stage.stop()
             self.controls.stop()
             self.controls.bus.keep_journal(None)
@@ -193,9 +213,11 @@ class LiveRun:
     def _infer(self, worker: SupervisedWorker) -> None:
         """Compose a frame per period of the show's rate until stopped; a failure goes to the
         worker, which logs it, shows it on the HUD and retries, while the screen keeps its last frame."""
-        period = 1.0 / self.stage.show.output.fps
         while not worker.stopping:
             started = self.now()
+            if self.reloader is not None:
+                self.reloader.apply_pending(self.stage, self.controls, started)  # an edited show file, between frames
+            period = 1.0 / self.stage.show.output.fps  # read each time: an edit may change it
             self.controls.update(started, self.stage.director)
             self.stats.note_audio(self.controls.features)
             layers = self.stage.frame_at(started, copy=True, moment_for=self._moment)
@@ -203,9 +225,23 @@ class LiveRun:
                 self._log_frame(started, layers)
             worker.mark_healthy()
             self.stats.steps.append(self.now() - started)
-            self.mailbox.put(ComposedFrame(layers, self._seq))
+            index = layers.composition.scene
+            self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index)))
             self._seq += 1
             worker.wait(max(0.0, started + period - self.now()))
+
+    def _keep_journal(self, bus: ControlBus) -> None:
+        """Log each controller write to `bus`; a reloaded show's new bus is the next generation, its writes
+        numbered from 1 again."""
+        events, generation = self.events, self._bus_generation
+        self._bus_generation += 1
+        bus.keep_journal(lambda number, operation, name, value, source: events.control(
+            number, operation, name, value, source, self.now(), generation))
+
+    def _log_reload(self, applied: AppliedShow) -> None:
+        """The edited show's text, before the first frame that uses it: a replay swaps it in there too."""
+        self.events.note("reload", applied.at, what="show", frame=self._seq, controls=applied.controls,
+                         show_text=applied.text)
 
     def _log_frame(self, t: float, layers: Layers) -> None:
         """The frame's line in the event log (what a replay needs), and the cues and reloads that came with it."""
@@ -235,7 +271,7 @@ class LiveRun:
                 self.renderer.upload(0, layers.previous)
             self._mix = layers.composition.mix if layers.previous is not None else 1.0
             self._scene = layers.composition.scene
-            self._shown = frame.seq
+            self._shown, self._scene_name, self._shown_seq = frame.scene, frame.scene_name, frame.seq
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
         if not self.stats.new_frames:
@@ -250,25 +286,36 @@ class LiveRun:
     def hud_text(self) -> str:
         stats = self.stats
         problems = "; ".join(f"{name}: {message}" for name, message in self.stage.health.items())
+        events = self.events.problem if self.events is not None else ""
+        health = problems or self.stage.model_problems() or self._show_file_problem() or self._inference_health() \
+            or "; ".join(filter(None, [self.note, events]))
         return "\n".join([
             f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {self.mailbox.dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
-            f"scene {self.stage.scene_name(self._scene)}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
-            *self.controls.hud_lines(self.stage.scene(self._scene)),
-            *filter(None, [self.stage.source_summary(), self._models_line()]),
+            f"scene {self._scene_name}   providers {', '.join(self.stage.providers) or 'none (no model)'}",
+            *self.controls.hud_lines(self._shown_now()),
+            *filter(None, [self.stage.source_summary(), self._models_line(), self._show_file_line()]),
             self._window_line(),
-            f"health {problems or self.stage.model_problems() or self._inference_health() or self._run_problem()}",
+            f"health {health or 'ok'}",
         ])
 
-    def _run_problem(self) -> str:
-        events = self.events.problem if self.events is not None else ""
-        return "; ".join(filter(None, [self.note, events])) or "ok"
+    def _shown_now(self) -> Scene | None:
+        """The scene on screen, unless a reloaded show has just dropped or rebuilt it (its parameters
+        are not on the controls any more): None until the first frame of the new show is drawn."""
+        stage = self.stage
+        return self._shown if any(self._shown is scene for scene in (*stage.scenes, stage.idle)) else None
 
     def _models_line(self) -> str:
         counts = self.stage.model_counts()
         return f"models reloaded {counts['reloaded']} refused {counts['refused']}" if any(counts.values()) else ""
+
+    def _show_file_line(self) -> str:
+        return self.reloader.hud_line() if self.reloader is not None else ""
+
+    def _show_file_problem(self) -> str:
+        return self.reloader.problem if self.reloader is not None else ""
 
     def _window_line(self) -> str:
         bus, window = self.controls.bus, self.renderer.window
@@ -307,7 +354,7 @@ class LiveRun:
         path = folder / f"frame-{self.stats.presented:06d}.png"
         Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
         if self.events is not None:  # which composed frame it shows: a replay renders that one again
-            self.events.note("screenshot", self.now(), frame=self._shown, file=path.name)
+            self.events.note("screenshot", self.now(), frame=self._shown_seq, file=path.name)
 
     def _connect_keys(self) -> None:
         """Keys go through the control bus like any controller, so OSC feedback follows them and
@@ -315,11 +362,11 @@ class LiveRun:
         from pyglet.window import key
 
         window = self.renderer.window
-        bus = self.controls.bus
         scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
         toggles = {key.H: "hud", key.M: "mirror"}
 
         def on_key_press(symbol, modifiers):
+            bus = self.controls.bus  # looked up each time: a reloaded show brings a new one
             bus.set_input(f"key:{key_name(symbol)}", 1.0)
             if symbol == key.SPACE:  # GO in a cue list, the next scene in a timed show
                 bus.set("go" if self.stage.show.is_cue_list else "scene.next", source="key")
@@ -329,7 +376,7 @@ class LiveRun:
                 bus.set(toggles[symbol], not bus.get(toggles[symbol]), source="key")
 
         def on_key_release(symbol, modifiers):
-            bus.set_input(f"key:{key_name(symbol)}", 0.0)
+            self.controls.bus.set_input(f"key:{key_name(symbol)}", 0.0)
             if symbol == key.F:
                 # On release, not press: pyglet (Xlib) recreates the window to change mode, and a release
                 # sent to the old window never arrives, so pyglet would take the next f for auto-repeat.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from live.output.video import SoundTrack, VideoWriter
 from live.show.contact_sheet import ContactSheet
 from live.show.event_log import RecordedAudio, RecordedRun, replayed_frames
 from live.show.schema import Show, ShowError
+from live.show.show_reload import ShowReloader
 from live.show.stage import Stage
 
 log = logging.getLogger("latentstage.rehearse")
@@ -80,11 +82,12 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     stage = Stage.build(show, rehearsal=True)
     controls = Controls.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     controls.start()
+    renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     if replay is not None:
-        frames = ((frame.frame, frame.t) for frame in replayed_frames(replay, controls.bus, audio))
+        frames = ((frame.frame, frame.t) for frame in replayed_frames(
+            replay, controls, audio, _show_reloads(show, stage, controls, renderer)))
     else:
         frames = ((index, index / fps) for index in range(frame_count))
-    renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
     started = time.perf_counter()
     try:
@@ -112,6 +115,16 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
                            contact_sheet, str(audio_file) if audio_file is not None else "none")
+
+
+def _show_reloads(show: Show, stage: Stage, controls: Controls, renderer) -> Callable[[str, float], None]:
+    """How a replay swaps in a show file that was edited during the recorded run: as the live run did."""
+    reloader = ShowReloader(show.source, stage, time.perf_counter, rehearsal=True)
+
+    def reload(text: str, t: float) -> None:
+        if reloader.apply_now(text, stage, controls, t, renderer) is None:
+            log.warning("replay: the show file's edit at %.2f s cannot be used now: %s", t, reloader.problem)
+    return reload
 
 
 def _song_track(files: contextlib.ExitStack, writer: VideoWriter, song: Path | None):

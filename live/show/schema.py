@@ -211,6 +211,12 @@ def parse_show(text: str, path: Path) -> Show:
     return show
 
 
+def located(path: Path, text: str, location: tuple) -> str:
+    """"show.yaml:12: scenes[1].model", for a problem found after `text` (a valid show) was parsed."""
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+    return f"{path}:{_line_of(yaml.compose(text, Loader=yaml.SafeLoader), location)}: {key}"
+
+
 def _check_expanded_size(tree: yaml.Node | None, path: Path) -> None:
     """Refuse YAML whose aliases expand past MAX_SHOW_NODES (a few lines of nested anchors can
     stand for billions of values, and validating them would never end)."""

@@ -76,7 +76,7 @@ class Stage:
         `warm_up` is False (a listing that only needs the scenes' parameters)."""
         context = SceneContext(show.engine, clock, rehearsal)
         scenes = [build_scene(spec, context) for spec in show.scenes]
-        idle = _idle_scene(show, scenes)
+        idle = idle_scene(show, scenes)
         if warm_up:
             width, height = show.output.render_size
             for scene in scenes if idle in scenes else [*scenes, idle]:
@@ -171,6 +171,31 @@ class Stage:
             composition = Composition(scene, composition.previous, composition.mix)
         return Layers(current, previous, composition, captured)
 
+    def adopt(self, show: Show, scenes: list[Scene], idle: Scene, t: float) -> tuple[list[Scene], list[ModelWatcher]]:
+        """Between frames, on the thread that renders: play `show` (its file edited while it runs) from
+        t on, with its `scenes` (unchanged ones are the running objects, new ones built, warmed and
+        started) and director carried on from the running one. Returns the scenes and model watchers
+        no longer used, for the caller to stop off this thread."""
+        kept = {id(scene) for scene in scenes}
+        dropped = [scene for scene in {id(s): s for s in [*self.scenes, self.idle]}.values()
+                   if id(scene) not in kept and scene is not idle]
+        watched = {id(scene): (scene, watcher) for scene, watcher in self._watchers}
+        retired = [watcher for scene, watcher in self._watchers if id(scene) not in kept]
+        watchers = []
+        for scene in scenes:
+            if id(scene) in watched:
+                watchers.append(watched[id(scene)])
+            elif scene.engine is not None:
+                watchers.append((scene, ModelWatcher(scene.engine, self.show.engine, self.clock)))
+                watchers[-1][1].start()
+        last_good = {id(self.scenes[index]): at for index, at in self._last_good.items()}
+        self._last_good = {index: last_good[id(scene)] for index, scene in enumerate(scenes) if id(scene) in last_good}
+        self.director = Director.continuing(show, self.director, t)
+        self.show, self.scenes, self.idle, self._watchers = show, scenes, idle, watchers
+        names = {scene.name for scene in scenes}
+        self.health = {name: message for name, message in self.health.items() if name in names}
+        return dropped, retired
+
     def _swap_reloaded_models(self) -> None:
         """Between frames, on the thread that renders: scenes whose model file was replaced by a good
         model run it from this frame on; the old session goes when the scene lets go of it."""
@@ -209,12 +234,16 @@ class Stage:
         self.health = {**self.health, name: message}  # replaced whole: the HUD reads it from another thread
 
 
-def _idle_scene(show: Show, scenes: list[Scene]) -> Scene:
+def idle_scene(show: Show, scenes: list[Scene], bundled: Scene | None = None) -> Scene:
+    """The scene shown while another cannot be: the show's `idle`, else its first CPPN scene, else
+    the bundled CPPN (`bundled` if one is loaded already)."""
     if show.idle is not None:
         return scenes[show.scene_index(show.idle)]
     for scene in scenes:
         if isinstance(scene, CppnScene):
             return scene
+    if bundled is not None:
+        return bundled
     # On the CPU on purpose: the idle scene must still draw when the GPU is what failed.
     engine = Engine.load(bundled_idle_model(), EngineConfig(providers="cpu"))
     return CppnScene("idle (bundled)", engine, CppnSceneConfig(seed=show.seed, period=6.0, backend="onnx"))

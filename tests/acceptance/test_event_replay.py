@@ -19,7 +19,7 @@ from PIL import Image
 from pythonosc.udp_client import SimpleUDPClient
 
 from tests.acceptance.test_live_osc import osc_port
-from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, write_show
+from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, write_show
 from tests.conftest import latentstage, wait_for
 
 
@@ -73,14 +73,51 @@ def test_a_recorded_night_replays_to_the_same_frames(tmp_path, pulse_sink, xvfb_
     replay = latentstage("rehearse", str(show), "--replay", str(log), "-o", str(tmp_path / "replay.mp4"),
                          "--frames", str(tmp_path / "replayed"))
     assert replay.returncode == 0, replay.stderr
-    shots = [entry for entry in recorded if entry["event"] == "screenshot"]
-    pictures = {}
-    for shot in shots:
-        live = np.asarray(Image.open(tmp_path / "shots" / shot["file"]))
-        again = np.asarray(Image.open(tmp_path / "replayed" / f"frame-{shot['frame']:06d}.png"))
-        assert np.array_equal(live, again), f"{shot['file']} (frame {shot['frame']}) is not the replay's"
-        pictures[live.tobytes()] = shot["frame"]
+    assert same_as_replayed(tmp_path, recorded) >= 25
+    pictures = {Image.open(path).tobytes() for path in (tmp_path / "shots").glob("*.png")}
     assert len(pictures) >= 10, "the night moved: the screenshots are different pictures"
+
+
+def same_as_replayed(folder: Path, recorded: list[dict]) -> int:
+    """How many screenshots the replay in `folder` gave again, bit for bit (fails on the first that differs)."""
+    shots = [entry for entry in recorded if entry["event"] == "screenshot"]
+    for shot in shots:
+        live = np.asarray(Image.open(folder / "shots" / shot["file"]))
+        again = np.asarray(Image.open(folder / "replayed" / f"frame-{shot['frame']:06d}.png"))
+        assert np.array_equal(live, again), f"{shot['file']} (frame {shot['frame']}) is not the replay's"
+    return len(shots)
+
+
+def test_a_show_file_edited_during_the_night_is_edited_in_the_replay_at_the_same_frame(tmp_path):
+    show = write_show(tmp_path, [cppn_scene("drift"), cppn_scene("bloom", "cppn-sine.onnx", 2, 4.0)],
+                      cues=[{"at": 0, "scene": "drift"}])
+    log, shots = tmp_path / "night.log", tmp_path / "shots"
+    with LiveShow(show, "--headless", "--record-events", str(log), "--screenshots", str(shots),
+                  "--screenshot-every", "0.1") as run:
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "drift", START_TIMEOUT)
+        desk = SimpleUDPClient("127.0.0.1", osc_port(run))
+        desk.send_message("/latentstage/drift/scale", 3.0)  # a performer's value: it carries over the edit
+        run.wait_for_hud(lambda hud: "drift: scale 3.00*" in hud)
+        edited = yaml.safe_load(show.read_text())
+        edited["cues"][0]["fade"] = 0.6
+        edited["cues"].append({"at": 0, "scene": "bloom", "fade": 0.6})  # due already: fades to bloom at once
+        show.write_text(yaml.safe_dump(edited, sort_keys=False))
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "bloom" and "show file reloaded 1" in hud)
+        desk.send_message("/latentstage/scene", "drift")  # on the new show's control bus
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "drift")
+        taken = len(list(shots.glob("*.png")))
+        assert wait_for(lambda: len(list(shots.glob("*.png"))) >= taken + 10, 60)  # through the fade back
+        assert run.stop() == 0, run.errors()
+
+    recorded = entries(log)
+    reloads = [entry for entry in recorded if entry["event"] == "reload"]
+    assert len(reloads) == 1 and "bloom" in reloads[0]["show_text"]
+    assert {entry["bus"] for entry in recorded if entry["event"] == "control"} == {0, 1}
+    replay = latentstage("rehearse", str(show), "--replay", str(log), "-o", str(tmp_path / "replay.mp4"),
+                         "--frames", str(tmp_path / "replayed"))
+    assert replay.returncode == 0, replay.stderr
+    assert "as it was that night" in replay.stdout  # the file now is the edited one; the night began without it
+    assert same_as_replayed(tmp_path, recorded) >= 20
 
 
 def test_an_event_log_cut_short_still_replays_and_garbage_is_refused_in_one_line(tmp_path):

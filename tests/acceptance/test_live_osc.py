@@ -34,13 +34,15 @@ from tests.acceptance.test_window import (
     scene_on_screen,
     write_show,
 )
+from tests.conftest import wait_for
 
 
 def osc_port(run: LiveShow) -> int:
-    """The port the show's OSC server bound, from its log line on stderr (logged before the first frame)."""
-    found = re.search(r"OSC listening on 127\.0\.0\.1:(\d+) under /latentstage", run.stderr_path.read_text())
-    assert found, run.errors()
-    return int(found.group(1))
+    """The port the show's OSC server bound, from its log line on stderr (logged before the first frame;
+    waited for all the same, as a busy machine may hand the line over late)."""
+    pattern = r"OSC listening on 127\.0\.0\.1:(\d+) under /latentstage"
+    assert wait_for(lambda: re.search(pattern, run.stderr_path.read_text()), 30.0), run.errors()
+    return int(re.search(pattern, run.stderr_path.read_text()).group(1))
 
 
 def query(client: SimpleUDPClient, name: str) -> tuple[str, list]:
