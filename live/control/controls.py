@@ -28,7 +28,7 @@ from live.control.parameters import ControlError
 from live.core.clock import Clock
 from live.core.config import Settings, read_user_file
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
-from live.scenes.contract import Moment, Scene, defaults
+from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
 from live.show.schema import Cue, Show
@@ -128,7 +128,7 @@ class Controls:
             return Moment(t, defaults(scene.parameters), self.features.onset)
         values = {parameter.name: self.mapper.value(f"{scene.name}.{parameter.name}")
                   for parameter in scene.parameters}
-        return Moment(t, values, self.features.onset)
+        return Moment(t, values, self.features.onset, self._cue_settings.keyframes.get(scene.name))
 
     def hud_lines(self, scene: Scene) -> list[str]:
         """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
@@ -219,13 +219,17 @@ class _Glide:
 
 class CueSettings:
     """A fired cue's `set: {parameter: value}` on its scene's parameters, as the show's own values:
-    numbers glide there over the cue's `ramp` along its curve, the rest switch at once."""
+    numbers glide there over the cue's `ramp` along its curve, the rest switch at once. A cue's
+    `keyframe` is kept for its scene's moments: the scene's latent glides there over the cue's fade."""
 
     def __init__(self, bus: ControlBus):
         self.bus = bus
         self._glides: dict[str, _Glide] = {}
+        self.keyframes: dict[str, KeyframeMove] = {}  # scene name -> the latest cue's move of its latent
 
     def fire(self, cue: Cue, at: float) -> None:
+        if cue.keyframe is not None:
+            self.keyframes = {**self.keyframes, cue.scene: KeyframeMove(cue.keyframe, at, cue.fade, cue.curve)}
         for name, value in cue.set.items():
             address = f"{cue.scene}.{name}"
             numeric = self.bus.declaration(address).kind in ("float", "int")

@@ -23,6 +23,15 @@ class Settings(BaseModel):
         return type(self).model_validate({**dict(self), **changes})
 
 
+class LocatedError(ValueError):
+    """A check that fails at a known key below the block that makes it: ("cues", 2, "scene") from the
+    show, ("named_keyframes", "storm") from a scene's cppn block; the show loader names its line."""
+
+    def __init__(self, location: tuple, message: str):
+        super().__init__(message)
+        self.location = location
+
+
 def read_user_file(path: Path, what: str, limit: int) -> str:
     """The text of a file a user gave (a show, an OSC script), or a ValueError in one line that says
     why not: missing, unreadable, larger than `limit` bytes (no show is that big; a file that is

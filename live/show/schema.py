@@ -20,10 +20,11 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError, coerce
-from live.core.config import Settings, read_user_file
+from live.core.config import LocatedError, Settings, read_user_file
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
+from live.scenes.cppn import CppnSceneSpec
 from live.scenes.kinds import SceneSpec, control_bus, scene_type
 from live.scenes.pipeline import PipelineSceneSpec
 
@@ -35,14 +36,6 @@ MAX_SHOW_NODES = 100_000  # YAML values, aliases expanded
 
 class ShowError(ValueError):
     """A show file that cannot be used; the message names the file, line and key."""
-
-
-class LocatedError(ValueError):
-    """A check across the show's parts that fails at a known key: ("cues", 2, "scene")."""
-
-    def __init__(self, location: tuple, message: str):
-        super().__init__(message)
-        self.location = location
 
 
 class OutputConfig(Settings):
@@ -71,6 +64,9 @@ class Cue(Settings):
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
     set: dict[str, float | bool | str] = Field(default_factory=dict)  # the scene's parameters, as it fires
     ramp: float = Field(0.0, ge=0)  # seconds over which numbers in `set` glide there, along `curve`
+    # A CPPN scene's named keyframe: its latent glides there from where it is over `fade`, along `curve`
+    # (on the scene already on screen there is no crossfade, only this move), then walks on from it.
+    keyframe: str | None = None
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Cue:
@@ -151,6 +147,8 @@ class Show(Settings):
         for index, cue in enumerate(self.cues):
             if cue.scene not in names:
                 raise LocatedError(("cues", index, "scene"), f"{cue.scene!r} is not a scene; {known}")
+            if cue.keyframe is not None:
+                _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
         bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
@@ -264,14 +262,34 @@ def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) 
         raise LocatedError(location, str(error)) from None
 
 
+def _check_keyframe(scene: SceneSpec, name: str, location: tuple) -> None:
+    """A cue's `keyframe: NAME` names one of its CPPN scene's `named_keyframes`."""
+    if not isinstance(scene, CppnSceneSpec):
+        raise LocatedError(location, f"scene {scene.name!r} is a {scene.kind} scene; only a cppn scene has a "
+                                     "latent that moves to a keyframe")
+    named = list(scene.cppn.named_keyframes)
+    if name not in named:
+        close = difflib.get_close_matches(name, named, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = (f"it has: {', '.join(named)}" if named else
+                 "it names none: give it `cppn: {named_keyframes: {NAME: INDEX}}`")
+        raise LocatedError(location, f"scene {scene.name!r} has no keyframe named {name!r}; {hint}{known}")
+
+
 def cue_sheet(show: Show) -> list[str]:
     """The cue list as a designer reads it: number, trigger, scene, and how it comes in."""
     if not show.cues:
         return ["  no cues: the first scene shows throughout"]
     width = max(len(cue.scene) for cue in show.cues)
     lines = [f"  {'cue':>3}  {'trigger':<12}  {'scene':<{width}}  how"]
+    before = show.scenes[0].name  # the scene on screen as each cue fires, if nobody changes it by hand
     for number, cue in enumerate(show.timeline, start=1):
         how = f"fade {cue.fade:g} s, {cue.curve}" if cue.fade else "cut"
+        if cue.keyframe is not None and cue.scene == before:  # no crossfade: only the latent moves
+            how = f"latent to keyframe {cue.keyframe}" + (f" over {cue.fade:g} s, {cue.curve}" if cue.fade else "")
+        elif cue.keyframe is not None:
+            how += f"; latent to keyframe {cue.keyframe}"
+        before = cue.scene
         if cue.set:
             sets = ", ".join(f"{name} {value}" for name, value in cue.set.items())
             how += f"; sets {sets}" + (f" over {cue.ramp:g} s" if cue.ramp else "")
@@ -309,8 +327,8 @@ def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
     lines = []
     for problem in error.errors():
         cause = problem.get("ctx", {}).get("error")
-        if isinstance(cause, LocatedError):  # a cross-check: its own key, not the whole show's
-            problem = {**problem, "loc": cause.location, "msg": str(cause)}
+        if isinstance(cause, LocatedError):  # a check of a block names its own key below the block
+            problem = {**problem, "loc": (*problem["loc"], *cause.location), "msg": str(cause)}
         location = _in_file_terms(tree, problem["loc"])
         key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
         line = _line_of(tree, location)
