@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
@@ -32,7 +32,12 @@ from live.output.cppn_shader import (
     shader_frame,
 )
 from live.scenes.contract import KeyframeMove, Moment, SceneContext, defaults
-from live.scenes.cppn_math import coordinates, interpolate, keyframes, latent_at_position
+from live.scenes.cppn_math import (
+    coordinates,
+    interpolate,
+    keyframes,
+    latent_at_position,
+)
 from live.scenes.cppn_weights import read_cppn_weights
 
 log = logging.getLogger("latentstage.cppn")
