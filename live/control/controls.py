@@ -93,6 +93,8 @@ class Controls:
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
         bus.set("mirror", show.window.mirror, source="show")
+        if show.tempo is not None and show.tempo.source == "audio" and show.tempo.bpm:
+            bus.set("tempo", show.tempo.bpm, source="show")  # "about 135": the tracker's octave pinned near it
         audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
         return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [])
@@ -115,6 +117,7 @@ class Controls:
     def update(self, t: float, director: Director) -> None:
         """Read every control for the frame at t (seconds of show time) and direct the scenes."""
         self._play_script(t)
+        self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
         self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
         self.mapper.update(t, self.features)
         self._direct(t, director)
@@ -152,6 +155,8 @@ class Controls:
             parts = [f"audio {audio.message}"]
         else:
             tempo = f" {self.features.tempo_bpm:.0f} bpm" if self.features.tempo_bpm else ""
+            pin = float(self.bus.get("tempo"))
+            tempo += f" (pinned near {pin:g})" if pin and tempo else ""
             parts = [f"audio ok   level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}"]
         if self.osc_problem:
             parts.append(f"osc off: {self.osc_problem}")

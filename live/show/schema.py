@@ -90,10 +90,13 @@ class Cue(Settings):
 class TempoConfig(Settings):
     """Where a show's beats come from, for cues that fire on the beat or the bar: a fixed tempo
     (`bpm`, with the first beat at `offset` seconds), the audio input's tempo tracker, or
-    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock)."""
+    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock).
+    With the audio's tracker, `bpm` says "about this tempo": of the octaves the tracker hears
+    (x0.5, x1, x2) it takes the one nearest, so a 135 house track never reads 67.5; the
+    operator can move the pin live with /latentstage/tempo (0 unpins it)."""
 
     source: Literal["fixed", "audio", "osc"] = "fixed"
-    bpm: float | None = Field(None, gt=0, le=400)
+    bpm: float | None = Field(None, gt=0, le=400)  # fixed: the tempo; audio: about this tempo
     offset: float = Field(0.0, ge=0)  # seconds: where a fixed grid's first beat falls
     beats_per_bar: int = Field(4, ge=1, le=16)
 
@@ -101,6 +104,9 @@ class TempoConfig(Settings):
     def _fixed_needs_bpm(self) -> TempoConfig:
         if self.source == "fixed" and self.bpm is None:
             raise ValueError("a fixed tempo needs bpm (or source: audio, or source: osc)")
+        if self.source == "osc" and self.bpm is not None:
+            raise LocatedError(("bpm",), "the beats come from /latentstage/beat, so bpm means nothing here; "
+                                         "remove it (it pins the tempo of source: audio)")
         return self
 
 

@@ -162,6 +162,11 @@ def test_cues_on_the_beat_need_a_tempo_source(tmp_path):
     assert "tempo.source: the tempo comes from the audio input, but the show has none" in message
     message = error_of(tmp_path, f"tempo: {{offset: 1}}\nscenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
     assert "a fixed tempo needs bpm" in message
+    message = error_of(tmp_path, "tempo:\n  source: osc\n  bpm: 120\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
+    assert ":3: tempo.bpm: the beats come from /latentstage/beat, so bpm means nothing here" in message, message
+    show = parse(tmp_path, f"tempo: {{source: audio, bpm: 135}}\naudio: {{kind: input}}\n"
+                           f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
+    assert show.tempo.bpm == 135  # with the tracker: "about 135", its octave pinned near it
 
 
 @pytest.mark.parametrize("setting, problem", [
