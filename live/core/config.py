@@ -40,11 +40,13 @@ def read_user_file(path: Path, what: str, limit: int) -> str:
         size = path.stat().st_size
         if size > limit:
             raise ValueError(f"{path}: {size} bytes; {_article(what)} {what} is at most {limit} bytes (is it the right file?)")
-        return path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        return data.decode("utf-8")
     except OSError as error:
         raise ValueError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: {_article(what)} {what} is UTF-8 text; byte {error.start} is not") from None
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}:{line}: {_article(what)} {what} is UTF-8 text; byte {error.start} is not") from None
 
 
 def matching(pattern: re.Pattern, text: str | None, what: str) -> str | None:
