@@ -19,10 +19,10 @@ BROKEN = Path(__file__).parent / "broken_shows"
 
 # file -> (line, key, what the message must say); line None: a problem of the whole file, before any line
 CASES = {
-    "yaml_syntax": (4, "cues", "not valid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping "
-                               "that starts on line 3)"),
-    "tab_indent": (4, "kind", "not valid YAML: found character '\\t' that cannot start any token (YAML indents "
-                              "with spaces, not tabs)"),
+    "yaml_syntax": (4, "cues", ("not valid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping "
+                                "that starts on line 3)")),
+    "tab_indent": (4, "kind", ("not valid YAML: found character '\\t' that cannot start any token (YAML indents "
+                               "with spaces, not tabs)")),
     "empty": (1, "scenes", "the file holds nothing; a show file is a mapping of keys with at least a 'scenes' list"),
     "not_a_mapping": (2, "scenes", "the file holds a list; a show file is a mapping of keys"),
     "unknown_top_key": (3, "lenght", "unknown key; did you mean 'length'?"),
@@ -30,8 +30,8 @@ CASES = {
     "misspelt_scene_key": (5, "scenes[0].modle", "unknown key; did you mean 'model'?"),
     "unknown_scene_kind": (4, "scenes[0].kind", "there is no kind 'gan' here; kinds are: cppn, pipeline"),
     "wrong_type": (2, "output.fps", "Input should be a valid number"),
-    "missing_model": (3, "scenes[0].model", "scene 'drift' names ../../../models/cppn-nowhere.onnx, which does "
-                                            "not exist"),
+    "missing_model": (3, "scenes[0].model", ("scene 'drift' names ../../../models/cppn-nowhere.onnx, which does "
+                                             "not exist")),
     "model_not_onnx": (5, "scenes[0].model", "not_a_model.onnx: not a readable ONNX file"),
     "duplicate_scene": (4, "scenes[1].name", "'drift' is the name of an earlier scene too"),
     "cue_unknown_scene": (6, "cues[1].scene", "'bloom' is not a scene; scenes are: drift"),
