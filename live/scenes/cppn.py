@@ -1,7 +1,8 @@
 """The CPPN scene kind: a CPPN model whose latent morphs through seeded keyframes, rendered to RGB frames.
 
-Everything is a function of the moments passed in (time in seconds and the
-scale, speed and jitter parameters), so the live loop and an offline rehearsal
+Everything is a function of the moments passed in (time in seconds, the
+scale, speed and jitter parameters, and the latest cue that sent the latent to
+one of the scene's named keyframes), so the live loop and an offline rehearsal
 on a virtual clock give the same pictures. Output buffers are allocated once
 per size and reused: the returned array is valid until the next render.
 """

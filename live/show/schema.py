@@ -384,11 +384,10 @@ def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
         if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             nearby = [str(other[-1]) for other in missing if other[:-1] == location[:-1]]
             meant = _suggestion(str(location[-1]), nearby) if location else None
-            explained.add((*location[:-1], meant))
+            if meant in nearby:  # the missing key it was meant to be needs no line of its own
+                explained.add((*location[:-1], meant))
             message = "unknown key" + (f"; did you mean {meant!r}?" if meant else "")
         elif problem["type"] == "missing":
-            if location in explained:
-                continue
             message = "required key is missing"
         elif problem["type"] == "union_tag_invalid":  # `kind: gan`: the kind is the key at fault
             context = problem["ctx"]
