@@ -167,13 +167,16 @@ def estimate_tempo(envelope: np.ndarray, frame_rate: float, pin: float | None = 
         return None
     if pin is not None:
         best = pinned_octave(correlation, best, frame_rate, pin)
-    confidence = float(correlation[best])
-    left, centre, right = correlation[best - 1], correlation[best], correlation[best + 1]
+    bpm = refined_bpm(correlation, best, frame_rate)
+    return (bpm, float(correlation[best])) if TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1] else None
+
+
+def refined_bpm(correlation: np.ndarray, lag: int, frame_rate: float) -> float:
+    """The tempo at `lag` (frames), refined between frames by a parabola through its neighbours."""
+    left, centre, right = correlation[lag - 1], correlation[lag], correlation[lag + 1]
     curvature = left - 2 * centre + right
     shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
-    lag = best + float(np.clip(shift, -0.5, 0.5))
-    bpm = 60.0 * frame_rate / lag
-    return (bpm, confidence) if TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1] else None
+    return 60.0 * frame_rate / (lag + float(np.clip(shift, -0.5, 0.5)))
 
 
 def pinned_octave(correlation: np.ndarray, lag: int, frame_rate: float, pin: float) -> int:
@@ -185,9 +188,9 @@ def pinned_octave(correlation: np.ndarray, lag: int, frame_rate: float, pin: flo
         around = [k for k in range(round(near) - 1, round(near) + 2) if 1 <= k < len(correlation) - 1]
         found = max(around, key=lambda k: correlation[k], default=None)  # the octave's own peak
         if found is not None and correlation[found] >= support and \
-                TEMPO_RANGE[0] <= 60.0 * frame_rate / found <= TEMPO_RANGE[1]:
+                TEMPO_RANGE[0] <= refined_bpm(correlation, found, frame_rate) <= TEMPO_RANGE[1]:
             candidates.append(found)
-    return min(candidates, key=lambda k: abs(math.log2(60.0 * frame_rate / k / pin)))
+    return min(candidates, key=lambda k: abs(math.log2(refined_bpm(correlation, k, frame_rate) / pin)))
 
 
 def beat_phase(envelope: np.ndarray, period: float) -> int:

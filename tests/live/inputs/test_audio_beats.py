@@ -125,6 +125,12 @@ def test_a_pin_picks_the_octave_nearest_it_among_those_the_music_pulses_at(rate)
     slow = drum_loop(HOUSE, seconds=8.0, bpm=90.0)
     assert final_tempo(slow, rate) == pytest.approx(180, abs=1.5)
     assert final_tempo(slow, rate, pin=95) == pytest.approx(90, abs=0.5)
+    # and the other way: 95 read as 95, pinned near 185 it is double time, which its hats play
+    steady = drum_loop(HOUSE, seconds=8.0, bpm=95.0)
+    assert final_tempo(steady, rate) == pytest.approx(95, abs=0.5)
+    assert final_tempo(steady, rate, pin=185) == pytest.approx(190, abs=1.5)
+    # double 100 lies just past the tracker's 200: the pin keeps 100 rather than losing the tempo
+    assert final_tempo(drum_loop(HOUSE, seconds=8.0, bpm=100.0), rate, pin=200) == pytest.approx(100, abs=0.5)
 
 
 @pytest.mark.parametrize("rate", [48_000, 11_025])
