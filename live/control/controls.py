@@ -256,12 +256,14 @@ class CueSettings:
 
 
 def _standby_line(director: Director) -> str:
-    """'standby: cue 3 (GO) -> bloom' for a cue list, '' when there is none or it is done."""
+    """'standby: cue 3 (GO) -> bloom' (', keyframe storm' for a latent move) for a cue list, '' when
+    there is none or it is done."""
     index = director.standby
     if index is None:
         return "cue list done" if director.is_cue_list else ""
     cue = director.cue(index)
-    return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}"
+    keyframe = f", keyframe {cue.keyframe}" if cue.keyframe is not None else ""
+    return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}{keyframe}"
 
 
 def show_audio(show: Show, rehearsal: bool, audio_file: Path | None = None,

@@ -80,7 +80,7 @@ def test_live_a_go_over_udp_sends_the_latent_to_the_keyframe_and_holds_it(tmp_pa
         return np.asarray(Image.open(taken[-2]).convert("RGB")) if len(taken) > 1 else None
 
     with LiveShow(show, "--headless", "--screenshots", str(shots), "--screenshot-every", "0.1") as run:
-        run.wait_for_hud(lambda hud: "standby: cue 2 (GO) -> drift" in hud, START_TIMEOUT)
+        run.wait_for_hud(lambda hud: "standby: cue 2 (GO) -> drift, keyframe storm" in hud, START_TIMEOUT)
         assert wait_for(lambda: newest() is not None, START_TIMEOUT), run.errors()
         assert distance(newest(), storm) > 20, "the walk started on the keyframe already"
         SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])
