@@ -341,15 +341,18 @@ def _osc(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from live.inference.engine import Engine, EngineConfig
-    from live.show.schema import cue_sheet, load_show
+    from live.inference.engine import Engine, EngineConfig, EngineError
+    from live.show.schema import ShowError, cue_sheet, load_show
 
     show = load_show(args.show)
-    for scene in show.scenes:
+    for index, scene in enumerate(show.scenes):
         if scene.model is None:
             print(f"  scene {scene.name!r}: {scene.kind} with no model")
             continue
-        card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
+        try:
+            card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
+        except EngineError as error:  # the show's line for the model, not just the model's path
+            raise ShowError(f"{show.where(('scenes', index, 'model'))}: {error}") from None
         print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")

@@ -29,7 +29,7 @@ from live.control.parameters import ControlError
 from live.core.clock import Clock
 from live.core.config import Settings, read_user_file
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
-from live.scenes.contract import Moment, Scene, defaults
+from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
 from live.show.schema import Cue, Show
@@ -99,6 +99,8 @@ class Controls:
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
         bus.set("mirror", show.window.mirror, source="show")
+        if show.tempo is not None and show.tempo.source == "audio" and show.tempo.bpm:
+            bus.set("tempo", show.tempo.bpm, source="show")  # "about 135": the tracker's octave pinned near it
         audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
         names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
@@ -129,7 +131,9 @@ class Controls:
                   if address in bus.values()}
         self.show, self.bus = show, bus
         self.mapper = Mapper(show.mappings, bus)
-        self._cue_settings = CueSettings(bus, glides)
+        kept = {scene.name for scene in scenes}
+        keyframes = {name: move for name, move in self._cue_settings.keyframes.items() if name in kept}
+        self._cue_settings = CueSettings(bus, glides, keyframes)
         self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
         self._seen_scene_version = bus.version("scene")
         self._parameter_names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
@@ -144,6 +148,7 @@ class Controls:
         the frame sees each of them whole, and `outside_writes` says how many it has seen."""
         with self.bus.tick() as self.outside_writes:
             self._play_script(t)
+            self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
             self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
             self.mapper.update(t, self.features)
             self._direct(t, director)
@@ -158,7 +163,7 @@ class Controls:
         values = self._values.get(scene.name)
         if values is None:
             return Moment(t, defaults(scene.parameters), self.features.onset)
-        return Moment(t, dict(values), self.features.onset)
+        return Moment(t, dict(values), self.features.onset, self._cue_settings.keyframes.get(scene.name))
 
     def hud_lines(self, scene: Scene | None) -> list[str]:
         """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
@@ -182,6 +187,8 @@ class Controls:
             parts = [f"audio {audio.message}"]
         else:
             tempo = f" {self.features.tempo_bpm:.0f} bpm" if self.features.tempo_bpm else ""
+            pin = float(self.bus.get("tempo"))
+            tempo += f" (pinned near {pin:g})" if pin and tempo else ""
             parts = [f"audio ok   level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}"]
         if self.osc_problem:
             parts.append(f"osc off: {self.osc_problem}")
@@ -250,13 +257,19 @@ class _Glide:
 
 class CueSettings:
     """A fired cue's `set: {parameter: value}` on its scene's parameters, as the show's own values:
-    numbers glide there over the cue's `ramp` along its curve, the rest switch at once."""
+    numbers glide there over the cue's `ramp` along its curve, the rest switch at once. A cue's
+    `keyframe` is kept for its scene's moments: the scene's latent glides there over the cue's fade."""
 
-    def __init__(self, bus: ControlBus, glides: dict[str, _Glide] | None = None):
+    def __init__(self, bus: ControlBus, glides: dict[str, _Glide] | None = None,
+                 keyframes: dict[str, KeyframeMove] | None = None):
+        """`glides` and `keyframes`: ramps and latent moves under way, carried over a reloaded show."""
         self.bus = bus
         self._glides: dict[str, _Glide] = dict(glides or {})  # parameter -> its ramp under way
+        self.keyframes: dict[str, KeyframeMove] = dict(keyframes or {})  # scene -> the latest cue's latent move
 
     def fire(self, cue: Cue, at: float) -> None:
+        if cue.keyframe is not None:
+            self.keyframes = {**self.keyframes, cue.scene: KeyframeMove(cue.keyframe, at, cue.fade, cue.curve)}
         for name, value in cue.set.items():
             address = f"{cue.scene}.{name}"
             numeric = self.bus.declaration(address).kind in ("float", "int")
@@ -278,12 +291,14 @@ class CueSettings:
 
 
 def _standby_line(director: Director) -> str:
-    """'standby: cue 3 (GO) -> bloom' for a cue list, '' when there is none or it is done."""
+    """'standby: cue 3 (GO) -> bloom' (', keyframe storm' for a latent move) for a cue list, '' when
+    there is none or it is done."""
     index = director.standby
     if index is None:
         return "cue list done" if director.is_cue_list else ""
     cue = director.cue(index)
-    return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}"
+    keyframe = f", keyframe {cue.keyframe}" if cue.keyframe is not None else ""
+    return f"standby: cue {index + 1} ({cue.trigger}) -> {cue.scene}{keyframe}"
 
 
 def show_audio(show: Show, rehearsal: bool, audio_file: Path | None = None,

@@ -155,6 +155,9 @@ def show_parameters(scene_names: Sequence[str]) -> list[Parameter]:
         Parameter("go", "trigger", description="press: fire the standby cue of a cue list (space does too)"),
         Parameter("beat", "trigger", description="press: a beat from another tool, for cues on the beat "
                                                  "(a show with tempo: {source: osc})"),
+        Parameter("tempo", "float", 0.0, 0.0, 400.0,
+                  description="BPM the audio tempo tracker's octave is pinned near: of x0.5, x1 and x2 what it "
+                              "hears, the nearest one the music pulses at; 0: unpinned"),
         Parameter("fade", "float", 1.0, 0.0, 30.0, description="seconds of crossfade for a performer's scene change"),
         Parameter("hud", "bool", False, description="on/off: the heads-up display of fps, latency and errors"),
         Parameter("mirror", "bool", False, description="on/off: flip the picture left-right, like a mirror"),

@@ -23,6 +23,15 @@ class Settings(BaseModel):
         return type(self).model_validate({**dict(self), **changes})
 
 
+class LocatedError(ValueError):
+    """A check that fails at a known key below the block that makes it: ("cues", 2, "scene") from the
+    show, ("named_keyframes", "storm") from a scene's cppn block; the show loader names its line."""
+
+    def __init__(self, location: tuple, message: str):
+        super().__init__(message)
+        self.location = location
+
+
 def read_user_file(path: Path, what: str, limit: int) -> str:
     """The text of a file a user gave (a show, an OSC script), or a ValueError in one line that says
     why not: missing, unreadable, larger than `limit` bytes (no show is that big; a file that is
@@ -31,11 +40,13 @@ def read_user_file(path: Path, what: str, limit: int) -> str:
         size = path.stat().st_size
         if size > limit:
             raise ValueError(f"{path}: {size} bytes; {_article(what)} {what} is at most {limit} bytes (is it the right file?)")
-        return path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        return data.decode("utf-8")
     except OSError as error:
         raise ValueError(f"{path}: cannot read the {what}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: {_article(what)} {what} is UTF-8 text; byte {error.start} is not") from None
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}:{line}: {_article(what)} {what} is UTF-8 text; byte {error.start} is not") from None
 
 
 def matching(pattern: re.Pattern, text: str | None, what: str) -> str | None:

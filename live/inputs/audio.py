@@ -80,6 +80,9 @@ class AudioSource(Protocol):
 
     def status(self) -> AudioStatus: ...
 
+    def pin_tempo(self, bpm: float | None) -> None:
+        """Pin the tempo tracker's octave near `bpm` (None: unpinned); called on the frame tick."""
+
 
 # ---------------------------------------------------------------- sources
 
@@ -98,6 +101,9 @@ class NoAudio:
 
     def features(self, t: float) -> AudioFeatures:
         return SILENCE
+
+    def pin_tempo(self, bpm: float | None) -> None:
+        pass  # no sound, no tempo
 
     def status(self) -> AudioStatus:
         return AudioStatus(True, "no audio configured", "", self.config.samplerate, 0)
@@ -148,6 +154,9 @@ class FileAudio:
 
     def features(self, t: float) -> AudioFeatures:
         return self.features_at(t)
+
+    def pin_tempo(self, bpm: float | None) -> None:
+        self.analyser.pin_tempo(bpm)
 
     def features_at(self, t: float) -> AudioFeatures:
         samples = self._load()
@@ -228,6 +237,9 @@ class LiveAudio:
             self.analyser.reset()
         self.analyser.push(self._take(t + self.config.latency_offset, channels))
         return self.analyser.features() if healthy else SILENCE
+
+    def pin_tempo(self, bpm: float | None) -> None:
+        self.analyser.pin_tempo(bpm)  # the analyser runs on the frame tick, as this call does
 
     def status(self) -> AudioStatus:
         health = self.worker.health()

@@ -4,7 +4,8 @@ An `Analyser` cuts samples into Hann-windowed frames (46 ms, hop 11.6 ms, the
 same times at every sample rate) and derives, frame by frame: the level, four
 band energies, the spectral flux of the log-compressed magnitude below 5 kHz,
 onsets picked against an adaptive threshold, the tempo from the autocorrelation
-of the onset envelope and a beat grid phased onto that envelope. Continuous
+of the onset envelope (its octave pinned near a tempo the show or the operator
+gives, where the music supports it) and a beat grid phased onto that envelope. Continuous
 features are auto-gained into 0..1 by a decaying peak (the bands within 12 dB
 of the loudest one) and smoothed with attack/release. The
 spectral and tempo maths are plain functions beside it, testable on their own;
@@ -49,6 +50,11 @@ TEMPO_RANGE = (60.0, 200.0)  # BPM
 TEMPO_PRIOR_BPM = 120.0  # the log-Gaussian prior's centre ...
 TEMPO_PRIOR_OCTAVES = 0.8  # ... and width: octave errors (x2, /2) lose to the candidate nearer 120, clearly
 TEMPO_MIN_CONFIDENCE = 0.1  # normalised autocorrelation at the chosen lag below which no tempo is claimed
+# A pinned tempo (the show's "about 135", or /latentstage/tempo) picks the tracker's octave: x0.5, x1 or x2
+# of its own estimate, whichever is nearest the pin, but only an octave the music itself pulses at, one
+# whose autocorrelation reaches this fraction of the tracker's own choice's. A kick-only track at 90 has
+# nothing on its off-beats, so a pin at 180 leaves it at 90: the pin never invents a tempo.
+PIN_SUPPORT = 0.5
 
 
 @dataclass(frozen=True)
@@ -142,12 +148,13 @@ def autocorrelation(signal: np.ndarray) -> np.ndarray:
     return correlation / correlation[0] if correlation[0] > 0 else np.zeros(len(signal))
 
 
-def estimate_tempo(envelope: np.ndarray, frame_rate: float) -> tuple[float, float] | None:
+def estimate_tempo(envelope: np.ndarray, frame_rate: float, pin: float | None = None) -> tuple[float, float] | None:
     """(BPM, confidence) from a (L,) onset envelope sampled at frame_rate (Hz); None without a pulse.
 
     Each lag in the tempo range scores its autocorrelation plus half that at twice
     the lag (a true beat period repeats), weighted by the prior; the winner is
-    refined between frames by a parabola through its neighbours."""
+    refined between frames by a parabola through its neighbours. With a `pin` (BPM)
+    the octave of the winner nearest the pin is taken instead, if the music supports it."""
     correlation = autocorrelation(envelope)
     shortest = max(2, math.floor(60.0 * frame_rate / TEMPO_RANGE[1]))
     longest = min(math.ceil(60.0 * frame_rate / TEMPO_RANGE[0]), (len(envelope) - 2) // 2)
@@ -156,15 +163,34 @@ def estimate_tempo(envelope: np.ndarray, frame_rate: float) -> tuple[float, floa
     lags = np.arange(shortest, longest + 1)
     score = (correlation[lags] + 0.5 * correlation[2 * lags]) * tempo_prior(60.0 * frame_rate / lags)
     best = int(lags[np.argmax(score)])
-    confidence = float(correlation[best])
-    if confidence < TEMPO_MIN_CONFIDENCE:
+    if correlation[best] < TEMPO_MIN_CONFIDENCE:
         return None
-    left, centre, right = correlation[best - 1], correlation[best], correlation[best + 1]
+    if pin is not None:
+        best = pinned_octave(correlation, best, frame_rate, pin)
+    bpm = refined_bpm(correlation, best, frame_rate)
+    return (bpm, float(correlation[best])) if TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1] else None
+
+
+def refined_bpm(correlation: np.ndarray, lag: int, frame_rate: float) -> float:
+    """The tempo at `lag` (frames), refined between frames by a parabola through its neighbours."""
+    left, centre, right = correlation[lag - 1], correlation[lag], correlation[lag + 1]
     curvature = left - 2 * centre + right
     shift = 0.5 * (left - right) / curvature if curvature < 0 else 0.0
-    lag = best + float(np.clip(shift, -0.5, 0.5))
-    bpm = 60.0 * frame_rate / lag
-    return (bpm, confidence) if TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1] else None
+    return 60.0 * frame_rate / (lag + float(np.clip(shift, -0.5, 0.5)))
+
+
+def pinned_octave(correlation: np.ndarray, lag: int, frame_rate: float, pin: float) -> int:
+    """Of the lags for x1, x0.5 and x2 the tempo at `lag` (frames), the one whose tempo is nearest
+    `pin` (BPM) among those the (L,) autocorrelation supports and the tempo range holds."""
+    support = max(TEMPO_MIN_CONFIDENCE, PIN_SUPPORT * correlation[lag])
+    candidates = [lag]
+    for near in (2 * lag, lag / 2):  # half the tempo, double the tempo
+        around = [k for k in range(round(near) - 1, round(near) + 2) if 1 <= k < len(correlation) - 1]
+        found = max(around, key=lambda k: correlation[k], default=None)  # the octave's own peak
+        if found is not None and correlation[found] >= support and \
+                TEMPO_RANGE[0] <= refined_bpm(correlation, found, frame_rate) <= TEMPO_RANGE[1]:
+            candidates.append(found)
+    return min(candidates, key=lambda k: abs(math.log2(refined_bpm(correlation, k, frame_rate) / pin)))
 
 
 def beat_phase(envelope: np.ndarray, period: float) -> int:
@@ -207,6 +233,7 @@ class Analyser:
         self._onset_delay = self.window_size / 4 / self.samplerate  # seconds
         self.onset_times: deque[float] = deque(maxlen=256)  # stream seconds of recent onsets, newest last
         self.beat_times: deque[float] = deque(maxlen=256)  # stream seconds of recent beats
+        self._pin: float | None = None  # BPM the tempo's octave is pinned near; kept across resets
         self.reset()
 
     def reset(self) -> None:
@@ -232,6 +259,10 @@ class Analyser:
         self._last_beat = -math.inf  # frame index
         self.onset_times.clear()
         self.beat_times.clear()
+
+    def pin_tempo(self, bpm: float | None) -> None:
+        """Pin the tempo's octave near `bpm` from the next estimate on (None or 0: the tracker's own)."""
+        self._pin = bpm or None
 
     def push(self, samples: np.ndarray) -> None:
         """Consume (n,) float32 mono samples, -1..1, analysing every completed hop."""
@@ -313,7 +344,7 @@ class Analyser:
         if history < TEMPO_MIN_HISTORY * self.frame_rate:
             return
         envelope = np.roll(self._envelope, -self._envelope_next)[-history:]  # (history,) oldest first
-        estimate = estimate_tempo(envelope, self.frame_rate)
+        estimate = estimate_tempo(envelope, self.frame_rate, self._pin)
         if estimate is None:
             self._tempo, self._next_beat = None, None
             return

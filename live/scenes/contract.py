@@ -32,12 +32,24 @@ class SceneUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class KeyframeMove:
+    """A cue's move of a CPPN scene's latent to one of the scene's named keyframes: from wherever the
+    latent is when the cue fires, along the cue's curve, over its fade."""
+
+    keyframe: str  # a name in the scene's `named_keyframes`
+    at: float  # seconds of show time: when the cue fired
+    seconds: float  # the cue's fade; 0 jumps there
+    curve: str = "smooth"  # one of the mappings' curves
+
+
+@dataclass(frozen=True)
 class Moment:
     """What a scene renders from: the time and a snapshot of its parameters, modulation applied."""
 
     t: float  # seconds of show time
     values: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))  # short name -> value
     onset: bool = False  # an onset in the music since the previous frame
+    keyframe: KeyframeMove | None = None  # the latest cue that moved this scene's latent (CPPN scenes)
 
 
 class Scene(Protocol):

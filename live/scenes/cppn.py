@@ -1,7 +1,8 @@
 """The CPPN scene kind: a CPPN model whose latent morphs through seeded keyframes, rendered to RGB frames.
 
-Everything is a function of the moments passed in (time in seconds and the
-scale, speed and jitter parameters), so the live loop and an offline rehearsal
+Everything is a function of the moments passed in (time in seconds, the
+scale, speed and jitter parameters, and the latest cue that sent the latent to
+one of the scene's named keyframes), so the live loop and an offline rehearsal
 on a virtual clock give the same pictures. Output buffers are allocated once
 per size and reused: the returned array is valid until the next render.
 """
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from live.control.mappings import apply_curve
 from live.control.parameters import Parameter
-from live.core.config import Settings
+from live.core.config import LocatedError, Settings
 from live.core.imaging import to_uint8
 from live.inference.engine import Engine, EngineError
 from live.inference.model_card import ModelCard
@@ -29,8 +32,13 @@ from live.output.cppn_shader import (
     is_software_renderer,
     shader_frame,
 )
-from live.scenes.contract import Moment, SceneContext, defaults
-from live.scenes.cppn_math import coordinates, keyframes, latent_at_position
+from live.scenes.contract import KeyframeMove, Moment, SceneContext, defaults
+from live.scenes.cppn_math import (
+    coordinates,
+    interpolate,
+    keyframes,
+    latent_at_position,
+)
 from live.scenes.cppn_weights import read_cppn_weights
 
 log = logging.getLogger("latentstage.cppn")
@@ -51,6 +59,17 @@ class CppnSceneConfig(Settings):
     # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where the renderer is a
     # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe, ONNX Runtime is faster)
     backend: Literal["auto", "shader", "onnx"] = "auto"
+    # Names a show's cues move the latent to (`{scene: drift, keyframe: storm, fade: 4}`): name -> the
+    # index of one of this scene's seeded keyframes (0 .. keyframes - 1; with `wander`, 0 is home).
+    named_keyframes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _named_keyframes_exist(self) -> CppnSceneConfig:
+        for name, index in self.named_keyframes.items():
+            if index >= self.keyframes:
+                raise LocatedError(("named_keyframes", name), f"keyframe {index}, but the walk has {self.keyframes} "
+                                   f"(0 .. {self.keyframes - 1}); raise `keyframes` or pick one of those")
+        return self
 
 
 class CppnSceneSpec(Settings):
@@ -84,6 +103,7 @@ class CppnScene:
         self.config = config
         self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
         self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed)
+        self._move: KeyframeMove | None = None  # the latest cue's keyframe move handed to the walk
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._zoom_only = pure_zoom(card)
@@ -154,6 +174,9 @@ class CppnScene:
 
     def _latent(self, moment: Moment) -> np.ndarray:
         values = moment.values
+        if moment.keyframe is not None and moment.keyframe != self._move:  # a cue has fired since
+            self._move = move = moment.keyframe
+            self.walk.glide_to(self.config.named_keyframes[move.keyframe], move.at, move.seconds, move.curve)
         return self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)  # (z_dim,)
 
     def inputs_at(self, moment: Moment, width: int, height: int) -> dict[str, np.ndarray]:
@@ -190,6 +213,7 @@ class CppnScene:
         if self._tiles is not None:
             self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # allocates the frame's buffer
         self.walk.restart()
+        self._move = None
 
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray | ShaderFrame:
         """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader
@@ -227,10 +251,25 @@ def pure_zoom(card: ModelCard) -> bool:
 KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
 
 
+@dataclass
+class _Glide:
+    """A cue's glide from wherever the walk is when it fires to one of its keyframes."""
+
+    target: int  # keyframe index
+    at: float  # seconds: when the cue fired
+    seconds: float  # how long the glide takes
+    curve: str
+    start: np.ndarray | None = None  # (z_dim,) the walk's latent at `at`, once known
+
+
 class LatentWalk:
     """Where a scene's latent is: travelling through the keyframes at `speed` keyframes per
     period, plus a kick from each onset that fades. Advances with t (seconds), so a virtual
-    clock gives the same walk; with speed 1 and no onsets it is latent_at(t)."""
+    clock gives the same walk; with speed 1 and no onsets it is latent_at(t).
+
+    A cue can send it to a keyframe (`glide_to`): from where it is when the cue fires it glides
+    there along the cue's curve, then travels on from that keyframe at its speed (speed 0 holds
+    it there); onset kicks still ride on top."""
 
     def __init__(self, latents: np.ndarray, period: float, interp: str, seed: int):
         self.latents = latents  # (K, z_dim)
@@ -244,21 +283,42 @@ class LatentWalk:
         self._position = 0.0  # keyframes travelled
         self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
         self._rng = np.random.default_rng(self._rng_seed)
+        self._glide: _Glide | None = None
+
+    def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
+        """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""
+        self._glide = _Glide(index % len(self.latents), at, seconds, curve)
 
     def at(self, t: float, speed: float = 1.0, jitter: float = 0.0, onset: bool = False) -> np.ndarray:
         """The latent at t (seconds), having travelled at `speed` since the last call; an onset
         kicks it by `jitter` latent units in a seeded random direction."""
         if self._t is None or t < self._t:  # first call, or the clock went back: start from t
-            self._position, self._kick[:] = t / self.period, 0.0
-        else:
-            dt = t - self._t
-            self._position += speed * dt / self.period
-            self._kick *= np.float32(np.exp(-dt / KICK_DECAY))
-        self._t = t
+            self._position, self._kick[:], self._t = t / self.period, 0.0, t
+        self._kick *= np.float32(np.exp(-(t - self._t) / KICK_DECAY))
+        latent = self._travel(t, speed)
         if onset and jitter > 0:
             direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
             self._kick += jitter * direction / np.linalg.norm(direction)
-        return latent_at_position(self.latents, self._position, self.interp) + self._kick
+        return latent + self._kick
+
+    def _travel(self, t: float, speed: float) -> np.ndarray:
+        """The walk's own latent at t: along the keyframes, or on a cue's glide."""
+        glide = self._glide
+        if glide is not None and t >= glide.at:
+            if glide.start is None:  # where the walk had come to when the cue fired
+                self._advance(max(glide.at, self._t), speed)
+                glide.start = latent_at_position(self.latents, self._position, self.interp)
+            if t < glide.at + glide.seconds:
+                self._t = t
+                progress = apply_curve((t - glide.at) / glide.seconds, glide.curve)
+                return interpolate(glide.start, self.latents[glide.target], progress, self.interp)
+            self._position, self._t, self._glide = float(glide.target), glide.at + glide.seconds, None
+        self._advance(t, speed)
+        return latent_at_position(self.latents, self._position, self.interp)
+
+    def _advance(self, t: float, speed: float) -> None:
+        self._position += speed * (t - self._t) / self.period
+        self._t = t
 
 
 def _scene_keyframes(config: CppnSceneConfig, card: ModelCard, path: Path) -> np.ndarray:

@@ -196,6 +196,9 @@ class RecordedAudio:
     def stop(self) -> None:
         pass
 
+    def pin_tempo(self, bpm: float | None) -> None:
+        """Nothing to do: the recorded features carry the tempo the live run's pin gave."""
+
     def features(self, t: float) -> AudioFeatures:
         return self._next
 

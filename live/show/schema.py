@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from live.control.mappings import Curve, MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError, coerce
-from live.core.config import Settings, read_user_file
+from live.core.config import LocatedError, Settings, read_user_file
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
+from live.scenes.cppn import CppnSceneSpec
 from live.scenes.kinds import SceneSpec, control_bus, scene_type
 from live.scenes.pipeline import PipelineSceneSpec
 
@@ -35,14 +36,6 @@ MAX_SHOW_NODES = 100_000  # YAML values, aliases expanded
 
 class ShowError(ValueError):
     """A show file that cannot be used; the message names the file, line and key."""
-
-
-class LocatedError(ValueError):
-    """A check across the show's parts that fails at a known key: ("cues", 2, "scene")."""
-
-    def __init__(self, location: tuple, message: str):
-        super().__init__(message)
-        self.location = location
 
 
 class OutputConfig(Settings):
@@ -71,6 +64,9 @@ class Cue(Settings):
     curve: Curve = "smooth"  # smooth eases in and out; linear is a straight ramp; exp and log lean
     set: dict[str, float | bool | str] = Field(default_factory=dict)  # the scene's parameters, as it fires
     ramp: float = Field(0.0, ge=0)  # seconds over which numbers in `set` glide there, along `curve`
+    # A CPPN scene's named keyframe: its latent glides there from where it is over `fade`, along `curve`
+    # (on the scene already on screen there is no crossfade, only this move), then walks on from it.
+    keyframe: str | None = None
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Cue:
@@ -94,10 +90,13 @@ class Cue(Settings):
 class TempoConfig(Settings):
     """Where a show's beats come from, for cues that fire on the beat or the bar: a fixed tempo
     (`bpm`, with the first beat at `offset` seconds), the audio input's tempo tracker, or
-    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock)."""
+    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock).
+    With the audio's tracker, `bpm` says "about this tempo": of the octaves the tracker hears
+    (x0.5, x1, x2) it takes the one nearest, so a 135 house track never reads 67.5; the
+    operator can move the pin live with /latentstage/tempo (0 unpins it)."""
 
     source: Literal["fixed", "audio", "osc"] = "fixed"
-    bpm: float | None = Field(None, gt=0, le=400)
+    bpm: float | None = Field(None, gt=0, le=400)  # fixed: the tempo; audio: about this tempo
     offset: float = Field(0.0, ge=0)  # seconds: where a fixed grid's first beat falls
     beats_per_bar: int = Field(4, ge=1, le=16)
 
@@ -105,6 +104,9 @@ class TempoConfig(Settings):
     def _fixed_needs_bpm(self) -> TempoConfig:
         if self.source == "fixed" and self.bpm is None:
             raise ValueError("a fixed tempo needs bpm (or source: audio, or source: osc)")
+        if self.source == "osc" and self.bpm is not None:
+            raise LocatedError(("bpm",), "the beats come from /latentstage/beat, so bpm means nothing here; "
+                                         "remove it (it pins the tempo of source: audio)")
         return self
 
 
@@ -127,6 +129,7 @@ class Show(Settings):
     idle: str | None = None
     hold: float = Field(2.0, ge=0)  # seconds
     source: Path = Path("<memory>")  # the file it came from; set by load_show
+    _tree: Any = PrivateAttr(None)  # the file's YAML nodes, for the lines of problems found later
 
     @model_validator(mode="after")
     def _names_resolve(self) -> Show:
@@ -140,7 +143,8 @@ class Show(Settings):
                                                               "scene names must be unique")
         known = f"scenes are: {', '.join(names)}"
         if self.length and self.is_cue_list:
-            raise LocatedError(("length",), "a show with GO or wait cues plays its cue list once; remove length")
+            raise LocatedError(("length",), "a show with GO or wait cues plays its cue list once, in file order; "
+                                            "repeating it would loop its waits with no end: remove length")
         for index, cue in enumerate(self.cues):
             if cue.quantise and self.tempo is None:
                 raise LocatedError(("cues", index, "quantise"), f"fires on the {cue.quantise}, but the show has no "
@@ -151,6 +155,8 @@ class Show(Settings):
         for index, cue in enumerate(self.cues):
             if cue.scene not in names:
                 raise LocatedError(("cues", index, "scene"), f"{cue.scene!r} is not a scene; {known}")
+            if cue.keyframe is not None:
+                _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
         bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
@@ -179,6 +185,12 @@ class Show(Settings):
     def scene_index(self, name: str) -> int:
         return [scene.name for scene in self.scenes].index(name)
 
+    def where(self, location: tuple) -> str:
+        """`show.yaml:12: scenes[2].model` for a problem found after loading (a model that will not
+        load); without the file's lines (a show changed since) just the file and the key."""
+        line = f":{_line_of(self._tree, location)}" if self._tree is not None else ""
+        return f"{self.source}{line}: {_key_text(location)}"
+
 
 def load_show(path: str | Path) -> Show:
     return parse_show(show_text(Path(path)), Path(path))
@@ -198,23 +210,43 @@ def parse_show(text: str, path: Path) -> Show:
         _check_expanded_size(tree, path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ShowError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+        raise ShowError(_describe_yaml_error(error, text, path)) from None
     if not isinstance(data, dict):
-        raise ShowError(f"{path}:1: a show file is a mapping with at least a 'scenes' list")
+        line = tree.start_mark.line + 1 if tree is not None else 1
+        what = "holds nothing" if data is None else f"holds {_yaml_kind(data)}"
+        raise ShowError(f"{path}:{line}: scenes: the file {what}; a show file is a mapping of keys "
+                        "with at least a 'scenes' list")
     try:
         show = Show.model_validate({**data, "source": path})
     except ValidationError as error:
         raise ShowError(_describe(error, tree, path)) from None
     _resolve_models(show, tree, path)
+    show._tree = tree
     return show
 
 
-def located(path: Path, text: str, location: tuple) -> str:
-    """"show.yaml:12: scenes[1].model", for a problem found after `text` (a valid show) was parsed."""
-    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-    return f"{path}:{_line_of(yaml.compose(text, Loader=yaml.SafeLoader), location)}: {key}"
+def _yaml_kind(data: Any) -> str:
+    return {list: "a list", str: "a single string"}.get(type(data), f"a single value ({data!r:.40})")
+
+
+YAML_KEY = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*)\s*:")  # the key a line of YAML opens, if any
+
+
+def _describe_yaml_error(error: yaml.YAMLError, text: str, path: Path) -> str:
+    """`show.yaml:4: kind: not valid YAML: ...`, naming the key on the line where YAML gave up and the
+    line where what it was reading began."""
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return f"{path}: not valid YAML: {error}"
+    problem = getattr(error, "problem", None) or str(error)
+    if "'\\t'" in problem:  # PyYAML's words for a tab: "found character '\\t' that cannot start any token"
+        problem += " (YAML indents with spaces, not tabs)"
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark is not None and context_mark.line != mark.line:
+        problem += f" ({context} that starts on line {context_mark.line + 1})"
+    lines = text.splitlines()
+    key = YAML_KEY.match(lines[mark.line]) if mark.line < len(lines) else None
+    return f"{path}:{mark.line + 1}: {key.group(1) + ': ' if key else ''}not valid YAML: {problem}"
 
 
 def _check_expanded_size(tree: yaml.Node | None, path: Path) -> None:
@@ -253,8 +285,7 @@ def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
 def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:
     resolved = (show_path.parent / named).resolve()
     if not resolved.exists():
-        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {key}: {owner} names {named}, "
+        raise ShowError(f"{show_path}:{_line_of(tree, location)}: {_key_text(location)}: {owner} names {named}, "
                         f"which does not exist (looked for {resolved})")
     return resolved
 
@@ -273,14 +304,34 @@ def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) 
         raise LocatedError(location, str(error)) from None
 
 
+def _check_keyframe(scene: SceneSpec, name: str, location: tuple) -> None:
+    """A cue's `keyframe: NAME` names one of its CPPN scene's `named_keyframes`."""
+    if not isinstance(scene, CppnSceneSpec):
+        raise LocatedError(location, f"scene {scene.name!r} is a {scene.kind} scene; only a cppn scene has a "
+                                     "latent that moves to a keyframe")
+    named = list(scene.cppn.named_keyframes)
+    if name not in named:
+        close = difflib.get_close_matches(name, named, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = (f"it has: {', '.join(named)}" if named else
+                 "it names none: give it `cppn: {named_keyframes: {NAME: INDEX}}`")
+        raise LocatedError(location, f"scene {scene.name!r} has no keyframe named {name!r}; {hint}{known}")
+
+
 def cue_sheet(show: Show) -> list[str]:
     """The cue list as a designer reads it: number, trigger, scene, and how it comes in."""
     if not show.cues:
         return ["  no cues: the first scene shows throughout"]
     width = max(len(cue.scene) for cue in show.cues)
     lines = [f"  {'cue':>3}  {'trigger':<12}  {'scene':<{width}}  how"]
+    before = show.scenes[0].name  # the scene on screen as each cue fires, if nobody changes it by hand
     for number, cue in enumerate(show.timeline, start=1):
         how = f"fade {cue.fade:g} s, {cue.curve}" if cue.fade else "cut"
+        if cue.keyframe is not None and cue.scene == before:  # no crossfade: only the latent moves
+            how = f"latent to keyframe {cue.keyframe}" + (f" over {cue.fade:g} s, {cue.curve}" if cue.fade else "")
+        elif cue.keyframe is not None:
+            how += f"; latent to keyframe {cue.keyframe}"
+        before = cue.scene
         if cue.set:
             sets = ", ".join(f"{name} {value}" for name, value in cue.set.items())
             how += f"; sets {sets}" + (f" over {cue.ramp:g} s" if cue.ramp else "")
@@ -308,28 +359,48 @@ def _known_keys() -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
-def _suggestion(key: str) -> str:
-    """'; did you mean "fade"?' for a misspelt key close to a real one, else nothing."""
-    close = difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75)
-    return f"; did you mean {close[0]!r}?" if close else ""
+def _suggestion(key: str, nearby: list[str]) -> str | None:
+    """The key a misspelt one was meant to be: one the block is missing, else any key a show has."""
+    close = (difflib.get_close_matches(key, nearby, n=1, cutoff=0.6)
+             or difflib.get_close_matches(key, _known_keys(), n=1, cutoff=0.75))
+    return close[0] if close else None
+
+
+def _key_text(location: tuple) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
 
 
 def _describe(error: ValidationError, tree: yaml.Node, path: Path) -> str:
-    lines = []
+    """One `file:line: key: message` line per problem. A misspelt key makes two problems in pydantic's
+    eyes (an unknown key, a required one missing): they are one line here, with a "did you mean"."""
+    problems = []
     for problem in error.errors():
         cause = problem.get("ctx", {}).get("error")
-        if isinstance(cause, LocatedError):  # a cross-check: its own key, not the whole show's
-            problem = {**problem, "loc": cause.location, "msg": str(cause)}
-        location = _in_file_terms(tree, problem["loc"])
-        key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
-        line = _line_of(tree, location)
-        message = problem["msg"]
+        if isinstance(cause, LocatedError):  # a check of a block names its own key below the block
+            problem = {**problem, "loc": (*problem["loc"], *cause.location), "msg": str(cause)}
+        problems.append({**problem, "loc": _in_file_terms(tree, problem["loc"])})
+    missing = [problem["loc"] for problem in problems if problem["type"] == "missing"]
+    explained = set()
+    lines = []
+    for problem in problems:
+        location, message = problem["loc"], problem["msg"].removeprefix("Value error, ")
         if problem["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-            message = "unknown key" + _suggestion(str(location[-1]) if location else "")
+            nearby = [str(other[-1]) for other in missing if other[:-1] == location[:-1]]
+            meant = _suggestion(str(location[-1]), nearby) if location else None
+            if meant in nearby:  # the missing key it was meant to be needs no line of its own
+                explained.add((*location[:-1], meant))
+            message = "unknown key" + (f"; did you mean {meant!r}?" if meant else "")
         elif problem["type"] == "missing":
             message = "required key is missing"
-        lines.append(f"{path}:{line}: {key or 'show'}: {message}")
-    return "\n".join(lines)
+        elif problem["type"] == "union_tag_invalid":  # `kind: gan`: the kind is the key at fault
+            context = problem["ctx"]
+            location = (*location, context["discriminator"].strip("'"))
+            kinds = [kind.strip(" '") for kind in context["expected_tags"].split(",")]
+            close = difflib.get_close_matches(str(context["tag"]), kinds, n=1)
+            message = (f"there is no kind {context['tag']!r} here; " + (f"did you mean {close[0]!r}? " if close else "")
+                       + f"kinds are: {', '.join(kinds)}")
+        lines.append((location, f"{path}:{_line_of(tree, location)}: {_key_text(location) or 'show'}: {message}"))
+    return "\n".join(line for location, line in lines if location not in explained)
 
 
 def _in_file_terms(tree: yaml.Node | None, location: tuple[Any, ...]) -> tuple[Any, ...]:

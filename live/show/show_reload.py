@@ -41,7 +41,7 @@ from live.inference.model_watch import release_freed_memory
 from live.scenes.contract import Scene, SceneContext
 from live.scenes.cppn import CppnScene
 from live.scenes.kinds import build_scene, control_bus
-from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, located, parse_show
+from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, parse_show
 from live.show.stage import Stage, idle_scene
 
 log = logging.getLogger("latentstage.reload")
@@ -270,7 +270,7 @@ class ShowReloader:
                     scene.warm_up(width, height)
                 except Exception as error:  # noqa: BLE001 (a model that does not load or run: refused)
                     key = ("scenes", index, "model") if spec.model is not None else ("scenes", index)
-                    raise ShowError(f"{located(self.path, text, key)}: {' '.join(str(error).split())}") from None
+                    raise ShowError(f"{file_show.where(key)}: {' '.join(str(error).split())}") from None
                 scenes.append(scene)
             bundled = running_idle if all(running_idle is not scene for scene in running_scenes) else None
             idle = idle_scene(show, scenes, bundled)

@@ -24,13 +24,13 @@ from typing import Callable
 import numpy as np
 
 from live.core.clock import Clock
-from live.inference.engine import Engine, EngineConfig
+from live.inference.engine import Engine, EngineConfig, EngineError
 from live.inference.model_watch import ModelWatcher
 from live.scenes.contract import Moment, Scene, SceneContext, SceneUnavailable, defaults
 from live.scenes.cppn import CppnScene, CppnSceneConfig
 from live.scenes.kinds import build_scene
 from live.show.director import Composition, Director
-from live.show.schema import Show
+from live.show.schema import Show, ShowError
 
 log = logging.getLogger("latentstage.stage")
 
@@ -75,7 +75,7 @@ class Stage:
         """Every scene of the show built (models loaded), and warmed up at the render size unless
         `warm_up` is False (a listing that only needs the scenes' parameters)."""
         context = SceneContext(show.engine, clock, rehearsal)
-        scenes = [build_scene(spec, context) for spec in show.scenes]
+        scenes = [_built(show, index, context) for index in range(len(show.scenes))]
         idle = idle_scene(show, scenes)
         if warm_up:
             width, height = show.output.render_size
@@ -232,6 +232,14 @@ class Stage:
         if self.health.get(name) != message:
             log.warning("scene %r: %s", name, message)
         self.health = {**self.health, name: message}  # replaced whole: the HUD reads it from another thread
+
+
+def _built(show: Show, index: int, context: SceneContext) -> Scene:
+    """Scene `index` of the show, built; a model it cannot use is refused with the show's file, line and key."""
+    try:
+        return build_scene(show.scenes[index], context)
+    except (EngineError, ValueError) as error:  # a file that is not ONNX, the wrong kind of model, no GPU
+        raise ShowError(f"{show.where(('scenes', index, 'model'))}: {error}") from None
 
 
 def idle_scene(show: Show, scenes: list[Scene], bundled: Scene | None = None) -> Scene:

@@ -64,9 +64,10 @@ def resampled(samples: np.ndarray, rate: int) -> np.ndarray:
     return (np.fft.irfft(kept, count) * count / len(samples)).astype(np.float32)
 
 
-def features_over(samples: np.ndarray, rate: int, block: float = 1 / 30):
-    """The analyser's features after each frame tick's worth of samples."""
+def features_over(samples: np.ndarray, rate: int, block: float = 1 / 30, pin: float | None = None):
+    """The analyser's features after each frame tick's worth of samples, its tempo pinned near `pin` BPM."""
     analyser = Analyser(Settings(rate))
+    analyser.pin_tempo(pin)
     step = round(block * rate)
     for start in range(0, len(samples), step):
         analyser.push(samples[start:start + step])
@@ -108,3 +109,32 @@ def test_a_kick_does_not_light_the_high_band_but_a_hi_hat_does():
     both = list(features_over(drum_loop({"kick": 0.8, "hat": 0.25}), LOOP_RATE))[60:]
     on_kicks = [f.high for f in both if f.bass > 0.8]  # the frames a kick has just lifted the bass
     assert on_kicks and max(f.high for f in both) > 2 * np.median(on_kicks)  # the hats light it, not the kicks
+
+
+def final_tempo(loop: np.ndarray, rate: int, pin: float | None = None) -> float | None:
+    return [f.tempo_bpm for f in features_over(resampled(loop, rate), rate, pin=pin)][-1]
+
+
+@pytest.mark.parametrize("rate", [48_000, 22_050, 11_025])
+def test_a_pin_picks_the_octave_nearest_it_among_those_the_music_pulses_at(rate):
+    house = drum_loop(HOUSE, seconds=8.0)
+    assert final_tempo(house, rate) == pytest.approx(135, abs=1.0)
+    assert final_tempo(house, rate, pin=70) == pytest.approx(67.5, abs=0.5)  # "about 70": half time
+    assert final_tempo(house, rate, pin=260) == pytest.approx(135, abs=1.0)  # 270 is past the tracker's range
+    # slow house: its hats on every off-beat read as 180 on their own; pinned near 90 it is 90
+    slow = drum_loop(HOUSE, seconds=8.0, bpm=90.0)
+    assert final_tempo(slow, rate) == pytest.approx(180, abs=1.5)
+    assert final_tempo(slow, rate, pin=95) == pytest.approx(90, abs=0.5)
+    # and the other way: 95 read as 95, pinned near 185 it is double time, which its hats play
+    steady = drum_loop(HOUSE, seconds=8.0, bpm=95.0)
+    assert final_tempo(steady, rate) == pytest.approx(95, abs=0.5)
+    assert final_tempo(steady, rate, pin=185) == pytest.approx(190, abs=1.5)
+    # double 100 lies just past the tracker's 200: the pin keeps 100 rather than losing the tempo
+    assert final_tempo(drum_loop(HOUSE, seconds=8.0, bpm=100.0), rate, pin=200) == pytest.approx(100, abs=0.5)
+
+
+@pytest.mark.parametrize("rate", [48_000, 11_025])
+def test_a_pin_never_invents_a_tempo_the_music_does_not_play(rate):
+    kicks = drum_loop({"kick": 0.8}, seconds=8.0, bpm=90.0)  # nothing on the off-beats
+    assert final_tempo(kicks, rate, pin=180) == pytest.approx(90, abs=1.0)
+    assert final_tempo(kicks, rate, pin=0) == final_tempo(kicks, rate)  # 0 (OSC's "unpin") is no pin

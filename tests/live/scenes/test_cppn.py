@@ -65,6 +65,56 @@ def test_the_walk_follows_speed_and_onset_kicks_fade():
     assert np.allclose(backwards.at(2.0, speed=-1.0), latent_at(frames, 0.0, 2.0), atol=1e-5)
 
 
+def test_a_cue_glides_the_walk_to_a_keyframe_then_it_travels_on_from_there():
+    from live.scenes.cppn import LatentWalk
+    from live.scenes.cppn_math import latent_at, latent_at_position, lerp
+
+    frames = np.random.default_rng(2).uniform(-1, 1, (5, 8)).astype(np.float32)
+    walk = LatentWalk(frames, 2.0, "linear", seed=0)
+    before = [walk.at(step / 10) for step in range(11)]  # 0 .. 1 s at 10 fps, on its own
+    assert np.allclose(before[-1], latent_at(frames, 1.0, 2.0, "linear"))
+    walk.glide_to(3, at=1.05, seconds=2.0, curve="linear")
+    start = latent_at(frames, 1.05, 2.0, "linear")  # where the walk was when the cue fired, between frames
+    halfway = walk.at(2.05)
+    assert np.allclose(halfway, lerp(start, frames[3], 0.5), atol=1e-6)
+    assert np.linalg.norm(halfway - start) > 0.1 and np.linalg.norm(halfway - frames[3]) > 0.1
+    assert np.allclose(walk.at(3.05), frames[3], atol=1e-6)  # the end of the fade: the keyframe itself
+    # then it walks on from keyframe 3 at its speed: one period later it is at keyframe 4
+    assert np.allclose(walk.at(5.05), frames[4], atol=1e-6)
+    assert np.allclose(walk.at(6.05), latent_at_position(frames, 4.5, "linear"), atol=1e-6)
+
+
+def test_a_glide_holds_at_speed_0_follows_its_curve_and_a_zero_fade_jumps():
+    from live.scenes.cppn import LatentWalk
+    from live.scenes.cppn_math import lerp
+
+    frames = np.random.default_rng(2).uniform(-1, 1, (5, 8)).astype(np.float32)
+    walk = LatentWalk(frames, 2.0, "linear", seed=0)
+    start = walk.at(1.0, speed=0.0)
+    walk.glide_to(2, at=1.0, seconds=4.0, curve="exp")  # exp starts slowly: a quarter way in it has barely moved
+    assert np.allclose(walk.at(2.0, speed=0.0), lerp(start, frames[2], np.expm1(1.0) / np.expm1(4.0)), atol=1e-6)
+    assert all(np.allclose(walk.at(t, speed=0.0), frames[2], atol=1e-6) for t in (5.0, 6.0, 9.0))  # held
+    walk.glide_to(4, at=9.5, seconds=0.0)
+    assert np.allclose(walk.at(9.5, speed=0.0), frames[4], atol=1e-6)
+
+
+def test_a_named_keyframe_cue_moves_the_scene_s_latent_and_its_picture_there():
+    from live.scenes.contract import KeyframeMove
+
+    s = scene(keyframes=4, named_keyframes={"storm": 2})
+    z = s._latent  # the latent each render is drawn from
+    values = {**defaults(s.parameters), "speed": 0.0}
+    target = s.render(Moment(8.0, values), 48, 27).copy()  # the walk starting two periods (4 s) in: keyframe 2
+    assert np.allclose(z(Moment(8.0, values)), s.latents[2])
+    s.walk.restart()
+    move = KeyframeMove("storm", at=1.0, seconds=2.0, curve="smooth")
+    start = z(Moment(1.0, values))
+    halfway = z(Moment(2.0, values, keyframe=move))
+    assert np.linalg.norm(halfway - start) > 0.1 and np.linalg.norm(halfway - s.latents[2]) > 0.1
+    assert not np.array_equal(s.render(Moment(2.0, values, keyframe=move), 48, 27), target)
+    assert np.array_equal(s.render(Moment(3.0, values, keyframe=move), 48, 27), target)
+
+
 def _zoom_pair(s: CppnScene) -> tuple[np.ndarray, np.ndarray]:
     """(centre of a 65 px render at twice the scale, a 33 px render): the same picture when zoom is pure."""
     moment = at(s, 0.75)

@@ -177,3 +177,17 @@ def test_fired_between_names_each_cue_once_in_every_round_of_a_timed_show(tmp_pa
     cues = cue_list(tmp_path)
     cues.go(5.0)
     assert names(cues.fired_between(-1, 9)) == [(0, "a"), (5.0, "b"), (8.0, "c")]
+
+
+def test_a_keyframe_cue_to_the_scene_on_screen_crossfades_nothing_and_to_another_one_crossfades(tmp_path):
+    d = directing(tmp_path, """
+scenes:
+  - {name: a, kind: cppn, model: m.onnx, cppn: {named_keyframes: {storm: 3}}}
+  - {name: b, kind: cppn, model: m.onnx, cppn: {named_keyframes: {calm: 1}}}
+cues:
+  - {at: 0, scene: a}
+  - {at: 2, scene: a, keyframe: storm, fade: 4}
+  - {at: 10, scene: b, keyframe: calm, fade: 4}
+""")
+    assert d.composition_at(4) == Composition(0, None, 1.0)  # only the latent moves
+    assert d.composition_at(12) == Composition(1, 0, 0.5)  # pixels cross while b's latent already moves

@@ -162,6 +162,11 @@ def test_cues_on_the_beat_need_a_tempo_source(tmp_path):
     assert "tempo.source: the tempo comes from the audio input, but the show has none" in message
     message = error_of(tmp_path, f"tempo: {{offset: 1}}\nscenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
     assert "a fixed tempo needs bpm" in message
+    message = error_of(tmp_path, "tempo:\n  source: osc\n  bpm: 120\nscenes: [{name: a, kind: cppn, model: m.onnx}]\n")
+    assert ":3: tempo.bpm: the beats come from /latentstage/beat, so bpm means nothing here" in message, message
+    show = parse(tmp_path, f"tempo: {{source: audio, bpm: 135}}\naudio: {{kind: input}}\n"
+                           f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\n{cue}")
+    assert show.tempo.bpm == 135  # with the tracker: "about 135", its octave pinned near it
 
 
 @pytest.mark.parametrize("setting, problem", [
@@ -172,3 +177,35 @@ def test_a_cue_sets_only_parameters_its_scene_has_within_their_range(tmp_path, s
     message = error_of(tmp_path, f"scenes: [{{name: a, kind: cppn, model: m.onnx}}]\n"
                                  f"cues:\n  - {{at: 0, scene: a, set: {setting}}}\n")
     assert ":3: cues[0].set." in message and problem in message, message
+
+
+KEYFRAMED = """scenes:
+  - name: drift
+    kind: cppn
+    model: m.onnx
+    cppn: {keyframes: 5, named_keyframes: {calm: 0, storm: 3}}
+  - {name: edges, kind: pipeline, source: {kind: pattern}}
+cues:
+"""
+
+
+@pytest.mark.parametrize("cue, problem", [
+    ("{at: 1, scene: drift, keyframe: strom}", (":8: cues[0].keyframe: scene 'drift' has no keyframe named 'strom'; "
+                                                "did you mean 'storm'? it has: calm, storm")),
+    ("{at: 1, scene: edges, keyframe: storm}", (":8: cues[0].keyframe: scene 'edges' is a pipeline scene; "
+                                                "only a cppn scene has a latent")),
+])
+def test_a_keyframe_cue_names_a_keyframe_of_its_cppn_scene(tmp_path, cue, problem):
+    message = error_of(tmp_path, KEYFRAMED + f"  - {cue}\n")
+    assert problem in message, message
+
+
+def test_a_named_keyframe_is_one_of_the_walk_s_and_the_sheet_says_where_the_latent_goes(tmp_path):
+    message = error_of(tmp_path, KEYFRAMED.replace("storm: 3", "storm: 5"))
+    assert ":5: scenes[0].cppn.named_keyframes.storm: keyframe 5, but the walk has 5 (0 .. 4)" in message, message
+    from live.show.schema import cue_sheet
+
+    show = parse(tmp_path, KEYFRAMED + "  - {at: 0, scene: drift}\n  - {at: 2, scene: drift, keyframe: storm, fade: 4}\n"
+                                       "  - {at: 8, scene: edges}\n  - {at: 9, scene: drift, keyframe: calm, fade: 1}\n")
+    hows = ["  cut", "  latent to keyframe storm over 4 s, smooth", "  cut", "  fade 1 s, smooth; latent to keyframe calm"]
+    assert all(line.endswith(how) for line, how in zip(cue_sheet(show)[1:], hows, strict=True)), cue_sheet(show)
