@@ -188,9 +188,14 @@ def _show_seconds(show, seconds: float | None) -> float:
     if show.length:
         return show.length
     fired, last_cue = 0.0, 0.0  # when each cue fires if nobody presses GO, and when its fade is over
+    previous = None
     for cue in show.timeline:
-        fired = max(fired, cue.at) if cue.at is not None else fired + (cue.wait or 0.0)
-        last_cue = max(last_cue, fired + cue.fade)
+        if cue.at is not None:
+            fired = max(fired, cue.at)
+        else:
+            fired += cue.wait or (previous.lasts if cue.follow and previous is not None else 0.0)
+        last_cue = max(last_cue, fired + cue.lasts)
+        previous = cue
     return last_cue + 10.0
 
 

@@ -139,7 +139,7 @@ class Director:
             cue = self._cues[self.standby]
             if self._armed is None:
                 last = self._cued[-1].at if self._cued else 0.0
-                due = cue.at if cue.at is not None else last + cue.wait if cue.wait is not None else None
+                due = self._due(cue, last)
                 if due is None or due > t:
                     return
                 self._arm(max(due, last))
@@ -148,6 +148,16 @@ class Director:
             if on_beat is None or on_beat > t:
                 return
             self._fire(on_beat)
+
+    def _due(self, cue: Cue, last: float) -> float | None:
+        """When the standby cue's own trigger comes, the cue before it having fired at `last`; None: on GO."""
+        if cue.at is not None:
+            return cue.at
+        if cue.wait is not None:
+            return last + cue.wait
+        if cue.follow:  # auto-follow: once the cue before it is done
+            return last + (self._cues[len(self._cued) - 1].lasts if self._cued else 0.0)
+        return None
 
     def _beat_after(self, at: float, quantise: str) -> float | None:
         """The first beat (or bar's first beat) at or after `at`; None until one is known."""

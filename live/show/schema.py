@@ -52,12 +52,14 @@ class OutputConfig(Settings):
 
 
 class Cue(Settings):
-    """One cue fires in one of three ways: at a show time (`at`), on the operator's GO (`go: true`), or
-    `wait` seconds after the cue before it fired (auto-continue; `wait: 0` fires with it)."""
+    """One cue fires in one of four ways: at a show time (`at`), on the operator's GO (`go: true`),
+    `wait` seconds after the cue before it fired (auto-continue; `wait: 0` fires with it), or once the
+    cue before it has finished its fade and ramp (`follow: true`, auto-follow)."""
 
     at: float | None = Field(None, ge=0)  # seconds from the start of the show
     go: bool = False  # fires when the operator presses GO (space, or /latentstage/go)
     wait: float | None = Field(None, ge=0)  # seconds after the previous cue fired
+    follow: bool = False  # fires when the previous cue's fade and ramp are over
     quantise: Literal["beat", "bar"] | None = None  # fire on the next beat or bar once the trigger comes
     scene: str
     fade: float = Field(0.0, ge=0)  # seconds of crossfade from the scene before
@@ -70,18 +72,26 @@ class Cue(Settings):
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Cue:
-        given = [name for name, value in (("at", self.at), ("go", self.go or None), ("wait", self.wait))
-                 if value is not None]
+        given = [name for name, value in (("at", self.at), ("go", self.go or None), ("wait", self.wait),
+                                          ("follow", self.follow or None)) if value is not None]
         if len(given) != 1:
-            raise ValueError(f"a cue fires at a show time (at: S), on GO (go: true) or a wait after the cue "
-                             f"before it (wait: S): give one of them, not {' and '.join(given) or 'none'}")
+            raise ValueError(f"a cue fires at a show time (at: S), on GO (go: true), a wait after the cue "
+                             f"before it (wait: S) or when that cue is done (follow: true): give one of them, "
+                             f"not {' and '.join(given) or 'none'}")
         return self
+
+    @property
+    def lasts(self) -> float:
+        """Seconds from firing until its fade (and a keyframe move), and its ramp, are over."""
+        return max(self.fade, self.ramp)
 
     @property
     def trigger(self) -> str:
         """How the cue fires, as the cue sheet says it."""
         if self.go:
             when = "GO"
+        elif self.follow:
+            when = "follow"
         else:
             when = f"at {self.at:g} s" if self.at is not None else f"wait {self.wait:g} s"
         return f"{when}, {self.quantise}" if self.quantise else when

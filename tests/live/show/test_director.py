@@ -105,6 +105,24 @@ def test_a_cue_list_waits_for_go_then_follows_its_waits(tmp_path):
     assert not d.go(120.0)  # the list is done
 
 
+def test_an_auto_follow_cue_fires_when_the_cue_before_it_is_done(tmp_path):
+    d = directing(tmp_path, """
+scenes:
+  - {name: a, kind: cppn, model: m.onnx}
+  - {name: b, kind: cppn, model: m.onnx}
+  - {name: c, kind: cppn, model: m.onnx}
+cues:
+  - {at: 0, scene: a}
+  - {go: true, scene: b, fade: 2, set: {scale: 3.0}, ramp: 5}
+  - {follow: true, scene: c, fade: 1}
+  - {follow: true, scene: a}
+""")
+    assert d.go(10.0) and d.cue(2).trigger == "follow"
+    assert d.composition_at(14.9).scene == 1 and d.standby == 2  # b's ramp runs 5 s, longer than its fade
+    assert d.composition_at(15.0).scene == 2 and d.standby == 3  # then c follows, fading in over 1 s
+    assert d.composition_at(15.99).scene == 2 and d.composition_at(16.0).scene == 0 and d.standby is None
+
+
 def test_go_fires_a_waiting_cue_early(tmp_path):
     d = cue_list(tmp_path)
     d.go(10.0)  # b
