@@ -3,6 +3,7 @@ usage block), option types that refuse nonsense, what Ctrl-C says, and how an ex
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import sys
 from pathlib import Path
@@ -54,8 +55,30 @@ def stopped(checkpoint: Path, is_main: bool) -> int:
     return 130
 
 
-def print_export(report: Any) -> None:
-    """An exporters.onnx.ExportReport as two lines: the file and its card, and the parity it passed."""
+def export_and_report(prog: str, network: Any, path: Path, spec: Any, fp16: bool, provenance: dict) -> int:
+    """Export `network` to ONNX at `path` and say so in two lines (the file and its card, the parity it
+    passed); an export that fails its checks is one line and exit code 1."""
+    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
+        ExportError,
+        export,
+    )
+
+    try:
+        report = export(network, path, spec=spec, fp16=fp16, provenance=provenance)
+    except ExportError as error:
+        print(f"{prog}: export failed: {error}", file=sys.stderr)
+        return 1
     errors = ", ".join(f"{h}x{w}: {e:.2e}" for (h, w), e in report.max_abs_error.items())
     print(f"wrote {report.path} ({'fp16' if report.fp16 else 'fp32'}; {report.card.describe()})")
     print(f"max |ORT - torch| by height x width: {errors}")
+    return 0
+
+
+def provenance(command: str, made_by: dict) -> dict:
+    """A model card's provenance from what a checkpoint says made it; the date is now if it says none."""
+    return {
+        "command": command,
+        "data": str(made_by.get("data", "")),
+        "steps": int(made_by.get("steps", 0)),
+        "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
+    }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import secrets
 import sys
 from pathlib import Path
@@ -24,10 +23,11 @@ from trainers.common.checkpoint import CheckpointError
 from trainers.common.cli import (
     OneLineParser,
     UsageError,
+    export_and_report,
     non_negative_int,
     positive_float,
     positive_int,
-    print_export,
+    provenance,
     stopped,
 )
 from trainers.common.distributed import placed
@@ -162,10 +162,10 @@ def _model_and_latent(args: argparse.Namespace) -> tuple[CPPN, torch.Tensor, dic
         # the fitted picture is drawn with z times the fitted scale: a file keeps it, a show zooms it
         raise UsageError(f"--scale cannot change a network loaded from --checkpoint {checkpoint}: "
                          "its scale is part of the fitted picture; zoom in the show with cppn.scale")
-    model, z, provenance = load_checkpoint(checkpoint)
+    model, z, made_by = load_checkpoint(checkpoint)
     if args.latent_seed is not None:
         z = _drawn_latent(args, model.config.z_dim)
-    return model, z, provenance
+    return model, z, made_by
 
 
 def _latent_seed(args: argparse.Namespace) -> int:
@@ -223,31 +223,15 @@ def _fit(args: argparse.Namespace, command_line: str) -> int:
 
 
 def _export(args: argparse.Namespace, command_line: str) -> int:
-    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
-        ExportError,
-        export,
-    )
 
     _require_suffix(args.output, (".onnx",))
     if args.from_onnx is not None:
-        model, latent, provenance = _from_onnx(args, command_line)
+        model, latent, made = _from_onnx(args, command_line)
     else:
         model, latent, made_by = _model_and_latent(args)
-        provenance = {
-            "command": command_line,
-            "data": str(made_by.get("data", "")),
-            "steps": int(made_by.get("steps", 0)),
-            "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
-        }
+        made = provenance(command_line, made_by)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        report = export(model.eval(), args.output, spec=model.export_spec(latent=latent), fp16=args.fp16,
-                        provenance=provenance)
-    except ExportError as error:
-        print(f"{PROG}: export failed: {error}", file=sys.stderr)
-        return 1
-    print_export(report)
-    return 0
+    return export_and_report(PROG, model.eval(), args.output, model.export_spec(latent=latent), args.fp16, made)
 
 
 def _from_onnx(args: argparse.Namespace, command_line: str) -> tuple[CPPN, torch.Tensor, dict]:
@@ -259,9 +243,8 @@ def _from_onnx(args: argparse.Namespace, command_line: str) -> tuple[CPPN, torch
         options = ", ".join("--" + name.replace("_", "-") for name in clashing + (["reinit"] if args.reinit else []))
         raise UsageError(f"{options} cannot change a network loaded from --from-onnx {args.from_onnx}")
     model, latent, card = load_onnx_cppn(args.from_onnx)
-    made_by = f"{card.command}; re-exported by {command_line}" if card.command else command_line
-    return model, latent, {"command": made_by, "data": card.data, "steps": card.steps,
-                           "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    command = f"{card.command}; re-exported by {command_line}" if card.command else command_line
+    return model, latent, provenance(command, {"data": card.data, "steps": card.steps})
 
 
 def _require_suffix(path: Path, suffixes: tuple[str, ...]) -> None:

@@ -21,11 +21,11 @@ from trainers.common.checkpoint import CheckpointError
 from trainers.common.cli import (
     OneLineParser,
     UsageError,
+    export_and_report,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
-    print_export,
     stopped,
 )
 from trainers.common.distributed import placed
@@ -140,18 +140,9 @@ def _assumed_preprocessing(source: str) -> dict[str, str]:
 
 def _export(generator, args: argparse.Namespace, config: TrainConfig, notes: dict[str, str],
             command_line: str) -> int:
-    from exporters.onnx import ExportError, export
-
-    path = args.output / MODEL_NAME
     spec = generator.cpu().export_spec(notes)
-    try:
-        report = export(generator, path, spec=spec, fp16=args.fp16,
-                        provenance={"command": command_line, "data": config.pairs, "steps": config.steps})
-    except ExportError as error:
-        print(f"{PROG}: export failed: {error}", file=sys.stderr)
-        return 1
-    print_export(report)
-    return 0
+    return export_and_report(PROG, generator, args.output / MODEL_NAME, spec, args.fp16,
+                             {"command": command_line, "data": config.pairs, "steps": config.steps})
 
 
 if __name__ == "__main__":

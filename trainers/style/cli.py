@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import sys
 from pathlib import Path
 
@@ -25,11 +24,12 @@ from trainers.common.checkpoint import CheckpointError, load_checkpoint, mismatc
 from trainers.common.cli import (
     OneLineParser,
     UsageError,
+    export_and_report,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
-    print_export,
+    provenance,
     stopped,
 )
 from trainers.common.distributed import placed
@@ -161,11 +161,6 @@ def load_network(path: Path) -> tuple[StyleNetwork, dict]:
 
 
 def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -> int:
-    from exporters.onnx import (  # torch.onnx and onnxruntime load only when exporting
-        ExportError,
-        export,
-    )
-
     network, made_by = load_network(checkpoint)
     spec = network.export_spec()
     earlier = made_by.get("earlier_commands", [])
@@ -180,19 +175,8 @@ def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -
     if earlier:
         extra["earlier_commands"] = " | ".join(earlier)
     spec = dataclasses.replace(spec, card=dataclasses.replace(spec.card, extra=extra))
-    provenance = {
-        "command": str(made_by.get("command") or command_line),
-        "data": str(made_by.get("data", "")),
-        "steps": int(made_by.get("steps", 0)),
-        "date": str(made_by.get("date") or datetime.datetime.now(datetime.timezone.utc).isoformat()),
-    }
-    try:
-        report = export(network, target, spec=spec, fp16=fp16, provenance=provenance)
-    except ExportError as error:
-        print(f"{PROG}: export failed: {error}", file=sys.stderr)
-        return 1
-    print_export(report)
-    return 0
+    return export_and_report(PROG, network, target, spec, fp16,
+                             provenance(str(made_by.get("command") or command_line), made_by))
 
 
 
