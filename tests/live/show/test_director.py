@@ -7,13 +7,15 @@ import pytest
 from live.show.director import Composition, Director
 from live.show.schema import parse_show
 
-SHOW = """
-length: 30
-scenes:
+SCENES = """scenes:
   - {name: a, kind: cppn, model: m.onnx}
   - {name: b, kind: cppn, model: m.onnx}
   - {name: c, kind: cppn, model: m.onnx}
-cues:
+"""  # three scenes, a, b and c
+
+SHOW = """
+length: 30
+""" + SCENES + """cues:
   - {at: 10, scene: b, fade: 2}
   - {at: 0, scene: a}
   - {at: 20, scene: c, fade: 4, curve: linear}
@@ -74,12 +76,7 @@ def test_a_linear_fade_ramps_straight(tmp_path):
     assert d.composition_at(21.0).mix == 0.25 and d.composition_at(23.0).mix == 0.75
 
 
-CUE_LIST = """
-scenes:
-  - {name: a, kind: cppn, model: m.onnx}
-  - {name: b, kind: cppn, model: m.onnx}
-  - {name: c, kind: cppn, model: m.onnx}
-cues:
+CUE_LIST = SCENES + """cues:
   - {at: 0, scene: a}
   - {go: true, scene: b, fade: 2}
   - {wait: 3, scene: c}
@@ -106,12 +103,7 @@ def test_a_cue_list_waits_for_go_then_follows_its_waits(tmp_path):
 
 
 def test_an_auto_follow_cue_fires_when_the_cue_before_it_is_done(tmp_path):
-    d = directing(tmp_path, """
-scenes:
-  - {name: a, kind: cppn, model: m.onnx}
-  - {name: b, kind: cppn, model: m.onnx}
-  - {name: c, kind: cppn, model: m.onnx}
-cues:
+    d = directing(tmp_path, SCENES + """cues:
   - {at: 0, scene: a}
   - {go: true, scene: b, fade: 2, set: {scale: 3.0}, ramp: 5}
   - {follow: true, scene: c, fade: 1}
@@ -152,11 +144,7 @@ def test_the_hud_names_the_standby_cue_and_then_says_the_list_is_done(tmp_path):
 
 QUANTISED = """
 tempo: {bpm: 120, offset: 0.25}
-scenes:
-  - {name: a, kind: cppn, model: m.onnx}
-  - {name: b, kind: cppn, model: m.onnx}
-  - {name: c, kind: cppn, model: m.onnx}
-cues:
+""" + SCENES + """cues:
   - {at: 0, scene: a}
   - {go: true, scene: b, quantise: beat}
   - {wait: 1.1, scene: c, quantise: bar}
