@@ -103,8 +103,7 @@ class Controls:
             bus.set("tempo", show.tempo.bpm, source="show")  # "about 135": the tracker's octave pinned near it
         audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
         osc = None if rehearsal else OscServer(show.osc, bus)
-        names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
-        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [], names)
+        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [], parameter_names(scenes))
 
     def start(self) -> None:
         self.audio.start()
@@ -127,16 +126,12 @@ class Controls:
         running; presses not yet acted on and cue ramps under way carry over. The event log, if one is
         kept, journals the new bus before any controller can reach it."""
         pending = {trigger: self.bus.count(trigger) - seen for trigger, seen in self._seen_presses.items()}
-        glides = {address: glide for address, glide in self._cue_settings._glides.items()
-                  if address in bus.values()}
         self.show, self.bus = show, bus
         self.mapper = Mapper(show.mappings, bus)
-        kept = {scene.name for scene in scenes}
-        keyframes = {name: move for name, move in self._cue_settings.keyframes.items() if name in kept}
-        self._cue_settings = CueSettings(bus, glides, keyframes)
+        self._cue_settings = self._cue_settings.carried_over(bus, scenes)
         self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
         self._seen_scene_version = bus.version("scene")
-        self._parameter_names = {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
+        self._parameter_names = parameter_names(scenes)
         if self.journal is not None:
             self.journal(bus)
         if self.osc is not None:
@@ -267,6 +262,13 @@ class CueSettings:
         self._glides: dict[str, _Glide] = dict(glides or {})  # parameter -> its ramp under way
         self.keyframes: dict[str, KeyframeMove] = dict(keyframes or {})  # scene -> the latest cue's latent move
 
+    def carried_over(self, bus: ControlBus, scenes: list[Scene]) -> CueSettings:
+        """These settings on a reloaded show's `bus`: the ramps and latent moves under way whose
+        parameter or scene is still in it."""
+        names = {scene.name for scene in scenes}
+        return CueSettings(bus, {address: glide for address, glide in self._glides.items() if address in bus.values()},
+                           {scene: move for scene, move in self.keyframes.items() if scene in names})
+
     def fire(self, cue: Cue, at: float) -> None:
         if cue.keyframe is not None:
             self.keyframes = {**self.keyframes, cue.scene: KeyframeMove(cue.keyframe, at, cue.fade, cue.curve)}
@@ -288,6 +290,11 @@ class CueSettings:
             self.bus.set(address, value, source=SHOW)
             if progress >= 1.0:
                 del self._glides[address]
+
+
+def parameter_names(scenes: list[Scene]) -> dict[str, list[str]]:
+    """Each scene's name -> the names of its parameters."""
+    return {scene.name: [parameter.name for parameter in scene.parameters] for scene in scenes}
 
 
 def _standby_line(director: Director) -> str:

@@ -134,8 +134,7 @@ class LiveRun:
         self._seq = 0  # of the next composed frame
         self._stop_requested = threading.Event()
         self._mix = 1.0
-        self._scene = 0  # index of the scene on screen in the show that composed it
-        self._shown: Scene = stage.scenes[0]  # that scene, and its name as the HUD says it
+        self._shown: Scene = stage.scenes[0]  # the scene on screen, and its name as the HUD says it
         self._scene_name = stage.scene_name(0)
         self._shown_seq = -1  # the composed frame on screen
         self.events: EventRecorder | None = None  # the event log, when the run keeps one
@@ -270,7 +269,6 @@ class LiveRun:
             if layers.previous is not None:
                 self.renderer.upload(0, layers.previous)
             self._mix = layers.composition.mix if layers.previous is not None else 1.0
-            self._scene = layers.composition.scene
             self._shown, self._scene_name, self._shown_seq = frame.scene, frame.scene_name, frame.seq
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
