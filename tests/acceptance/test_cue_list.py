@@ -106,3 +106,19 @@ def test_live_space_and_osc_go_fire_the_standby_cue_the_hud_names(tmp_path, xvfb
         SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])  # GO from a desk
         run.wait_for_hud(lambda hud: "cue list done" in hud and scene_on_screen(hud) == "third")
         assert run.stop() == 0, run.errors()
+
+
+def test_an_auto_follow_cue_cuts_when_the_cue_before_it_has_faded_in(tmp_path):
+    models = REPO / "models"
+    path = tmp_path / "follow.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "follow", "output": {"width": 64, "height": 36, "fps": 30},
+        "scenes": [{"name": "a", "kind": "cppn", "model": str(models / "cppn-tanh.onnx")},
+                   {"name": "b", "kind": "cppn", "model": str(models / "cppn-sine.onnx")}],
+        "cues": [{"at": 0, "scene": "a"}, {"go": True, "scene": "b", "fade": 1.0},
+                 {"follow": True, "scene": "a"}]}))
+    pressed = rehearsed(path, "go", 3.0, "--osc-script", str(presses(tmp_path / "go.yaml", 0.5)))
+    still = rehearsed(path, "no-go", 3.0)
+    same = [np.array_equal(a, b) for a, b in zip(pressed, still)]
+    assert all(same[:15]) and not any(same[16:45]), "GO at 0.5 s fades b in over a second"
+    assert all(same[46:]), "then the follow cue cuts back to a, as the show was without GO"

@@ -147,6 +147,14 @@ def test_an_event_log_cut_short_still_replays_and_garbage_is_refused_in_one_line
         lines = refused.stderr.strip().splitlines()
         assert refused.returncode == 2 and len(lines) == 1 and name in lines[0], (name, refused.stderr)
         assert "Traceback" not in refused.stderr
+    killed = tmp_path / "killed.log"  # SIGKILL mid-run: no stop line, maybe a torn one; what was written replays
+    with LiveShow(show, "--headless", "--record-events", str(killed)) as run:
+        assert wait_for(lambda: killed.exists() and killed.read_text().count('"event":"frame"') >= 10, START_TIMEOUT)
+        run.process.kill()
+        run.wait_for_exit()
+    assert '"event":"stop"' not in killed.read_text()
+    replay = latentstage("rehearse", str(show), "--replay", str(killed), "-o", str(tmp_path / "killed.mp4"))
+    assert replay.returncode == 0 and "frames" in replay.stdout, replay.stderr
     mixed = latentstage("rehearse", str(show), "--replay", str(log), "--osc-script", str(log), "-o", "x.mp4")
     assert mixed.returncode == 2 and "leave out --osc-script" in mixed.stderr
     unwritable = latentstage("run", str(show), "--headless", "--seconds", "1", "--record-events",
