@@ -60,11 +60,12 @@ def export_models(folder: Path) -> dict[str, Path]:
 
 
 def show_file(folder: Path, kind: str, model: Path, fps: float) -> Path:
+    # the scene is not named after its kind: a scene "cppn" would collide with the kind's alias cppn.scale
     if kind == "cppn":
-        scene = {"name": kind, "kind": "cppn", "model": str(model), "cppn": {"period": 2.0}}
+        scene = {"name": "bench", "kind": "cppn", "model": str(model), "cppn": {"period": 2.0}}
     else:
         chain = [{"canny": {"sigma": 0.33}}] if kind == "pix2pix" else []
-        scene = {"name": kind, "kind": "pipeline", "model": str(model), "chain": chain,
+        scene = {"name": "bench", "kind": "pipeline", "model": str(model), "chain": chain,
                  "source": {"kind": "pattern", "width": RENDER[0], "height": RENDER[1], "fps": PATTERN_FPS}}
     show = {"name": f"bench-{kind}", "output": {"width": OUTPUT[0], "height": OUTPUT[1], "fps": fps,
                                                  "render_scale": RENDER[0] / OUTPUT[0]},
