@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live.scenes.cppn_weights import CppnWeights
+from live.inference.cppn_weights import CppnWeights
 
 VERTEX_SOURCE = """#version 330 core
 in vec2 position;

@@ -17,10 +17,11 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from live.control.mappings import apply_curve
 from live.control.parameters import Parameter
 from live.core.config import LocatedError, Settings
+from live.core.curves import apply_curve
 from live.core.imaging import to_uint8
+from live.inference.cppn_weights import read_cppn_weights
 from live.inference.engine import Engine, EngineError
 from live.inference.model_card import ModelCard
 from live.inference.providers import CPU
@@ -39,7 +40,6 @@ from live.scenes.cppn_math import (
     keyframes,
     latent_at_position,
 )
-from live.scenes.cppn_weights import read_cppn_weights
 
 log = logging.getLogger("latentstage.cppn")
 SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
