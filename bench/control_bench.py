@@ -24,9 +24,9 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from bench.measure import publish
 from live.cli import default_show
-from live.control.controls import Controls
 from live.core.clock import ShowClock
 from live.output.render import open_renderer
+from live.show.conductor import Conductor
 from live.show.live_run import LiveRun
 from live.show.schema import load_show
 from live.show.stage import Stage
@@ -66,7 +66,7 @@ class MeasuredRun(LiveRun):
                     self.probes.done.append(probe)
 
 
-def bound_address(controls: Controls, stop: threading.Event) -> tuple[str, int]:
+def bound_address(controls: Conductor, stop: threading.Event) -> tuple[str, int]:
     """The OSC server's address once the performance has started it."""
     while not stop.wait(0.05):
         try:
@@ -76,7 +76,7 @@ def bound_address(controls: Controls, stop: threading.Event) -> tuple[str, int]:
     raise RuntimeError("stopped before the OSC server started")
 
 
-def play_controller(controls: Controls, probes: Probes, stop: threading.Event, scenes: int) -> None:
+def play_controller(controls: Conductor, probes: Probes, stop: threading.Event, scenes: int) -> None:
     client = SimpleUDPClient(*bound_address(controls, stop))
     client.send_message("/latentstage/fade", 0.0)
     rng = random.Random(7)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = ShowClock()
     stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
-    controls = Controls.build(show, stage.scenes, clock=clock)
+    controls = Conductor.build(show, stage.scenes, clock=clock)
     probes = Probes()
     performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
     stop = threading.Event()

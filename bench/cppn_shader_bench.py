@@ -25,7 +25,7 @@ from live.inference.tiles import PixelTiles
 from live.scenes.cppn_shader import fragment_source, shader_picture
 from live.output.render import RenderConfig, open_renderer
 from live.scenes.cppn_math import coordinates
-from live.scenes.cppn_weights import read_cppn_weights
+from live.inference.cppn_weights import read_cppn_weights
 
 SIZES = ((640, 360), (1920, 1080), (3840, 2160))  # (width, height)
 

@@ -36,9 +36,9 @@ import numpy as np
 import yaml
 
 from bench.measure import publish
-from live.control.controls import Controls
 from live.core.clock import ShowClock
 from live.output.render import open_renderer
+from live.show.conductor import Conductor
 from live.show.live_run import LiveRun
 from live.show.schema import load_show
 from live.show.show_reload import ShowReloader
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         stage = Stage.build(show, clock=clock)
         renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
         stage.attach_renderer(renderer)
-        controls = Controls.build(show, stage.scenes, clock=clock)
+        controls = Conductor.build(show, stage.scenes, clock=clock)
         probe = Probe()
         run = MeasuredRun(stage, renderer, controls, clock, ShowReloader(path, stage, clock), probe=probe)
         stop = threading.Event()

@@ -200,7 +200,7 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from live.control.controls import load_osc_script
+    from live.control.osc_script import load_osc_script
     from live.show.rehearsal import rehearse, with_camera_stand_in
     from live.show.schema import ShowError
 
@@ -247,7 +247,7 @@ def _replayed_show(args: argparse.Namespace, run):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from live.control.controls import Controls
+    from live.show.conductor import Conductor
     from live.core.clock import ShowClock
     from live.output.recorder import Recorder
     from live.output.render import open_renderer
@@ -279,7 +279,7 @@ def _run(args: argparse.Namespace) -> int:
         recorder = Recorder(args.record, *even_size(*renderer.window.get_framebuffer_size()), show.output.fps)
         recorder.start()
     try:
-        controls = Controls.build(show, stage.scenes, clock=clock)
+        controls = Conductor.build(show, stage.scenes, clock=clock)
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
         live_run = LiveRun(stage, renderer, controls, clock, reloader)
         with _stopping_on_signals(live_run.request_stop):
@@ -329,7 +329,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _osc(args: argparse.Namespace) -> int:
-    from live.control.controls import Controls
+    from live.show.conductor import Conductor
     from live.control.mappings import MODULATION_RULE
     from live.control.osc import address_table
     from live.show.schema import load_show
@@ -337,7 +337,7 @@ def _osc(args: argparse.Namespace) -> int:
 
     show = load_show(args.show or default_show())
     stage = Stage.build(show, rehearsal=True, warm_up=False)  # the scenes' parameters, with their own defaults
-    bus = Controls.build(show, stage.scenes, rehearsal=True).bus
+    bus = Conductor.build(show, stage.scenes, rehearsal=True).bus
     print(f"OSC on udp://{show.osc.host}:{show.osc.port}; query {show.osc.prefix}/query, list {show.osc.prefix}/list")
     print(address_table(bus, show.osc.prefix))
     print()

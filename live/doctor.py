@@ -60,7 +60,7 @@ import importlib.resources, json
 import numpy as np
 from live.scenes.cppn_shader import fragment_source, shader_picture
 from live.output.render import RenderConfig, open_renderer
-from live.scenes.cppn_weights import read_cppn_weights
+from live.inference.cppn_weights import read_cppn_weights
 weights = read_cppn_weights(importlib.resources.files("models") / "cppn-tanh.onnx")
 renderer = open_renderer(RenderConfig(width=32, height=32, vsync=False), (32, 32), headless=True)
 from pyglet import gl

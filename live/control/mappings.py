@@ -42,16 +42,14 @@ from live.control.parameters import (
     value_bounds,
 )
 from live.core.config import Settings, matching
+from live.core.curves import Curve, apply_curve
 from live.core.smoothing import smooth
 
 log = logging.getLogger(__name__)
 
 AudioFeature = Literal["level", "bass", "low_mid", "high_mid", "high", "flux", "onset", "onset_strength", "beat"]
 AUDIO_FEATURES: tuple[str, ...] = get_args(AudioFeature)
-Curve = Literal["linear", "exp", "log", "smooth"]
 LfoShape = Literal["sine", "triangle", "saw", "square"]
-# How bent the exp and log curves are: exp(0.5) = 0.12, log(0.5) = 0.83. They are each other's inverse.
-CURVE_STEEPNESS = 4.0
 CONTINUOUS = ("float", "int")  # parameter kinds a modulator moves; the others it sets
 MODULATION_RULE = """\
 Controllers set, mappings modulate. An OSC message, a key or a controller mapping (osc:, key:)
@@ -65,20 +63,6 @@ the parameter moves over `out` as written. Feedback and queries report the base 
 def normalise(value: float, low: float, high: float) -> float:
     """`value` placed in [low, high] as 0..1, clamped; low > high inverts."""
     return min(max((value - low) / (high - low), 0.0), 1.0)
-
-
-def apply_curve(x: float, curve: str) -> float:
-    """Reshape 0..1 into 0..1 (ends fixed): linear, exp (slow start), log (fast start), smooth (ease in-out)."""
-    x = min(max(x, 0.0), 1.0)
-    if curve == "linear":
-        return x
-    if curve == "exp":
-        return math.expm1(CURVE_STEEPNESS * x) / math.expm1(CURVE_STEEPNESS)
-    if curve == "log":
-        return math.log1p(x * math.expm1(CURVE_STEEPNESS)) / CURVE_STEEPNESS
-    if curve == "smooth":
-        return x * x * (3.0 - 2.0 * x)
-    raise ControlError(f"unknown curve {curve!r}; curves are {', '.join(get_args(Curve))}")
 
 
 def lfo(t: float, shape: str, period: float, phase: float = 0.0) -> float:

@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 from live.control.parameters import Parameter
 from live.core.config import LocatedError, Settings
 from live.core.imaging import to_uint8
+from live.inference.cppn_weights import read_cppn_weights
 from live.inference.engine import Engine, EngineConfig, EngineError
 from live.inference.model_card import ModelCard
 from live.inference.providers import CPU
@@ -29,7 +30,6 @@ from live.output.shaders import ShaderUnavailable
 from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.cppn_math import coordinates, keyframes
 from live.scenes.cppn_shader import fragment_source, shader_picture
-from live.scenes.cppn_weights import read_cppn_weights
 from live.scenes.latent_walk import LatentWalk
 
 log = logging.getLogger("latentstage.cppn")

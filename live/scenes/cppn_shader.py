@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from live.output.picture import FragmentProgram, ShaderPicture, Uniform
-from live.scenes.cppn_weights import CppnWeights
+from live.inference.cppn_weights import CppnWeights
 
 _FUNCTIONS = """
 vec4 stable_tanh(vec4 x) { vec4 t = exp(-2.0 * abs(x)); return sign(x) * (1.0 - t) / (1.0 + t); }

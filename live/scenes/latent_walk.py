@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live.control.mappings import apply_curve
+from live.core.curves import apply_curve
 from live.scenes.contract import KeyframeMove, Moment
 from live.scenes.cppn_math import interpolate, latent_at_position
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from live.control.mappings import Curve, apply_curve
+from live.core.curves import Curve, apply_curve
 from live.show.schema import Cue, Show
 
 

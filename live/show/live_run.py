@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from live.control.bus import ControlBus
-from live.control.controls import Controls
+from live.control.keys import bind_keys
 from live.core.clock import ShowClock
 from live.core.frames import Mailbox
 from live.core.worker import SupervisedWorker
@@ -30,6 +30,7 @@ from live.output.recorder import Recorder
 from live.output.render import Renderer
 from live.output.video import even_size
 from live.scenes.contract import Moment, Scene
+from live.show.conductor import Conductor
 from live.show.event_log import EventRecorder
 from live.show.show_reload import AppliedShow, ShowReloader
 from live.show.stage import Layers, Stage
@@ -118,7 +119,7 @@ def resident_mb() -> float:
 
 
 class LiveRun:
-    def __init__(self, stage: Stage, renderer: Renderer, controls: Controls, clock: ShowClock,
+    def __init__(self, stage: Stage, renderer: Renderer, controls: Conductor, clock: ShowClock,
                  reloader: ShowReloader | None = None):
         """`clock` is the show clock the stage's sources and the controls' audio input were built with;
         `reloader` (optional) swaps edits of the show file in while it runs."""
@@ -159,7 +160,9 @@ class LiveRun:
             self._keep_journal(self.controls.bus)
             if self.reloader is not None:
                 self.reloader.on_applied = self._log_reload
-        self._connect_keys()
+        # keys go through the control bus like any controller, so OSC feedback follows them
+        bind_keys(self.renderer.window, lambda: self.controls.bus,
+                  lambda: "go" if self.stage.show.is_cue_list else "scene.next")
         self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.controls.start()
@@ -353,38 +356,3 @@ class LiveRun:
         Image.fromarray(np.ascontiguousarray(self.renderer.read_pixels())).save(path)
         if self.events is not None:  # which composed frame it shows: a replay renders that one again
             self.events.note("screenshot", self.now(), frame=self._shown_seq, file=path.name)
-
-    def _connect_keys(self) -> None:
-        """Keys go through the control bus like any controller, so OSC feedback follows them and
-        mappings can use them (`key: j` is 1 while held)."""
-        from pyglet.window import key
-
-        window = self.renderer.window
-        scene_keys = {getattr(key, f"_{n}"): n - 1 for n in range(1, 10)}
-        toggles = {key.H: "hud", key.M: "mirror"}
-
-        def on_key_press(symbol, modifiers):
-            bus = self.controls.bus  # looked up each time: a reloaded show brings a new one
-            bus.set_input(f"key:{key_name(symbol)}", 1.0)
-            if symbol == key.SPACE:  # GO in a cue list, the next scene in a timed show
-                bus.set("go" if self.stage.show.is_cue_list else "scene.next", source="key")
-            elif symbol in scene_keys and scene_keys[symbol] < len(self.stage.scenes):
-                bus.set("scene", scene_keys[symbol], source="key")
-            elif symbol in toggles:
-                bus.set(toggles[symbol], not bus.get(toggles[symbol]), source="key")
-
-        def on_key_release(symbol, modifiers):
-            self.controls.bus.set_input(f"key:{key_name(symbol)}", 0.0)
-            if symbol == key.F:
-                # On release, not press: pyglet (Xlib) recreates the window to change mode, and a release
-                # sent to the old window never arrives, so pyglet would take the next f for auto-repeat.
-                window.set_fullscreen(not window.fullscreen)
-
-        window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)
-
-
-def key_name(symbol: int) -> str:
-    """A key as show files name it: "j", "space", "f1", and "1" for the digit keys (pyglet calls them "_1")."""
-    from pyglet.window import key
-
-    return key.symbol_string(symbol).lower().lstrip("_") or "_"

@@ -25,10 +25,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from live.control.controls import Controls, OscCue, show_audio
+from live.control.osc_script import OscCue
 from live.inputs.sources import VideoFileConfig
 from live.output.render import open_renderer
 from live.output.video import SoundTrack, VideoWriter
+from live.show.conductor import Conductor, show_audio
 from live.show.contact_sheet import ContactSheet
 from live.show.event_log import RecordedAudio, RecordedRun, replayed_frames
 from live.show.schema import Show, ShowError
@@ -80,7 +81,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         # live, a bad input degrades to silence; a rehearsal asked for this file
         raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     stage = Stage.build(show, rehearsal=True)
-    controls = Controls.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
+    controls = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     controls.start()
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     if replay is not None:
@@ -117,7 +118,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
                            contact_sheet, str(audio_file) if audio_file is not None else "none")
 
 
-def _show_reloads(show: Show, stage: Stage, controls: Controls, renderer) -> Callable[[str, float], None]:
+def _show_reloads(show: Show, stage: Stage, controls: Conductor, renderer) -> Callable[[str, float], None]:
     """How a replay swaps in a show file that was edited during the recorded run: as the live run did."""
     reloader = ShowReloader(show.source, stage, time.perf_counter, rehearsal=True)
 

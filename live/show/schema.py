@@ -17,10 +17,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from live.control.mappings import Curve, MappingConfig, check_target
+from live.control.mappings import MappingConfig, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError, coerce
 from live.core.config import LocatedError, Settings, read_user_file
+from live.core.curves import Curve
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from live.control.bus import SHOW, ControlBus
-from live.control.controls import Controls
 from live.control.mappings import Mapper
 from live.control.parameters import ControlError, same_value
 from live.core.clock import Clock
@@ -40,6 +39,7 @@ from live.core.worker import SupervisedWorker
 from live.inference.model_watch import release_freed_memory
 from live.scenes.contract import Scene, SceneContext
 from live.scenes.kinds import build_scene, control_bus
+from live.show.conductor import Conductor
 from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, parse_show
 from live.show.stage import Stage, idle_scene
 
@@ -156,7 +156,7 @@ class ShowReloader:
 
     # ---- the inference thread
 
-    def apply_pending(self, stage: Stage, controls: Controls, t: float) -> AppliedShow | None:
+    def apply_pending(self, stage: Stage, controls: Conductor, t: float) -> AppliedShow | None:
         """Between frames: put the newest good version on stage from t (seconds of show time) on."""
         with self._lock:
             prepared, self._ready = self._ready, None
@@ -197,7 +197,7 @@ class ShowReloader:
             self.on_applied(applied)
         return applied
 
-    def apply_now(self, text: str, stage: Stage, controls: Controls, t: float, renderer) -> AppliedShow | None:
+    def apply_now(self, text: str, stage: Stage, controls: Conductor, t: float, renderer) -> AppliedShow | None:
         """A replay's reload: the version a live run put on stage at t, prepared and put on stage here and
         now, as that run did (None, and the problem said, if it cannot be used now)."""
         self._prepare(text)

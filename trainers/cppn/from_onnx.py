@@ -4,7 +4,7 @@ Model files from before the fused export (each layer MatMul + Add + activation
 over (H, W, n)) run as they are, only slower. `cppn export --from-onnx OLD`
 re-exports one into today's graph with the same weights, so a fitted picture
 whose fit cannot be repeated bit for bit keeps its exact pixels. The weights
-are read by live.scenes.cppn_weights, which the shader backend uses too.
+are read by live.inference.cppn_weights, which the shader backend uses too.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from live.inference.model_card import ModelCard
-from live.scenes.cppn_weights import read_cppn_weights
+from live.inference.cppn_weights import read_cppn_weights
 from trainers.cppn.model import CPPN, CPPNConfig
 
 

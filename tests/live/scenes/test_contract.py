@@ -11,11 +11,11 @@ from pythonosc.udp_client import SimpleUDPClient
 
 import live.scenes.kinds as kinds
 from live.cli import main
-from live.control.controls import Controls
 from live.control.parameters import Parameter
 from live.scenes.contract import Moment
 from live.scenes.cppn import CppnScene
 from live.scenes.pipeline import PipelineScene
+from live.show.conductor import Conductor
 from live.show.schema import load_show
 from live.show.stage import Stage
 from tests.conftest import REPO, wait_for
@@ -64,7 +64,7 @@ def test_a_parameter_declared_once_reaches_osc_list_osc_the_render_and_modulatio
 
     show = load_show(path)
     stage = Stage.build(show)
-    controls = Controls.build(show, stage.scenes)
+    controls = Conductor.build(show, stage.scenes)
     controls.start()
     try:
         SimpleUDPClient(*controls.osc.address).send_message("/latentstage/drift/tint", 0.5)  # exact in OSC float32

@@ -13,7 +13,7 @@ import torch
 
 from exporters.onnx import export
 from live.scenes.cppn_shader import fragment_source
-from live.scenes.cppn_weights import read_cppn_weights
+from live.inference.cppn_weights import read_cppn_weights
 from tests.conftest import REPO
 from tests.onnx_graph import export_unfused_cppn
 from trainers.cppn.model import ARCHITECTURES, CPPN, CPPNConfig

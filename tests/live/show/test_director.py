@@ -129,7 +129,7 @@ def test_a_timed_show_has_no_standby_and_ignores_go(tmp_path):
 
 
 def test_the_hud_names_the_standby_cue_and_then_says_the_list_is_done(tmp_path):
-    from live.control.controls import _standby_line
+    from live.show.conductor import _standby_line
 
     d = cue_list(tmp_path)
     d.composition_at(0.0)  # the frame at 0 s: the first cue, timed at 0, has fired

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live.control.controls import load_osc_script
+from live.control.osc_script import load_osc_script
 from live.show.schema import ShowError, load_show, parse_show
 from tests.conftest import DEMO_SHOW
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from live.control.controls import Controls
 from live.core.clock import ShowClock
+from live.show.conductor import Conductor
 from live.show.schema import ShowError, load_show
 from live.show.show_reload import ShowReloader
 from live.show.stage import Stage
@@ -36,7 +36,7 @@ class Running:
         self.clock = ShowClock()
         show = load_show(path)
         self.stage = Stage.build(show, clock=self.clock)
-        self.controls = Controls.build(show, self.stage.scenes, rehearsal=True, clock=self.clock)
+        self.controls = Conductor.build(show, self.stage.scenes, rehearsal=True, clock=self.clock)
         self.reloader = ShowReloader(path, self.stage, self.clock, poll=0.02)
 
     def start(self) -> Running:

@@ -1,4 +1,4 @@
-"""A show's controls: its control bus, mappings, audio input and OSC server, read once per frame.
+"""The conductor: a show's control bus, mappings, audio input and controllers, read once per frame.
 
 Controllers and the sound card work on their own threads and only leave plain
 values behind (the bus, the audio ring buffer). On each frame tick `update`
@@ -17,55 +17,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import Field, TypeAdapter, ValidationError
 
 from live.control.bus import SHOW, ControlBus
-from live.control.mappings import Curve, Mapper, apply_curve
+from live.control.mappings import Mapper
 from live.control.osc import OscServer, apply_message
+from live.control.osc_script import OscCue
 from live.control.parameters import ControlError
 from live.core.clock import Clock
-from live.core.config import Settings, read_user_file
+from live.core.curves import Curve, apply_curve
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.director import Director
 from live.show.schema import Cue, Show
 
-log = logging.getLogger("latentstage.controls")
+log = logging.getLogger("latentstage.conductor")
 
-
-class OscCue(Settings):
-    """One message of a rehearsal's OSC script: `{at: 12.5, address: /latentstage/cppn/scale, args: [2.0]}`."""
-
-    at: float = Field(ge=0)  # seconds of show time
-    address: str
-    args: list[Any] = Field(default_factory=list)
-
-
-def load_osc_script(path: Path) -> list[OscCue]:
-    """A YAML list of OscCue, in time order; errors name the file and the entry."""
-    text = read_user_file(path, "OSC script", MAX_SCRIPT_BYTES)
-    try:
-        data = yaml.safe_load(text) or []
-        cues = TypeAdapter(list[OscCue]).validate_python(data)
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML: {error}") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"{path}: entry {where}: {first['msg']}") from None
-    return sorted(cues, key=lambda cue: cue.at)
-
-
-MAX_SCRIPT_BYTES = 16 << 20  # an hour of a controller sending 50 messages a second is about 10 MB
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
 
 
-class Controls:
+class Conductor:
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, osc: OscServer | None,
                  script: list[OscCue], parameter_names: dict[str, list[str]]):
         """`parameter_names`: each of the show's scenes -> the names of its parameters."""
@@ -91,8 +63,8 @@ class Controls:
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
-              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Controls:
-        """Controls for a show whose scenes are built; `clock` is the one the show's frames ask for
+              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Conductor:
+        """A conductor for a show whose scenes are built; `clock` is the one the show's frames ask for
         features at (live: seconds since the show started), so the audio input stamps with it too.
         `audio`: a source opened already (a rehearsal checks its file first); else the show's own."""
         bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])

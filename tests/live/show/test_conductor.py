@@ -15,9 +15,9 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import build_msg
 from pythonosc.udp_client import SimpleUDPClient
 
-from live.control.controls import Controls
-from live.show.stage import Stage
+from live.show.conductor import Conductor
 from live.show.schema import load_show
+from live.show.stage import Stage
 from tests.conftest import REPO, run_cli, wait_for
 from tests.live.inputs.test_audio import click_track, write_wav
 from tests.live.show.test_rehearsal import rendered_frames
@@ -63,11 +63,11 @@ def test_an_osc_script_cuts_scenes_and_mirrors_in_rehearsal(tmp_path):
     assert flipped < 1.0 < np.abs(mirroring[75].astype(int) - cutting[75].astype(int)).mean()
 
 
-def vj_controls() -> tuple[Stage, Controls]:
+def vj_controls() -> tuple[Stage, Conductor]:
     show = load_show(VJ_SHOW)
     show.osc.port = 0  # any free port
     stage = Stage.build(show, rehearsal=True, warm_up=False)
-    return stage, Controls.build(show, stage.scenes)
+    return stage, Conductor.build(show, stage.scenes)
 
 
 def test_real_osc_packets_move_the_director(tmp_path):
