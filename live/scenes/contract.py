@@ -35,7 +35,11 @@ from live.control.parameters import Parameter, Value
 from live.core.clock import Clock
 from live.core.config import Settings
 from live.inference.engine import Engine, EngineConfig
-from live.output.picture import Picture
+from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
+
+
+__all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
+           "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults"]
 
 
 class SceneUnavailable(RuntimeError):
