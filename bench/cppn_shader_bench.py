@@ -22,7 +22,7 @@ import numpy as np
 from bench.measure import median_ms, publish
 from live.core.imaging import to_uint8
 from live.inference.tiles import PixelTiles
-from live.output.cppn_shader import fragment_source, shader_frame
+from live.scenes.cppn_shader import fragment_source, shader_picture
 from live.output.render import RenderConfig, open_renderer
 from live.scenes.cppn_math import coordinates
 from live.inference.cppn_weights import read_cppn_weights
@@ -55,7 +55,7 @@ def benchmark(runs: int, sizes: tuple[tuple[int, int], ...]) -> tuple[list[dict]
         from pyglet import gl
 
         gl_renderer = gl.gl_info.get_renderer()
-        frame = shader_frame(program, weights, z, scale, width, height, keep_aspect=False)
+        frame = shader_picture(program, weights, z, scale, width, height, keep_aspect=False)
         inputs = {"coords": coordinates(width, height), "z": z.reshape(1, -1), "scale": np.array([scale], np.float32)}
 
         def draw(frame=frame, renderer=renderer) -> None:

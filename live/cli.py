@@ -351,14 +351,14 @@ def _check(args: argparse.Namespace) -> int:
 
     show = load_show(args.show)
     for index, scene in enumerate(show.scenes):
-        if scene.model is None:
+        if scene.model_file is None:
             print(f"  scene {scene.name!r}: {scene.kind} with no model")
             continue
         try:
-            card = Engine.load(scene.model, EngineConfig(providers="cpu")).card
+            card = Engine.load(scene.model_file, EngineConfig(providers="cpu")).card
         except EngineError as error:  # the show's line for the model, not just the model's path
             raise ShowError(f"{show.where(('scenes', index, 'model'))}: {error}") from None
-        print(f"  scene {scene.name!r}: {scene.model.name} ({card.describe()})")
+        print(f"  scene {scene.name!r}: {scene.model_file.name} ({card.describe()})")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0

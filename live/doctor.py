@@ -58,7 +58,7 @@ print(json.dumps({"renderer": renderer}))
 _CPPN_SHADER_PROBE = """
 import importlib.resources, json
 import numpy as np
-from live.output.cppn_shader import fragment_source, shader_frame
+from live.scenes.cppn_shader import fragment_source, shader_picture
 from live.output.render import RenderConfig, open_renderer
 from live.inference.cppn_weights import read_cppn_weights
 weights = read_cppn_weights(importlib.resources.files("models") / "cppn-tanh.onnx")
@@ -66,7 +66,7 @@ renderer = open_renderer(RenderConfig(width=32, height=32, vsync=False), (32, 32
 from pyglet import gl
 program = fragment_source(weights, "cppn-tanh.onnx")
 renderer.shaders.prepare(program)
-renderer.upload(1, shader_frame(program, weights, np.zeros(weights.card.z_dim), weights.card.scale, 32, 32, True))
+renderer.upload(1, shader_picture(program, weights, np.zeros(weights.card.z_dim), weights.card.scale, 32, 32, True))
 renderer.draw(1.0)
 spread = float(renderer.read_pixels().std())
 renderer.close()
@@ -190,7 +190,7 @@ def _onnxruntime() -> dict[str, Any]:
 
 def _cppn(probe: dict[str, Any]) -> dict[str, Any]:
     """Which backend a CPPN scene's `backend: auto` gets: the renderer's GL shader, or ONNX Runtime."""
-    from live.output.cppn_shader import is_software_renderer
+    from live.output.render import is_software_renderer
 
     if probe["ok"] and probe["spread"] > 1.0:
         if is_software_renderer(probe["renderer"]):

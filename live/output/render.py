@@ -18,7 +18,8 @@ from pydantic import Field
 
 from live.core.config import Settings
 from live.core.imaging import FitMode
-from live.output.cppn_shader import ShaderFrame, ShaderLayers
+from live.output.picture import Picture, ShaderPicture
+from live.output.shaders import ShaderLayers
 
 log = logging.getLogger("latentstage.render")
 
@@ -80,6 +81,16 @@ def display_available() -> bool:
     if not sys.platform.startswith("linux"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+# GL renderers that rasterise on the CPU, as GL_RENDERER names them
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer", "swiftshader", "lavapipe")
+
+
+def is_software_renderer(gl_renderer: str) -> bool:
+    """Whether GL_RENDERER names a CPU rasteriser (Mesa's llvmpipe, SwiftShader...) rather than a GPU."""
+    name = gl_renderer.lower()
+    return any(software in name for software in SOFTWARE_RENDERERS)
 
 
 class DisplayError(RuntimeError):
@@ -148,8 +159,14 @@ class Renderer:
         self._readback: np.ndarray | None = None
         self._hud_label = None
         self._hud_backing = None
-        self.shaders = ShaderLayers(gl, image_size)  # CPPN scenes drawn here rather than uploaded
+        self.shaders = ShaderLayers(gl, image_size)  # shader pictures drawn here rather than uploaded
         self.gl_renderer: str = gl.gl_info.get_renderer()  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+
+    @property
+    def rasterises_on_cpu(self) -> bool:
+        """Whether GL here is a CPU rasteriser (Mesa's llvmpipe, SwiftShader...) rather than a GPU: a
+        scene that could draw with a shader may then do better computing its pixels itself."""
+        return is_software_renderer(self.gl_renderer)
 
     def _make_texture(self, width: int, height: int) -> int:
         gl = self._gl
@@ -164,11 +181,11 @@ class Renderer:
             gl.glTexParameteri(gl.GL_TEXTURE_2D, parameter, value)
         return texture.value
 
-    def upload(self, layer: int, pixels: np.ndarray | ShaderFrame) -> None:
-        """Copy (H, W, 3) uint8 RGB into layer 0 (previous) or 1 (current), in place; a CPPN
-        scene's ShaderFrame is drawn into the layer by its shader instead."""
+    def upload(self, layer: int, pixels: Picture) -> None:
+        """Copy (H, W, 3) uint8 RGB into layer 0 (previous) or 1 (current), in place; a
+        ShaderPicture is drawn into the layer by its program instead."""
         gl = self._gl
-        if isinstance(pixels, ShaderFrame):
+        if isinstance(pixels, ShaderPicture):
             self.shaders.draw_into(self._textures[layer], pixels)
             return
         height, width = pixels.shape[:2]
@@ -200,7 +217,7 @@ class Renderer:
         program.stop()
         gl.glActiveTexture(gl.GL_TEXTURE0)
 
-    def present(self, current: np.ndarray | ShaderFrame, previous: np.ndarray | ShaderFrame | None = None, mix_current: float = 1.0) -> None:
+    def present(self, current: Picture, previous: Picture | None = None, mix_current: float = 1.0) -> None:
         self.upload(1, current)
         if previous is not None:
             self.upload(0, previous)

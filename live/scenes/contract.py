@@ -12,19 +12,34 @@ parameter to a kind is one line in its PARAMETERS and one read of
 The control bus and the audio change all the time on other threads; the frame
 loop reads them once into a `Moment` per scene, so one frame sees one
 consistent set of values and a scene stays a function of its moments.
+
+Every kind keeps the same contract, and nothing outside a kind's module asks
+which kind a scene is: `render` returns a `Picture` (pixels, or a GPU program
+with its uniforms); `attach_renderer` hands each scene the renderer before the
+first frame (a no-op unless it draws with a shader); a cue's latent move
+reaches any kind with a latent through `Moment.keyframe`; what the show file's
+checks need to know of a kind its spec says itself (`SceneSpec.files`, the
+keyframes it names). `SceneBase` gives the no-op parts once.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
-import numpy as np
+from pydantic import Field
 
 from live.control.parameters import Parameter, Value
 from live.core.clock import Clock
+from live.core.config import Settings
 from live.inference.engine import Engine, EngineConfig
+from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
+
+
+__all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
+           "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults"]
 
 
 class SceneUnavailable(RuntimeError):
@@ -33,10 +48,11 @@ class SceneUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class KeyframeMove:
-    """A cue's move of a CPPN scene's latent to one of the scene's named keyframes: from wherever the
-    latent is when the cue fires, along the cue's curve, over its fade."""
+    """A cue's move of a scene's latent to one of the scene's named keyframes: from wherever the
+    latent is when the cue fires, along the cue's curve, over its fade. Any kind with a latent
+    takes it (live.scenes.latent_walk); its spec names the keyframes it offers."""
 
-    keyframe: str  # a name in the scene's `named_keyframes`
+    keyframe: str  # one of the names the scene's spec offers (SceneSpec.keyframe_names)
     at: float  # seconds of show time: when the cue fired
     seconds: float  # the cue's fade; 0 jumps there
     curve: str = "smooth"  # one of the mappings' curves
@@ -49,7 +65,43 @@ class Moment:
     t: float  # seconds of show time
     values: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))  # short name -> value
     onset: bool = False  # an onset in the music since the previous frame
-    keyframe: KeyframeMove | None = None  # the latest cue that moved this scene's latent (CPPN scenes)
+    keyframe: KeyframeMove | None = None  # the latest cue that moved this scene's latent, if any
+
+
+class SceneSpec(Settings):
+    """The base of each kind's block in a show file (a kind adds `kind: Literal["its name"]` and its
+    settings). What the show's checks need of a kind, its spec says here."""
+
+    # True for a kind whose scenes have a latent a cue can move to a named keyframe
+    has_latent: ClassVar[bool] = False
+
+    name: str = Field(min_length=1)
+
+    @property
+    def model_file(self) -> Path | None:
+        """The model file the scene runs, if any (`check` reads its card)."""
+        return None
+
+    def files(self) -> dict[tuple[str | int, ...], Path]:
+        """Every file the scene reads (model, media), by its key under the scene's block, as written:
+        the show resolves each against its own folder and refuses one that does not exist."""
+        return {}
+
+    def with_files(self, resolved: Mapping[tuple[str | int, ...], Path]) -> SceneSpec:
+        """This spec with the files at those keys replaced (resolved paths)."""
+        spec = self
+        for location, path in resolved.items():
+            spec = _replaced_at(spec, location, path)
+        return spec
+
+    def keyframe_names(self) -> tuple[str, ...]:
+        """The keyframes of its latent a cue can name (kinds with `has_latent`)."""
+        return ()
+
+
+def _replaced_at(node: Any, location: tuple[str | int, ...], value: Any) -> Any:
+    head, *rest = location
+    return node.replaced(**{head: _replaced_at(getattr(node, head), tuple(rest), value) if rest else value})
 
 
 class Scene(Protocol):
@@ -58,7 +110,9 @@ class Scene(Protocol):
     kind: ClassVar[str]  # the show file's `kind:`
     namespace: ClassVar[str]  # alias prefix: "cppn" makes `cppn.scale`; "" keeps the names as declared
     PARAMETERS: ClassVar[tuple[Parameter, ...]]  # short names, the kind's defaults
-    spec_type: ClassVar[type]  # the show file's block for this kind (a Settings model with `kind:`)
+    spec_type: ClassVar[type[SceneSpec]]  # the show file's block for this kind
+    # True: renders from t alone, with no input that can fail, so it can stand in as the idle scene
+    standalone: ClassVar[bool]
 
     name: str
     engine: Engine | None  # its model; None without one
@@ -76,7 +130,7 @@ class Scene(Protocol):
         """Where its model runs; empty without one."""
 
     @property
-    def last_output(self) -> np.ndarray | None:
+    def last_output(self) -> Picture | None:
         """The last picture rendered, held on screen for a while when the scene fails."""
 
     @property
@@ -85,6 +139,11 @@ class Scene(Protocol):
 
     def warm_up(self, width: int, height: int) -> None:
         """Load and run once at this size, so the first cue never waits."""
+
+    def attach_renderer(self, renderer) -> None:
+        """The renderer that will draw its pictures, once before its first frame, on the renderer's
+        thread (which owns GL): a kind that draws with a shader compiles it here, so a GL that
+        cannot run it is known before the show starts. Not called in runs without a renderer."""
 
     def use_engine(self, engine: Engine) -> None:
         """Render with `engine` from the next frame on: its model file, reloaded while the show runs
@@ -101,9 +160,47 @@ class Scene(Protocol):
     def health(self) -> str:
         """"ok", or what keeps it from rendering, for the HUD."""
 
-    def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
-        """(height, width, 3) uint8 RGB; raises SceneUnavailable when it has nothing good to show.
-        The array may be reused by the next render."""
+    def input_status(self) -> str:
+        """Its input for the HUD's sources line ("640x360@30 ok"); "" for a scene with no input."""
+
+    def render(self, moment: Moment, width: int, height: int) -> Picture:
+        """(height, width, 3) uint8 RGB pixels, or a ShaderPicture the renderer draws at that size;
+        raises SceneUnavailable when it has nothing good to show. Pixels may be reused by the
+        next render."""
+
+
+class SceneBase:
+    """The contract's parts most kinds leave as they are, given once: no inputs to start or wait for,
+    healthy, nothing to attach to the renderer, its model (if any) swapped in as it is."""
+
+    standalone: ClassVar[bool] = False
+    captured_at: float | None = None  # a scene with no input frame: latency counts from the render
+    engine: Engine | None = None
+
+    @property
+    def providers(self) -> list[str]:
+        return self.engine.providers if self.engine is not None else []
+
+    def attach_renderer(self, renderer) -> None:
+        pass
+
+    def use_engine(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait_until_ready(self, timeout: float) -> bool:
+        return True
+
+    def health(self) -> str:
+        return "ok"
+
+    def input_status(self) -> str:
+        return ""
 
 
 def defaults(parameters: tuple[Parameter, ...]) -> Mapping[str, Value]:

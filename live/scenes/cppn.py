@@ -9,37 +9,28 @@ per size and reused: the returned array is valid until the next render.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from live.control.parameters import Parameter
 from live.core.config import LocatedError, Settings
-from live.core.curves import apply_curve
 from live.core.imaging import to_uint8
 from live.inference.cppn_weights import read_cppn_weights
-from live.inference.engine import Engine, EngineError
+from live.inference.engine import Engine, EngineConfig, EngineError
 from live.inference.model_card import ModelCard
 from live.inference.providers import CPU
 from live.inference.tiles import PixelTiles
-from live.output.cppn_shader import (
-    ShaderFrame,
-    ShaderUnavailable,
-    fragment_source,
-    is_software_renderer,
-    shader_frame,
-)
-from live.scenes.contract import KeyframeMove, Moment, SceneContext, defaults
-from live.scenes.cppn_math import (
-    coordinates,
-    interpolate,
-    keyframes,
-    latent_at_position,
-)
+from live.output.picture import Picture
+from live.output.shaders import ShaderUnavailable
+from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults
+from live.scenes.cppn_math import coordinates, keyframes
+from live.scenes.cppn_shader import fragment_source, shader_picture
+from live.scenes.latent_walk import LatentWalk
 
 log = logging.getLogger("latentstage.cppn")
 SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
@@ -57,7 +48,8 @@ class CppnSceneConfig(Settings):
     wander: float | None = Field(None, ge=0)
     # shader: the GL renderer draws the CPPN with a fragment shader made from the model's weights (any
     # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where the renderer is a
-    # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe, ONNX Runtime is faster)
+    # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe the same CPU runs ONNX
+    # Runtime's fused, tiled graph 2-4x faster than the shader: bench/cppn_shader_bench.py)
     backend: Literal["auto", "shader", "onnx"] = "auto"
     # Names a show's cues move the latent to (`{scene: drift, keyframe: storm, fade: 4}`): name -> the
     # index of one of this scene's seeded keyframes (0 .. keyframes - 1; with `wander`, 0 is home).
@@ -72,19 +64,31 @@ class CppnSceneConfig(Settings):
         return self
 
 
-class CppnSceneSpec(Settings):
+class CppnSceneSpec(SceneSpec):
     """A CPPN whose latent morphs through keyframes."""
 
-    name: str = Field(min_length=1)
+    has_latent: ClassVar[bool] = True
+
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder
     cppn: CppnSceneConfig = Field(default_factory=CppnSceneConfig)
 
+    @property
+    def model_file(self) -> Path:
+        return self.model
 
-class CppnScene:
+    def files(self) -> dict[tuple[str, ...], Path]:
+        return {("model",): self.model}
+
+    def keyframe_names(self) -> tuple[str, ...]:
+        return tuple(self.cppn.named_keyframes)
+
+
+class CppnScene(SceneBase):
     kind = "cppn"
     namespace = "cppn"
     spec_type = CppnSceneSpec
+    standalone = True  # draws from t alone: the idle scene when another cannot show
     PARAMETERS = (
         Parameter("scale", "float", 8.0, 0.1, 64.0,
                   description="CPPN coordinate zoom, unitless: larger shows more, finer pattern"),
@@ -102,8 +106,7 @@ class CppnScene:
         self.engine = engine
         self.config = config
         self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
-        self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed)
-        self._move: KeyframeMove | None = None  # the latest cue's keyframe move handed to the walk
+        self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed, config.named_keyframes)
         self.base_scale = config.scale or card.scale
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._zoom_only = pure_zoom(card)
@@ -112,7 +115,7 @@ class CppnScene:
         self._tiles = _cpu_tiles(engine)
         self._program = None  # the CPPN shader's source once a GL renderer has compiled it
         self._weights = None
-        self._last: np.ndarray | ShaderFrame | None = None
+        self._last: Picture | None = None
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
         self.parameters = tuple(
@@ -123,7 +126,12 @@ class CppnScene:
     def build(cls, spec: CppnSceneSpec, context: SceneContext) -> CppnScene:
         return cls(spec.name, Engine.load(spec.model, context.engine), spec.cppn)
 
-    captured_at = None  # a CPPN has no input frame: latency counts from the start of inference
+    @classmethod
+    def bundled_idle(cls, seed: int) -> CppnScene:
+        """The bundled CPPN as the idle scene, on the CPU on purpose: it must still draw when the GPU
+        is what failed."""
+        engine = Engine.load(bundled_model(), EngineConfig(providers="cpu"))
+        return cls("idle (bundled)", engine, CppnSceneConfig(seed=seed, period=6.0, backend="onnx"))
 
     @property
     def providers(self) -> list[str]:
@@ -135,7 +143,7 @@ class CppnScene:
         return "shader" if self._program is not None else "onnx"
 
     @property
-    def last_output(self) -> np.ndarray | ShaderFrame | None:
+    def last_output(self) -> Picture | None:
         return self._last
 
     def attach_renderer(self, renderer) -> None:
@@ -144,7 +152,7 @@ class CppnScene:
         show starts. auto falls back to ONNX Runtime with a warning; shader refuses to start."""
         if self.config.backend == "onnx":
             return
-        if self.config.backend == "auto" and is_software_renderer(renderer.gl_renderer):
+        if self.config.backend == "auto" and renderer.rasterises_on_cpu:
             log.info("scene %r: the GL renderer rasterises on the CPU (%s), where ONNX Runtime is faster; "
                      "backend auto stays on it", self.name, renderer.gl_renderer)
             return
@@ -160,24 +168,8 @@ class CppnScene:
         self._weights, self._program = weights, program
         log.info("scene %r: drawn by the renderer's GL shader", self.name)
 
-    def start(self) -> None:
-        pass  # nothing to capture: a CPPN draws from t alone
-
-    def stop(self) -> None:
-        pass
-
-    def wait_until_ready(self, timeout: float) -> bool:
-        return True
-
-    def health(self) -> str:
-        return "ok"
-
     def _latent(self, moment: Moment) -> np.ndarray:
-        values = moment.values
-        if moment.keyframe is not None and moment.keyframe != self._move:  # a cue has fired since
-            self._move = move = moment.keyframe
-            self.walk.glide_to(self.config.named_keyframes[move.keyframe], move.at, move.seconds, move.curve)
-        return self.walk.at(moment.t, values["speed"], values["jitter"], moment.onset)  # (z_dim,)
+        return self.walk.follow(moment, moment.values["speed"], moment.values["jitter"])  # (z_dim,)
 
     def inputs_at(self, moment: Moment, width: int, height: int) -> dict[str, np.ndarray]:
         values = moment.values
@@ -213,14 +205,13 @@ class CppnScene:
         if self._tiles is not None:
             self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])  # allocates the frame's buffer
         self.walk.restart()
-        self._move = None
 
-    def render(self, moment: Moment, width: int, height: int) -> np.ndarray | ShaderFrame:
+    def render(self, moment: Moment, width: int, height: int) -> Picture:
         """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader
-        backend, the ShaderFrame the renderer draws those pixels from."""
+        backend, the ShaderPicture the renderer draws those pixels from."""
         if self._program is not None:
-            self._last = shader_frame(self._program, self._weights, self._latent(moment), moment.values["scale"],
-                                      width, height, self.config.keep_aspect)
+            self._last = shader_picture(self._program, self._weights, self._latent(moment), moment.values["scale"],
+                                        width, height, self.config.keep_aspect)
             return self._last
         inputs = self.inputs_at(moment, width, height)
         if self._tiles is not None:
@@ -235,6 +226,11 @@ class CppnScene:
         return self._last
 
 
+def bundled_model() -> Path:
+    """The CPPN this package ships (models/cppn-tanh.onnx)."""
+    return Path(str(importlib.resources.files("models") / "cppn-tanh.onnx"))
+
+
 def _cpu_tiles(engine: Engine) -> PixelTiles | None:
     """The tiled CPU runner for the engine's file when the engine runs on the CPU, else None."""
     if engine.providers[0] != CPU:
@@ -246,79 +242,6 @@ def pure_zoom(card: ModelCard) -> bool:
     """Whether the file's graph multiplies z by its own scale (exports since issue 11), so the
     scale input only zooms; older files multiply z by the scale input."""
     return card.extra.get("zoom") == "pure"
-
-
-KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
-
-
-@dataclass
-class _Glide:
-    """A cue's glide from wherever the walk is when it fires to one of its keyframes."""
-
-    target: int  # keyframe index
-    at: float  # seconds: when the cue fired
-    seconds: float  # how long the glide takes
-    curve: str
-    start: np.ndarray | None = None  # (z_dim,) the walk's latent at `at`, once known
-
-
-class LatentWalk:
-    """Where a scene's latent is: travelling through the keyframes at `speed` keyframes per
-    period, plus a kick from each onset that fades. Advances with t (seconds), so a virtual
-    clock gives the same walk; with speed 1 and no onsets it is latent_at(t).
-
-    A cue can send it to a keyframe (`glide_to`): from where it is when the cue fires it glides
-    there along the cue's curve, then travels on from that keyframe at its speed (speed 0 holds
-    it there); onset kicks still ride on top."""
-
-    def __init__(self, latents: np.ndarray, period: float, interp: str, seed: int):
-        self.latents = latents  # (K, z_dim)
-        self.period = period
-        self.interp = interp
-        self._rng_seed = seed
-        self.restart()
-
-    def restart(self) -> None:
-        self._t: float | None = None
-        self._position = 0.0  # keyframes travelled
-        self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
-        self._rng = np.random.default_rng(self._rng_seed)
-        self._glide: _Glide | None = None
-
-    def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
-        """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""
-        self._glide = _Glide(index % len(self.latents), at, seconds, curve)
-
-    def at(self, t: float, speed: float = 1.0, jitter: float = 0.0, onset: bool = False) -> np.ndarray:
-        """The latent at t (seconds), having travelled at `speed` since the last call; an onset
-        kicks it by `jitter` latent units in a seeded random direction."""
-        if self._t is None or t < self._t:  # first call, or the clock went back: start from t
-            self._position, self._kick[:], self._t = t / self.period, 0.0, t
-        self._kick *= np.float32(np.exp(-(t - self._t) / KICK_DECAY))
-        latent = self._travel(t, speed)
-        if onset and jitter > 0:
-            direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
-            self._kick += jitter * direction / np.linalg.norm(direction)
-        return latent + self._kick
-
-    def _travel(self, t: float, speed: float) -> np.ndarray:
-        """The walk's own latent at t: along the keyframes, or on a cue's glide."""
-        glide = self._glide
-        if glide is not None and t >= glide.at:
-            if glide.start is None:  # where the walk had come to when the cue fired
-                self._advance(max(glide.at, self._t), speed)
-                glide.start = latent_at_position(self.latents, self._position, self.interp)
-            if t < glide.at + glide.seconds:
-                self._t = t
-                progress = apply_curve((t - glide.at) / glide.seconds, glide.curve)
-                return interpolate(glide.start, self.latents[glide.target], progress, self.interp)
-            self._position, self._t, self._glide = float(glide.target), glide.at + glide.seconds, None
-        self._advance(t, speed)
-        return latent_at_position(self.latents, self._position, self.interp)
-
-    def _advance(self, t: float, speed: float) -> None:
-        self._position += speed * (t - self._t) / self.period
-        self._t = t
 
 
 def _scene_keyframes(config: CppnSceneConfig, card: ModelCard, path: Path) -> np.ndarray:

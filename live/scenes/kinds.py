@@ -1,14 +1,20 @@
 """The scene kinds a show can name, and the control bus their declarations make.
 
-Adding a scene kind is one entry in SCENE_KINDS: a class that fills the
-contract in live.scenes.contract. The show schema's `kind:` choices, the
+A scene kind is a class that fills the contract in live.scenes.contract. The
+kinds this package brings are listed in BUILT_IN; a kind from another package
+(or a test) registers itself with one entry point in the group
+`latentstage.scene_kinds` (`name = "package.module:SceneClass"` in its
+pyproject's `[project.entry-points."latentstage.scene_kinds"]`), read once when
+this module is first imported. The show schema's `kind:` choices, the
 parameters on the bus (each scene's own under its name, plus the kind's alias
-for whatever is on screen), OSC addresses and `osc list` all follow from it.
+for whatever is on screen), OSC addresses and `osc list` all follow from them.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from typing import Annotated, Union
 
 from pydantic import Field
@@ -19,7 +25,30 @@ from live.scenes.contract import Scene, SceneContext, alias_name
 from live.scenes.cppn import CppnScene
 from live.scenes.pipeline import PipelineScene
 
-SCENE_KINDS: tuple[type, ...] = (CppnScene, PipelineScene)
+log = logging.getLogger("latentstage.scenes")
+
+BUILT_IN: tuple[type, ...] = (CppnScene, PipelineScene)
+ENTRY_POINTS = "latentstage.scene_kinds"  # the group another package registers its scene kinds in
+
+
+def _installed_kinds() -> tuple[type, ...]:
+    """Scene kinds other installed packages register, in name order; one that cannot be loaded is
+    logged and left out, so a broken plug-in never keeps the built-in kinds from running."""
+    kinds = []
+    for entry in sorted(entry_points(group=ENTRY_POINTS), key=lambda entry: entry.name):
+        try:
+            kind = entry.load()
+        except Exception as error:  # noqa: BLE001 (any import failure of someone else's module)
+            log.warning("scene kind %s (%s) cannot be loaded: %s", entry.name, entry.value, error)
+            continue
+        if any(kind.kind == known.kind for known in (*BUILT_IN, *kinds)):
+            log.warning("scene kind %s (%s): kind %r is taken already; left out", entry.name, entry.value, kind.kind)
+            continue
+        kinds.append(kind)
+    return tuple(kinds)
+
+
+SCENE_KINDS: tuple[type, ...] = BUILT_IN + _installed_kinds()
 
 SceneSpec = Annotated[Union[tuple(kind.spec_type for kind in SCENE_KINDS)], Field(discriminator="kind")]
 
@@ -31,8 +60,18 @@ def scene_type(kind: str) -> type:
     raise ValueError(f"unknown scene kind {kind!r}; kinds are {', '.join(k.kind for k in SCENE_KINDS)}")
 
 
+def latent_kinds() -> list[str]:
+    """The kinds whose scenes have a latent a cue can move to a named keyframe."""
+    return [kind.kind for kind in SCENE_KINDS if kind.spec_type.has_latent]
+
+
 def build_scene(spec, context: SceneContext) -> Scene:
     return scene_type(spec.kind).build(spec, context)
+
+
+def bundled_idle_scene(seed: int) -> Scene:
+    """The scene shown while another cannot be, in a show with no standalone scene of its own."""
+    return CppnScene.bundled_idle(seed)
 
 
 def control_bus(scenes: Sequence[tuple[str, type, tuple[Parameter, ...]]]) -> ControlBus:

@@ -26,7 +26,7 @@ from live.core.frames import Frame
 from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, open_source
-from live.scenes.contract import Moment, SceneContext, SceneUnavailable
+from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable
 from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
@@ -39,18 +39,27 @@ class StyleOptions(Settings):
     preserve_colour: bool = False  # keep the input's colours, take the styled luma
 
 
-class PipelineSceneSpec(Settings):
+class PipelineSceneSpec(SceneSpec):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
-    name: str = Field(min_length=1)
     kind: Literal["pipeline"]
     source: SourceConfig
     chain: list[FilterStep] = Field(default_factory=list)
     model: Path | None = None  # relative to the show file's folder
     style: StyleOptions = Field(default_factory=StyleOptions)
 
+    @property
+    def model_file(self) -> Path | None:
+        return self.model
 
-class PipelineScene:
+    def files(self) -> dict[tuple[str, ...], Path]:
+        """The model, and the source's media (a video, a GIF, an image folder)."""
+        media = {("source", name): value for name in type(self.source).model_fields
+                 if isinstance(value := getattr(self.source, name), Path)}
+        return {("model",): self.model, **media} if self.model is not None else media
+
+
+class PipelineScene(SceneBase):
     kind = "pipeline"
     namespace = ""  # its parameters keep their own names: canny.sigma, style.strength
     spec_type = PipelineSceneSpec
@@ -101,10 +110,6 @@ class PipelineScene:
         """The last picture rendered, held on screen for a while when the source fails."""
         return self._output
 
-    @property
-    def providers(self) -> list[str]:
-        return self.engine.providers if self.engine is not None else []
-
     def start(self) -> None:
         if not self.rehearsal:
             self.source.start()
@@ -124,6 +129,11 @@ class PipelineScene:
 
     def health(self) -> str:
         return self.source.status().message
+
+    def input_status(self) -> str:
+        status = self.source.status()
+        size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
+        return f"{size} {'ok' if status.healthy else 'down'}"
 
     def use_engine(self, engine: Engine) -> None:
         self.engine, self._io = engine, ImageModelIO(engine.card)

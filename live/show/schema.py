@@ -25,9 +25,7 @@ from live.core.curves import Curve
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
-from live.scenes.cppn import CppnSceneSpec
-from live.scenes.kinds import SceneSpec, control_bus, scene_type
-from live.scenes.pipeline import PipelineSceneSpec
+from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type
 
 FORBID = ConfigDict(extra="forbid")
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -278,19 +276,16 @@ def _check_expanded_size(tree: yaml.Node | None, path: Path) -> None:
 
 
 def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
-    """Model and media paths are relative to the show file; each must exist."""
+    """Model and media paths (each scene's spec says which files it reads) are relative to the show
+    file; each must exist."""
     if show.audio.path is not None:
         show.audio.path = _existing(path, tree, show.audio.path, ("audio", "path"), "the audio")
     for index, scene in enumerate(show.scenes):
         owner = f"scene {scene.name!r}"
-        if scene.model is not None:
-            scene.model = _existing(path, tree, scene.model, ("scenes", index, "model"), owner)
-        if isinstance(scene, PipelineSceneSpec):
-            media = {name: value for name in type(scene.source).model_fields
-                     if isinstance(value := getattr(scene.source, name), Path)}
-            resolved = {key: _existing(path, tree, value, ("scenes", index, "source", key), owner)
-                        for key, value in media.items()}
-            scene.source = scene.source.replaced(**resolved)
+        resolved = {key: _existing(path, tree, named, ("scenes", index, *key), owner)
+                    for key, named in scene.files().items()}
+        if resolved:
+            show.scenes[index] = scene.with_files(resolved)
 
 
 def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, owner: str) -> Path:
@@ -316,16 +311,17 @@ def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) 
 
 
 def _check_keyframe(scene: SceneSpec, name: str, location: tuple) -> None:
-    """A cue's `keyframe: NAME` names one of its CPPN scene's `named_keyframes`."""
-    if not isinstance(scene, CppnSceneSpec):
-        raise LocatedError(location, f"scene {scene.name!r} is a {scene.kind} scene; only a cppn scene has a "
+    """A cue's `keyframe: NAME` names one of the keyframes its scene's latent offers."""
+    if not scene.has_latent:
+        kinds = " or ".join(latent_kinds())
+        raise LocatedError(location, f"scene {scene.name!r} is a {scene.kind} scene; only a {kinds} scene has a "
                                      "latent that moves to a keyframe")
-    named = list(scene.cppn.named_keyframes)
+    named = list(scene.keyframe_names())
     if name not in named:
         close = difflib.get_close_matches(name, named, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         known = (f"it has: {', '.join(named)}" if named else
-                 "it names none: give it `cppn: {named_keyframes: {NAME: INDEX}}`")
+                 f"it names none: give it `{scene.kind}: {{named_keyframes: {{NAME: INDEX}}}}`")
         raise LocatedError(location, f"scene {scene.name!r} has no keyframe named {name!r}; {hint}{known}")
 
 

@@ -7,8 +7,8 @@ progress is not read half-written) it is parsed with the same checks as
 `load_show` and `check`, and its scenes are made ready: a scene whose block
 did not change is the running object itself (its ONNX session, its camera),
 a new or changed one is built, warmed up at the show's render size and
-started here. The renderer's thread then lets new CPPN scenes compile their
-shaders, and the inference thread swaps the whole show in before its next
+started here. The renderer's thread then hands the new scenes the renderer
+(a scene that draws with a shader compiles it there), and the inference thread swaps the whole show in before its next
 frame: the director carries on from the running one (cues fired so far, on
 the same show clock), and a new control bus for the new scenes takes the
 performer's held values, the cues' settings and the controllers' raw inputs,
@@ -38,7 +38,6 @@ from live.core.config import read_user_file
 from live.core.worker import SupervisedWorker
 from live.inference.model_watch import release_freed_memory
 from live.scenes.contract import Scene, SceneContext
-from live.scenes.cppn import CppnScene
 from live.scenes.kinds import build_scene, control_bus
 from live.show.conductor import Conductor
 from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, parse_show
@@ -136,16 +135,16 @@ class ShowReloader:
     # ---- the renderer's thread
 
     def attach_renderer(self, renderer) -> None:
-        """Let a built version's new CPPN scenes compile their shaders on the renderer's thread, which
-        owns GL; then it is ready to swap. `renderer` None: a run without one (tests)."""
+        """Hand a built version's new scenes the renderer on its thread, which owns GL (a scene that
+        draws with a shader compiles it); then it is ready to swap. `renderer` None: a run without one
+        (tests)."""
         with self._lock:
             prepared = self._built
         if prepared is None:
             return
         try:
-            for scene in prepared.built:
-                if renderer is not None and isinstance(scene, CppnScene):
-                    scene.attach_renderer(renderer)
+            for scene in prepared.built if renderer is not None else ():
+                scene.attach_renderer(renderer)
         except Exception as error:  # noqa: BLE001 (backend: shader on a GL that cannot run it: refused)
             with self._lock:
                 self._built = None
@@ -269,7 +268,7 @@ class ShowReloader:
                     built.append(scene)
                     scene.warm_up(width, height)
                 except Exception as error:  # noqa: BLE001 (a model that does not load or run: refused)
-                    key = ("scenes", index, "model") if spec.model is not None else ("scenes", index)
+                    key = ("scenes", index, "model") if spec.model_file is not None else ("scenes", index)
                     raise ShowError(f"{file_show.where(key)}: {' '.join(str(error).split())}") from None
                 scenes.append(scene)
             bundled = running_idle if all(running_idle is not scene for scene in running_scenes) else None

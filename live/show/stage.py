@@ -13,7 +13,6 @@ swapped in between frames, a bad one refused while the loaded model runs on.
 """
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import math
 import time
@@ -21,14 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from live.core.clock import Clock
-from live.inference.engine import Engine, EngineConfig, EngineError
+from live.inference.engine import EngineError
 from live.inference.model_watch import ModelWatcher
+from live.output.picture import Picture
 from live.scenes.contract import Moment, Scene, SceneContext, SceneUnavailable, defaults
-from live.scenes.cppn import CppnScene, CppnSceneConfig
-from live.scenes.kinds import build_scene
+from live.scenes.kinds import build_scene, bundled_idle_scene
 from live.show.director import Composition, Director
 from live.show.schema import Show, ShowError
 
@@ -47,14 +45,10 @@ def still(scene: Scene, t: float) -> Moment:
 class Layers:
     """What the renderer needs for one frame."""
 
-    current: np.ndarray  # (H, W, 3) uint8 RGB of the scene fading in or on screen
-    previous: np.ndarray | None  # (H, W, 3) uint8 RGB of the scene fading out
+    current: Picture  # the scene fading in or on screen
+    previous: Picture | None  # the scene fading out
     composition: Composition
     captured_at: float  # clock time the oldest input of these pictures was captured
-
-
-def bundled_idle_model() -> Path:
-    return Path(str(importlib.resources.files("models") / "cppn-tanh.onnx"))
 
 
 class Stage:
@@ -85,11 +79,10 @@ class Stage:
         return cls(show, scenes, idle, clock)
 
     def attach_renderer(self, renderer) -> None:
-        """Let CPPN scenes draw with the renderer's GL shader (their `backend` decides); call it on
+        """Hand every scene the renderer (a scene that draws with a shader compiles it); call it on
         the renderer's thread, before the first frame."""
         for scene in {id(s): s for s in [*self.scenes, self.idle]}.values():
-            if isinstance(scene, CppnScene):
-                scene.attach_renderer(renderer)
+            scene.attach_renderer(renderer)
 
     def start(self) -> None:
         """Start the scenes' inputs (cameras, video files) and the watchers of their model files on
@@ -137,13 +130,7 @@ class Stage:
 
     def source_summary(self) -> str:
         """One HUD line: each scene's input source, what it granted (size, fps) and whether it is healthy."""
-        parts = []
-        for scene in self.scenes:
-            source = getattr(scene, "source", None)  # pipeline scenes have one; a CPPN draws from t alone
-            if source is not None:
-                status = source.status()
-                size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
-                parts.append(f"{scene.name} {size} {'ok' if status.healthy else 'down'}")
+        parts = [f"{scene.name} {status}" for scene in self.scenes if (status := scene.input_status())]
         return "sources " + ", ".join(parts) if parts else ""
 
     def scene(self, index: int) -> Scene:
@@ -207,7 +194,7 @@ class Stage:
                 self.swapped.append((scene.name, engine.path))
                 log.info("scene %r: reloaded %s (%s)", scene.name, engine.path, engine.card.describe())
 
-    def _render(self, index: int, t: float, started: float, moment_for: MomentFor) -> tuple[np.ndarray, int, float]:
+    def _render(self, index: int, t: float, started: float, moment_for: MomentFor) -> tuple[Picture, int, float]:
         """(pixels, index of the scene really shown, capture time) for scene `index` at t."""
         scene = self.scenes[index]
         name = scene.name
@@ -243,15 +230,11 @@ def _built(show: Show, index: int, context: SceneContext) -> Scene:
 
 
 def idle_scene(show: Show, scenes: list[Scene], bundled: Scene | None = None) -> Scene:
-    """The scene shown while another cannot be: the show's `idle`, else its first CPPN scene, else
-    the bundled CPPN (`bundled` if one is loaded already)."""
+    """The scene shown while another cannot be: the show's `idle`, else its first standalone scene
+    (one that draws from t alone, a CPPN), else the bundled CPPN (`bundled` if one is loaded already)."""
     if show.idle is not None:
         return scenes[show.scene_index(show.idle)]
     for scene in scenes:
-        if isinstance(scene, CppnScene):
+        if scene.standalone:
             return scene
-    if bundled is not None:
-        return bundled
-    # On the CPU on purpose: the idle scene must still draw when the GPU is what failed.
-    engine = Engine.load(bundled_idle_model(), EngineConfig(providers="cpu"))
-    return CppnScene("idle (bundled)", engine, CppnSceneConfig(seed=show.seed, period=6.0, backend="onnx"))
+    return bundled if bundled is not None else bundled_idle_scene(show.seed)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from exporters.onnx import export
-from live.output.cppn_shader import fragment_source
+from live.scenes.cppn_shader import fragment_source
 from live.inference.cppn_weights import read_cppn_weights
 from tests.conftest import REPO
 from tests.onnx_graph import export_unfused_cppn
@@ -37,7 +37,7 @@ def models(tmp_path_factory) -> list[str]:
 
 
 def test_the_shader_draws_what_onnx_runtime_computes(models, xvfb_display):
-    done = subprocess.run([sys.executable, "-m", "tests.live.output.cppn_shader_parity", *models, "--sizes", SIZES],
+    done = subprocess.run([sys.executable, "-m", "tests.live.scenes.cppn_shader_parity", *models, "--sizes", SIZES],
                           capture_output=True, text=True, cwd=REPO, timeout=600, check=False,
                           env={**os.environ, "DISPLAY": xvfb_display})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -54,7 +54,7 @@ def test_the_shader_draws_what_onnx_runtime_computes(models, xvfb_display):
 def test_the_generated_shader_carries_the_model_s_weights(models):
     weights = read_cppn_weights(models[0])
     program = fragment_source(weights, "tanh.onnx")
-    assert program.blocks == 2  # 6 units in two vec4s, the last two padded with zeros
+    assert "uniform vec4 latent[2];" in program.source  # 6 units in two vec4s, the last two padded with zeros
     first_weight = float(weights.tensors["hidden.0.weight"][0, 0])
     assert f"{first_weight:.9g}" in program.source
     assert np.float32(f"{first_weight:.9g}") == np.float32(first_weight)  # the literal round-trips

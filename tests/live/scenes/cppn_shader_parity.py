@@ -1,7 +1,7 @@
 """Run by test_cppn_shader.py in its own process under Xvfb: each CPPN model drawn by the renderer's
 shader and by ONNX Runtime at several sizes; prints one JSON line of differences per model and size.
 
-    python -m tests.live.output.cppn_shader_parity MODEL.onnx... --sizes 64x36,97x61
+    python -m tests.live.scenes.cppn_shader_parity MODEL.onnx... --sizes 64x36,97x61
 """
 from __future__ import annotations
 

@@ -1,0 +1,103 @@
+"""A latent walk: where a latent scene's latent is at t, and how a cue moves it to a named keyframe.
+
+Any scene kind with a latent (a CPPN now, a GAN next) walks it through its
+seeded keyframes with one `LatentWalk`: at `speed` keyframes per period, an
+onset kicking it by `jitter`, and a cue's `KeyframeMove` (Moment.keyframe)
+gliding it from wherever it is to one of the keyframes its spec names, along
+the cue's curve. Everything is a function of the moments passed in, so a
+virtual clock gives the same walk as the wall clock.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from live.core.curves import apply_curve
+from live.scenes.contract import KeyframeMove, Moment
+from live.scenes.cppn_math import interpolate, latent_at_position
+
+KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
+
+
+@dataclass
+class _Glide:
+    """A cue's glide from wherever the walk is when it fires to one of its keyframes."""
+
+    target: int  # keyframe index
+    at: float  # seconds: when the cue fired
+    seconds: float  # how long the glide takes
+    curve: str
+    start: np.ndarray | None = None  # (z_dim,) the walk's latent at `at`, once known
+
+
+class LatentWalk:
+    """Where a scene's latent is: travelling through the keyframes at `speed` keyframes per
+    period, plus a kick from each onset that fades. Advances with t (seconds), so a virtual
+    clock gives the same walk; with speed 1 and no onsets it is latent_at(t).
+
+    A cue can send it to a keyframe (`glide_to`): from where it is when the cue fires it glides
+    there along the cue's curve, then travels on from that keyframe at its speed (speed 0 holds
+    it there); onset kicks still ride on top."""
+
+    def __init__(self, latents: np.ndarray, period: float, interp: str, seed: int,
+                 named: Mapping[str, int] | None = None):
+        self.latents = latents  # (K, z_dim)
+        self.period = period
+        self.interp = interp
+        self.named = dict(named or {})  # keyframe name -> index, what a cue's KeyframeMove names
+        self._rng_seed = seed
+        self.restart()
+
+    def restart(self) -> None:
+        self._move: KeyframeMove | None = None  # the latest cue's move taken from the moments
+        self._t: float | None = None
+        self._position = 0.0  # keyframes travelled
+        self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
+        self._rng = np.random.default_rng(self._rng_seed)
+        self._glide: _Glide | None = None
+
+    def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
+        """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""
+        self._glide = _Glide(index % len(self.latents), at, seconds, curve)
+
+    def follow(self, moment: Moment, speed: float, jitter: float) -> np.ndarray:
+        """The latent (z_dim,) at the moment: a cue's keyframe move that has come since the last
+        one glides it there (from the cue's time, over its fade), then it travels on at `speed`."""
+        move = moment.keyframe
+        if move is not None and move != self._move:  # a cue has fired since
+            self._move = move
+            self.glide_to(self.named[move.keyframe], move.at, move.seconds, move.curve)
+        return self.at(moment.t, speed, jitter, moment.onset)
+
+    def at(self, t: float, speed: float = 1.0, jitter: float = 0.0, onset: bool = False) -> np.ndarray:
+        """The latent at t (seconds), having travelled at `speed` since the last call; an onset
+        kicks it by `jitter` latent units in a seeded random direction."""
+        if self._t is None or t < self._t:  # first call, or the clock went back: start from t
+            self._position, self._kick[:], self._t = t / self.period, 0.0, t
+        self._kick *= np.float32(np.exp(-(t - self._t) / KICK_DECAY))
+        latent = self._travel(t, speed)
+        if onset and jitter > 0:
+            direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
+            self._kick += jitter * direction / np.linalg.norm(direction)
+        return latent + self._kick
+
+    def _travel(self, t: float, speed: float) -> np.ndarray:
+        """The walk's own latent at t: along the keyframes, or on a cue's glide."""
+        glide = self._glide
+        if glide is not None and t >= glide.at:
+            if glide.start is None:  # where the walk had come to when the cue fired
+                self._advance(max(glide.at, self._t), speed)
+                glide.start = latent_at_position(self.latents, self._position, self.interp)
+            if t < glide.at + glide.seconds:
+                self._t = t
+                progress = apply_curve((t - glide.at) / glide.seconds, glide.curve)
+                return interpolate(glide.start, self.latents[glide.target], progress, self.interp)
+            self._position, self._t, self._glide = float(glide.target), glide.at + glide.seconds, None
+        self._advance(t, speed)
+        return latent_at_position(self.latents, self._position, self.interp)
+
+    def _advance(self, t: float, speed: float) -> None:
+        self._position += speed * (t - self._t) / self.period
+        self._t = t
