@@ -201,6 +201,7 @@ def _show_seconds(show, seconds: float | None) -> float:
 
 def _rehearse(args: argparse.Namespace) -> int:
     from live.control.osc_script import load_osc_script
+    from live.show.preflight import preflight
     from live.show.rehearsal import rehearse, with_camera_stand_in
     from live.show.schema import ShowError
 
@@ -212,6 +213,7 @@ def _rehearse(args: argparse.Namespace) -> int:
         script = load_osc_script(args.osc_script) if args.osc_script else None
     except ValueError as error:
         raise ShowError(str(error)) from None
+    preflight(show)  # what `check` checks (with the stand-in camera's clip in place), before any frame
     report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
                       audio_file=args.audio, osc_script=script, replay=replay)
     sound = f", sound from {report.sound}" if report.sound != "none" else ""
@@ -254,6 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     from live.output.video import even_size
     from live.show.event_log import EventRecorder
     from live.show.live_run import LiveRun
+    from live.show.preflight import preflight
     from live.show.schema import parse_show, show_text
     from live.show.show_reload import ShowReloader
     from live.show.stage import Stage
@@ -261,6 +264,7 @@ def _run(args: argparse.Namespace) -> int:
     show_path = args.show or default_show()
     text = show_text(show_path)
     show = _with_overrides(parse_show(text, show_path), _overrides(args))
+    preflight(show)  # what `check` checks, refused before anything opens
     clock = ShowClock()  # one clock for the sources' stamps, the audio input and the show's time
     events = None
     if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
@@ -346,19 +350,20 @@ def _osc(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from live.inference.engine import Engine, EngineConfig, EngineError
-    from live.show.schema import ShowError, cue_sheet, load_show
+    from live.show.preflight import preflight
+    from live.show.schema import cue_sheet, load_show
+    from live.show.stage import Stage
 
     show = load_show(args.show)
-    for index, scene in enumerate(show.scenes):
-        if scene.model_file is None:
-            print(f"  scene {scene.name!r}: {scene.kind} with no model")
-            continue
-        try:
-            card = Engine.load(scene.model_file, EngineConfig(providers="cpu")).card
-        except EngineError as error:  # the show's line for the model, not just the model's path
-            raise ShowError(f"{show.where(('scenes', index, 'model'))}: {error}") from None
-        print(f"  scene {scene.name!r}: {scene.model_file.name} ({card.describe()})")
+    preflight(show)
+    # The stage as `run` builds it (each scene refuses a model it cannot use), on the CPU: a show is
+    # checked at home, where the venue's GPU may not be.
+    on_cpu = show.model_copy(update={"engine": show.engine.replaced(providers="cpu", require_gpu=False)})
+    stage = Stage.build(on_cpu, rehearsal=True)
+    for scene in stage.scenes:
+        model = f"{scene.engine.path.name} ({scene.engine.card.describe()})" if scene.engine is not None else \
+            f"{scene.kind} with no model"
+        print(f"  scene {scene.name!r}: {model}")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0

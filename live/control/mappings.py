@@ -182,29 +182,38 @@ def check_targets(mappings: Sequence[MappingConfig], bus: ControlBus) -> None:
     for index, mapping in enumerate(mappings):
         try:
             check_target(mapping, bus)
-        except ControlError as error:
-            raise ControlError(f"mappings[{index}] ({mapping.source} -> {mapping.to}): {error}") from None
+        except MappingTargetError as error:
+            raise ControlError(f"mappings[{index}].{error.key} ({mapping.source} -> {mapping.to}): {error}") from None
+
+
+class MappingTargetError(ControlError):
+    """A mapping that cannot drive what it names; `key` is its key at fault, `to` or `out`."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
 
 
 def check_target(mapping: MappingConfig, bus: ControlBus) -> None:
-    """One mapping's `to` and `out` against the parameter it names; ControlError says what is wrong."""
+    """One mapping's `to` and `out` against the parameter it names; MappingTargetError says what is
+    wrong, and under which of the two keys."""
     try:
         parameter = bus.declaration(mapping.to)
     except ControlError:
         names = sorted(p.name for p in bus.parameters())
         close = difflib.get_close_matches(mapping.to, names, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
-        raise ControlError(f"to: {mapping.to!r} is not a parameter; {hint}known: {', '.join(names)}") from None
+        raise MappingTargetError("to", f"{mapping.to!r} is not a parameter; {hint}known: {', '.join(names)}") from None
     if parameter.kind == "str" and not parameter.choices:
-        raise ControlError(f"{mapping.to} is free text, which a mapping cannot drive")
+        raise MappingTargetError("to", f"{mapping.to} is free text, which a mapping cannot drive")
     if parameter.kind in ("bool", "trigger") and mapping.out is not None:
-        raise ControlError(f"{mapping.to} is a {parameter.kind}: it switches at half way; leave out `out`")
+        raise MappingTargetError("out", f"{mapping.to} is a {parameter.kind}: it switches at half way; leave out `out`")
     bottom, top = value_bounds(parameter)
     if mapping.out is None and (bottom is None or top is None):
-        raise ControlError(f"{mapping.to} has no fixed range: give `out: [low, high]`")
+        raise MappingTargetError("to", f"{mapping.to} has no fixed range: give `out: [low, high]`")
     for bound in mapping.out or ():
         if (bottom is not None and bound < bottom) or (top is not None and bound > top):
-            raise ControlError(f"out {list(mapping.out)} goes outside {mapping.to}'s range {bottom}..{top}")
+            raise MappingTargetError("out", f"{list(mapping.out)} goes outside {mapping.to}'s range {bottom}..{top}")
 
 
 # --- running them ---------------------------------------------------------------------------------------

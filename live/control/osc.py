@@ -51,6 +51,17 @@ def split_host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def resolve_feedback(feedback: str) -> tuple[str, int]:
+    """"host:port" -> (IP address, port) that feedback is sent to; ValueError when the host does not
+    resolve (a typo, or a name only the venue's network knows)."""
+    host, port = split_host_port(feedback)
+    try:
+        return socket.gethostbyname(host), port
+    except OSError as error:  # socket.gaierror: "[Errno -2] Name or service not known" says too little
+        raise ValueError(f"feedback host {host!r} does not resolve to an address ({error.strerror or error}); "
+                         "give an IP address, or a name this machine can look up") from None
+
+
 class OscConfig(Settings):
     host: str = "127.0.0.1"  # interface to listen on: loopback unless the show opens it (0.0.0.0: all)
     port: int = Field(9000, ge=0, le=65535)  # UDP; 0 binds any free port (tests)
@@ -157,6 +168,7 @@ class OscServer:
         self._thread: threading.Thread | None = None
         self._feedback: SimpleUDPClient | None = None
         self._feedback_ip: str | None = None
+        self.feedback_problem: str | None = None  # why feedback is off although the show asks for it
         self._unsubscribe = None
         self._feedback_lock = threading.Lock()
         self._feedback_sent_at: dict[str, float] = {}  # address -> time.monotonic() of its last send
@@ -179,9 +191,12 @@ class OscServer:
         if self._listener is not None:
             raise RuntimeError("the OSC server is already started")
         feedback = None
-        if self.config.feedback is not None:  # resolved first: a bad name fails before anything is bound
-            host, port = split_host_port(self.config.feedback)
-            feedback = (socket.gethostbyname(host), port)
+        if self.config.feedback is not None:
+            try:
+                feedback = resolve_feedback(self.config.feedback)
+            except ValueError as error:  # controllers can still send: only their labels stop following
+                self.feedback_problem = str(error)
+                log.error("OSC feedback to %s is off: %s; OSC input still listens", self.config.feedback, error)
         try:
             listener = _Listener((self.config.host, self.config.port), _PacketDispatcher(self._handle_packet),
                                  self._admit)

@@ -103,7 +103,7 @@ class Engine:
     def load(cls, path: str | os.PathLike[str], config: EngineConfig | None = None) -> Engine:
         config = config if config is not None else EngineConfig()
         path = Path(path)
-        card = _read_card(path)
+        card = read_card(path)
         providers = _choose_providers(config, probe_providers(), path)
         session = _open_session(path, providers, config.device_id)
         wanted = providers[0] if isinstance(providers[0], str) else providers[0][0]
@@ -207,7 +207,10 @@ def _discard_profile(session: ort.InferenceSession) -> None:
         Path(profile).unlink(missing_ok=True)
 
 
-def _read_card(path: Path) -> ModelCard:
+def read_card(path: Path) -> ModelCard:
+    """The card of a model file, read from its ONNX metadata without opening a session (cheap)."""
+    if path.is_dir():
+        raise EngineError(f"{path}: a folder, not a model file; name the .onnx file in it")
     if not path.is_file():
         raise EngineError(f"{path}: no such model file")
     try:

@@ -124,6 +124,22 @@ def decode_audio(path: Path, samplerate: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
 
 
+def check_audio_file(path: Path) -> None:
+    """Raise ValueError saying why a sound file cannot be played: no audio track, or its first sound
+    does not decode. Reads only the start, so a long song is checked in a moment."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise ValueError(f"{path}: no audio track")
+            next(container.decode(container.streams.audio[0]), None)
+    except av.error.FFmpegError as error:  # its text leads with FFmpeg's error number
+        raise ValueError(f"{path}: not a sound file PyAV can decode ({error.strerror})") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read it ({error.strerror or error})") from None
+
+
 class FileAudio:
     """A decoded file analysed on demand: `features_at(t)` is the same for the same sequence of t.
 

@@ -596,6 +596,7 @@ _SOURCES = {
     GifConfig: GifSource,
     TestPatternConfig: TestPatternSource,
 }
+SOURCE_CONFIGS = tuple(_SOURCES)  # the config classes a scene's block may hold a source as
 
 
 def open_source(config: CameraConfig | VideoFileConfig | ImageFolderConfig | GifConfig | TestPatternConfig,
@@ -606,3 +607,18 @@ def open_source(config: CameraConfig | VideoFileConfig | ImageFolderConfig | Gif
         raise TypeError(f"no source for {type(config).__name__}; expected one of "
                         f"{', '.join(cls.__name__ for cls in _SOURCES)}")
     return source_class(config, clock)
+
+
+def check_first_frame(config: SourceConfig) -> None:
+    """Raise ValueError saying why a source that plays a file cannot deliver its first frame (a video
+    that does not decode, a folder with no pictures, a GIF that is not one), so a show is refused at
+    home, not at the venue. A camera is not opened: it may only be plugged in at the venue, and
+    opening it here would hold it from a show already using it."""
+    if isinstance(config, CameraConfig):
+        return
+    try:
+        open_source(config).frame_at(0.0)
+    except av.error.FFmpegError as error:  # its text leads with FFmpeg's error number
+        raise ValueError(f"{error.filename or 'the file'}: not a video PyAV can decode ({error.strerror})") from None
+    except (OSError, ValueError, EOFError) as error:  # PIL's and ours
+        raise ValueError(" ".join(str(error).split())) from None

@@ -74,6 +74,8 @@ class SceneSpec(Settings):
 
     # True for a kind whose scenes have a latent a cue can move to a named keyframe
     has_latent: ClassVar[bool] = False
+    # The model card kinds its model may be (`check` and preflight read the card); () takes any
+    model_kinds: ClassVar[tuple[str, ...]] = ()
 
     name: str = Field(min_length=1)
 

@@ -68,6 +68,7 @@ class CppnSceneSpec(SceneSpec):
     """A CPPN whose latent morphs through keyframes."""
 
     has_latent: ClassVar[bool] = True
+    model_kinds: ClassVar[tuple[str, ...]] = ("cppn",)
 
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -41,6 +41,8 @@ class StyleOptions(Settings):
 
 class PipelineSceneSpec(SceneSpec):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
+
+    model_kinds: ClassVar[tuple[str, ...]] = ("pix2pix", "style")  # models that take a picture
 
     kind: Literal["pipeline"]
     source: SourceConfig

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from live.control.mappings import MappingConfig, check_target
+from live.control.mappings import MappingConfig, MappingTargetError, check_target
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError, coerce
 from live.core.config import LocatedError, Settings, read_user_file
@@ -176,8 +176,8 @@ class Show(Settings):
         for index, mapping in enumerate(self.mappings):
             try:
                 check_target(mapping, bus)
-            except ControlError as error:
-                raise LocatedError(("mappings", index, "to"), str(error).removeprefix("to: ")) from None
+            except MappingTargetError as error:
+                raise LocatedError(("mappings", index, error.key), str(error)) from None
         return self
 
     @property

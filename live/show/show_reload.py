@@ -40,6 +40,7 @@ from live.inference.model_watch import release_freed_memory
 from live.scenes.contract import Scene, SceneContext
 from live.scenes.kinds import build_scene, control_bus
 from live.show.conductor import Conductor
+from live.show.preflight import preflight
 from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, parse_show
 from live.show.stage import Stage, idle_scene
 
@@ -234,6 +235,7 @@ class ShowReloader:
         try:
             file_show = parse_show(text, self.path)
             show, restart = self._as_running(file_show)
+            preflight(show)  # what `check` refuses, refused with its own key before anything is built
             prepared = self._build(file_show, show, text, restart)
         except ShowError as error:
             self._refuse(str(error))

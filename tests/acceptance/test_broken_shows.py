@@ -2,9 +2,10 @@
 
 README promise checked here ("Shows"): "`latentstage check SHOW` rejects a broken show with its file, line and
 key (and a "did you mean" for a misspelt key), in one line, exit code 2, no traceback"; `run` and `rehearse`
-refuse the same files the same way before they open anything. Each file in broken_shows/ says in its first
-line what is broken in it; the files a repository cannot hold (a huge one, a directory, a missing one) are
-made here.
+refuse the same files the same way before they open anything, those whose models or media are wrong (read
+by the one preflight all three commands run) as much as those whose text is. Each file in broken_shows/ says in
+its first line what is broken in it; the files a repository cannot hold (a huge one, a directory, a missing
+one) are made here, and no_pictures/ is a folder with no picture in it.
 """
 from __future__ import annotations
 
@@ -49,7 +50,19 @@ CASES = {
     "unknown_keyframe": (9, "cues[1].keyframe", "scene 'drift' has no keyframe named 'strom'; did you mean 'storm'?"),
     "keyframe_on_pipeline": (6, "cues[0].keyframe", "scene 'edges' is a pipeline scene"),
     "garbage": (1, None, "a show file is UTF-8 text; byte 0 is not"),
+    # what only reading the models and media can tell (live/show/preflight.py), refused alike by all three
+    "cppn_model_on_pipeline": (7, "scenes[1].model", ("cppn-sine.onnx is a cppn model, but scene 'mirror' is a "
+                                                      "pipeline scene, which runs pix2pix or style models")),
+    "model_is_folder": (3, "scenes[0].model", "models: a folder, not a model file; name the .onnx file in it"),
+    "no_pictures": (9, "scenes[1].source.folder", "cannot show its input: " + str(BROKEN / "no_pictures")
+                    + ": no images (.png"),
+    "video_not_decodable": (5, "scenes[0].source.path", "not_a_video.mp4: not a video PyAV can decode"),
+    "audio_not_sound": (2, "audio.path", "not_a_video.mp4: not a sound file PyAV can decode"),
+    "feedback_host_unknown": (6, "osc.feedback", "feedback host 'lighting-desk.invalid' does not resolve"),
+    "bad_mapping_out": (7, "mappings[0].out", "[2.0, 300.0] goes outside drift.scale's range 0.1..64.0"),
 }
+PREFLIGHT = ("cppn_model_on_pipeline", "model_is_folder", "no_pictures", "video_not_decodable", "audio_not_sound",
+             "feedback_host_unknown", "bad_mapping_out")
 
 
 def made(kind: str, folder: Path) -> Path:
@@ -105,6 +118,7 @@ def test_check_refuses_a_file_that_is_no_show_at_all(tmp_path, kind):
 
 @pytest.mark.parametrize("name, command", [
     ("unknown_keyframe", "rehearse"), ("model_not_onnx", "rehearse"), ("yaml_syntax", "run"), ("model_not_onnx", "run"),
+    *((name, command) for name in PREFLIGHT for command in ("run", "rehearse")),
 ])
 def test_run_and_rehearse_refuse_it_the_same_way_before_they_open_anything(tmp_path, name, command):
     path = BROKEN / f"{name}.yaml"

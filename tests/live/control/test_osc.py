@@ -332,6 +332,17 @@ def test_a_dead_feedback_address_does_not_stop_the_control_path(bus):
         assert wait_for(lambda: bus.get("cppn.scale") == 9.0, timeout=WAIT)
 
 
+def test_a_feedback_host_that_does_not_resolve_turns_off_feedback_only(bus, caplog):
+    # a show file is refused for it (check, run, rehearse); a name that stops resolving after that
+    # (the venue's DNS) must still leave the controllers working, and say in one line why labels stay put
+    with OscServer(OscConfig(port=0, feedback="lighting-desk.invalid:9001"), bus) as server:
+        SimpleUDPClient(*server.address).send_message("/latentstage/cppn/scale", 9.0)
+        assert wait_for(lambda: bus.get("cppn.scale") == 9.0, timeout=WAIT)
+        assert "'lighting-desk.invalid' does not resolve" in server.feedback_problem
+    said = [record.getMessage() for record in caplog.records if "feedback" in record.getMessage()]
+    assert len(said) == 1 and "OSC input still listens" in said[0], said
+
+
 def test_start_and_stop(bus):
     server = OscServer(OscConfig(port=0), bus)
     with pytest.raises(RuntimeError, match="not started"):

@@ -127,7 +127,7 @@ def test_every_component_block_refuses_unknown_keys(tmp_path):
     ("scenes: [{name: a, kind: cppn, model: m.onnx}]\nmappings:\n  - {lfo: {period: 2}, to: cppn.scael}\n",
      "show.yaml:3: mappings[0].to: 'cppn.scael' is not a parameter; did you mean cppn.scale?"),
     ("scenes: [{name: a, kind: cppn, model: m.onnx}]\nmappings:\n  - {lfo: {}, to: a.scale, out: [0, 99]}\n",
-     "show.yaml:3: mappings[0].to: out [0.0, 99.0] goes outside a.scale's range"),
+     "show.yaml:3: mappings[0].out: [0.0, 99.0] goes outside a.scale's range"),
 ])
 def test_cross_checks_name_their_own_line_and_key(tmp_path, text, expected):
     assert expected in error_of(tmp_path, text)

@@ -200,3 +200,17 @@ def test_a_scene_s_model_is_found_again_after_a_copy(running, tmp_path):
     edited = running.path.read_text().replace(str(MODELS / "cppn-sine.onnx"), str(copy))
     assert running.reload(edited, t=1.0)
     assert running.stage.scenes[1].engine.path == copy
+
+
+def test_an_edit_whose_input_cannot_deliver_a_frame_is_refused_under_that_input_s_key(running, tmp_path):
+    # the same preflight as check, run and rehearse: not "scenes[2].model", and nothing built for it
+    empty = tmp_path / "slides"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures here")
+    text = yaml.safe_load(running.path.read_text())
+    text["scenes"].append({"name": "slides", "kind": "pipeline", "source": {"kind": "images", "folder": str(empty)}})
+    edited = yaml.safe_dump(text, sort_keys=False)
+    problem = running.refuse(edited)
+    line = next(number for number, row in enumerate(edited.splitlines(), 1) if "folder:" in row)
+    assert problem.startswith(f"{running.path}:{line}: scenes[2].source.folder: scene 'slides' cannot show its input")
+    assert "no images" in problem and len(running.stage.scenes) == 2

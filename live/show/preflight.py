@@ -1,0 +1,74 @@
+"""Preflight: the checks of a show that read more than its file, made once before the first frame.
+
+The show file's own checks (keys, types, names, cues, that files exist) are
+the schema's. What only the world can answer is asked here: that each
+source that plays a file delivers its first frame (a video decodes, an image
+folder holds pictures), that a sound file decodes, that the OSC feedback host
+resolves, that each model file has a card of a kind its scene runs. `check`, `run` and `rehearse` all call `preflight`, and then build
+the stage, whose scenes refuse a model of the wrong kind; so a show `check`
+passes is one `run` and `rehearse` start, and each refusal is one line with
+the show's file, line and key of the value at fault.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from live.control.osc import resolve_feedback
+from live.inference.engine import EngineError, read_card
+from live.inputs.audio import check_audio_file
+from live.inputs.sources import SOURCE_CONFIGS, SourceConfig, check_first_frame
+from live.show.schema import Show, ShowError
+
+
+def preflight(show: Show) -> None:
+    """Raise ShowError (`show.yaml:12: scenes[1].source.folder: ...`) for the first model or input of
+    the show that cannot deliver what it promises. Models are judged by their cards, before any is
+    loaded, so a refusal is the only line the command writes."""
+    for index, spec in enumerate(show.scenes):
+        if spec.model_file is not None:
+            _check_model(show, index, spec)
+    for index, spec in enumerate(show.scenes):
+        for field, source in _sources(spec):
+            try:
+                check_first_frame(source)
+            except ValueError as error:
+                key = ("scenes", index, field, *_media_key(source))
+                raise ShowError(f"{show.where(key)}: scene {spec.name!r} cannot show its input: {error}") from None
+    if show.audio.kind == "file" and show.audio.path is not None:
+        try:
+            check_audio_file(show.audio.path)
+        except ValueError as error:
+            raise ShowError(f"{show.where(('audio', 'path'))}: {error}") from None
+    if show.osc.feedback is not None:
+        try:
+            resolve_feedback(show.osc.feedback)
+        except ValueError as error:
+            raise ShowError(f"{show.where(('osc', 'feedback'))}: {error}") from None
+
+
+def _check_model(show: Show, index: int, spec) -> None:
+    """A model file with a card, of a kind the scene's kind runs (a CPPN makes pictures from nothing;
+    a pipeline's model takes one)."""
+    where = show.where(("scenes", index, "model"))
+    try:
+        card = read_card(spec.model_file)
+    except EngineError as error:
+        raise ShowError(f"{where}: {error}") from None
+    if spec.model_kinds and card.kind not in spec.model_kinds:
+        takes = " or ".join(spec.model_kinds)
+        raise ShowError(f"{where}: {spec.model_file.name} is a {card.kind} model, but scene {spec.name!r} is a "
+                        f"{spec.kind} scene, which runs {takes} models")
+
+
+def _sources(spec: BaseModel) -> list[tuple[str, SourceConfig]]:
+    """(key, config) of each frame source a scene's block names: whatever its kind, the fields that
+    hold a source config (a pipeline's `source`; a kind with two inputs would have two)."""
+    return [(name, value) for name in type(spec).model_fields
+            if isinstance(value := getattr(spec, name), SOURCE_CONFIGS)]
+
+
+def _media_key(source: BaseModel) -> tuple[str, ...]:
+    """The key under a source's block that names the file it plays (`path`, `folder`), if any."""
+    return next(((name,) for name in type(source).model_fields if isinstance(getattr(source, name), Path)), ())
