@@ -13,13 +13,11 @@ from typing import Any, Sequence
 
 import cv2
 import numpy as np
-from pydantic import ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from live.core.config import Settings
 from live.core.imaging import FitMode
 from live.inference.model_card import ModelCard, ModelCardError
-
-FORBID = ConfigDict(extra="forbid")
 
 
 def to_gray(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
