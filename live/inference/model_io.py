@@ -12,7 +12,12 @@ import cv2
 import numpy as np
 
 from live.core.imaging import to_uint8
-from live.inference.model_card import ModelCard
+from live.inference.model_card import CardKind, ModelCard, register_card_kind
+
+# Image models: a picture in (edges, gray or RGB), a picture out, NCHW
+PICTURES = ("edges", "gray", "rgb")
+register_card_kind(CardKind("pix2pix", PICTURES))
+register_card_kind(CardKind("style", PICTURES))
 
 
 def model_size(width: int, height: int, card: ModelCard) -> tuple[int, int]:

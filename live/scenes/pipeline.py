@@ -81,9 +81,9 @@ class PipelineScene(SceneBase):
 
     def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool,
                  style: StyleOptions | None = None):
-        if engine is not None and engine.card.kind == "cppn":
-            raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a CPPN model; "
-                             "use kind: cppn for it")
+        if engine is not None and engine.card.input == "latent":  # a CPPN, a GAN: pictures from a latent
+            raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a {engine.card.kind} model, "
+                             f"which makes pictures from a latent; use kind: {engine.card.kind} for it")
         self.name = name
         self.source = source
         self.chain = chain
