@@ -247,11 +247,11 @@ def _replayed_show(args: argparse.Namespace, run):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from live.show.conductor import Conductor
     from live.core.clock import ShowClock
     from live.output.recorder import Recorder
     from live.output.render import open_renderer
     from live.output.video import even_size
+    from live.show.conductor import Conductor
     from live.show.event_log import EventRecorder
     from live.show.live_run import LiveRun
     from live.show.schema import parse_show, show_text
@@ -279,9 +279,9 @@ def _run(args: argparse.Namespace) -> int:
         recorder = Recorder(args.record, *even_size(*renderer.window.get_framebuffer_size()), show.output.fps)
         recorder.start()
     try:
-        controls = Conductor.build(show, stage.scenes, clock=clock)
+        conductor = Conductor.build(show, stage.scenes, clock=clock)
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
-        live_run = LiveRun(stage, renderer, controls, clock, reloader)
+        live_run = LiveRun(stage, renderer, conductor, clock, reloader)
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)
@@ -329,9 +329,9 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _osc(args: argparse.Namespace) -> int:
-    from live.show.conductor import Conductor
     from live.control.mappings import MODULATION_RULE
     from live.control.osc import address_table
+    from live.show.conductor import Conductor
     from live.show.schema import load_show
     from live.show.stage import Stage
 

@@ -1,1 +1,1 @@
-"""The control bus and what drives it: declared parameters, mappings, OSC, audio features, keys."""
+"""The control bus and what writes it: declared parameters, mappings, and the controllers (OSC, keys, an OSC script)."""

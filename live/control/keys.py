@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from live.control.bus import ControlBus
+from live.control.controller import Controller
 
 TOGGLES = {"h": "hud", "m": "mirror"}  # key -> the on/off parameter it flips
 
@@ -20,27 +20,45 @@ def key_name(symbol: int) -> str:
     return key.symbol_string(symbol).lower().lstrip("_") or "_"
 
 
-def bind_keys(window, bus: Callable[[], ControlBus], space: Callable[[], str]) -> None:
-    """Keys of `window` onto the bus `bus()` gives (looked up on each press: a reloaded show brings a
-    new one); space presses the trigger `space()` names (GO in a cue list, the next scene otherwise)."""
-    from pyglet.window import key
+class Keys(Controller):
+    """The keys of a pyglet `window`. `space()` names the trigger space presses: the caller decides
+    (GO in a cue list, the next scene otherwise); the digits 1-9 choose among the bus's scenes."""
 
-    def on_key_press(symbol, modifiers):
-        target = bus()
+    name = "keys"
+
+    def __init__(self, window, space: Callable[[], str]):
+        super().__init__()
+        self.window = window
+        self.space = space
+        self._bound = False
+
+    def start(self) -> None:
+        self.window.push_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
+        self._bound = True
+
+    def stop(self) -> None:
+        if self._bound:
+            self.window.remove_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
+            self._bound = False
+
+    def on_key_press(self, symbol: int, modifiers: int) -> None:
+        from pyglet.window import key
+
+        bus = self.bus  # read once: a reloaded show may hand over a new one meanwhile
         name = key_name(symbol)
-        target.set_input(f"key:{name}", 1.0)
+        bus.set_input(f"key:{name}", 1.0)
         if symbol == key.SPACE:
-            target.set(space(), source="key")
-        elif name.isdigit() and name != "0" and int(name) <= len(target.declaration("scene").choices):
-            target.set("scene", int(name) - 1, source="key")
+            bus.set(self.space(), source="key")
+        elif name.isdigit() and name != "0" and int(name) <= len(bus.declaration("scene").choices):
+            bus.set("scene", int(name) - 1, source="key")
         elif name in TOGGLES:
-            target.set(TOGGLES[name], not target.get(TOGGLES[name]), source="key")
+            bus.set(TOGGLES[name], not bus.get(TOGGLES[name]), source="key")
 
-    def on_key_release(symbol, modifiers):
-        bus().set_input(f"key:{key_name(symbol)}", 0.0)
+    def on_key_release(self, symbol: int, modifiers: int) -> None:
+        from pyglet.window import key
+
+        self.bus.set_input(f"key:{key_name(symbol)}", 0.0)
         if symbol == key.F:
             # On release, not press: pyglet (Xlib) recreates the window to change mode, and a release
             # sent to the old window never arrives, so pyglet would take the next f for auto-repeat.
-            window.set_fullscreen(not window.fullscreen)
-
-    window.push_handlers(on_key_press=on_key_press, on_key_release=on_key_release)
+            self.window.set_fullscreen(not self.window.fullscreen)

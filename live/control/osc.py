@@ -31,6 +31,7 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
 from live.control.bus import ControlBus
+from live.control.controller import Controller
 from live.control.osc_packet import MalformedPacket, Message, parse_packet
 from live.control.parameters import ControlError, Parameter, Value
 from live.core.config import Settings, matching
@@ -121,7 +122,7 @@ def osc_value(value: Value) -> float | int | str:
     return float(value) if isinstance(value, bool) else value
 
 
-class OscServer:
+class OscServer(Controller):
     """Listens for OSC on UDP and writes to the bus; counters say what came in and what became of it.
 
     received: datagrams that arrived. refused: from a sender not in `allow`.
@@ -143,7 +144,11 @@ class OscServer:
     called every frame, sends what is due).
     """
 
-    def __init__(self, config: OscConfig, bus: ControlBus):
+    name = "osc"
+
+    def __init__(self, config: OscConfig, bus: ControlBus | None = None):
+        """`bus`: the one to write to, or None until `use_bus` gives it (before `start`)."""
+        super().__init__()
         self.config = config
         self.bus = bus
         self.received = 0
@@ -219,6 +224,16 @@ class OscServer:
             self._feedback.close()
             self._feedback = None
         self._listener = None
+
+    def poll(self, t: float) -> None:
+        self.flush_feedback()
+
+    def status(self) -> str:
+        if self._listener is None:
+            return ""
+        return (f"osc {self.address[0]}:{self.address[1]} in {self.received} bad "
+                f"{self.rejected + self.malformed + self.refused} (malformed {self.malformed}, "
+                f"rejected {self.rejected}, refused {self.refused})")
 
     def __enter__(self) -> OscServer:
         self.start()

@@ -1,1 +1,1 @@
-"""Plumbing every part of the live path shares: frames and their mailboxes, the supervised worker, clocks."""
+"""Plumbing every part of the live path shares: frames and mailboxes, the supervised worker, clocks, easing curves."""

@@ -1,1 +1,1 @@
-"""Models on ONNX Runtime: the model-card contract, provider probing, the engine and tensor conversion."""
+"""Models on ONNX Runtime: the model-card contract, provider probing, the engine, tensor conversion, CPPN weights."""

@@ -68,11 +68,6 @@ def missing_gpu_libraries() -> list[str]:
 _preload_failures: list[str] = []
 
 
-def loading_providers() -> list[str]:
-    """Names of the probed providers that load, fastest first."""
-    return [status.name for status in probe_providers() if status.loads]
-
-
 @functools.lru_cache(maxsize=1)
 def _probe_all() -> tuple[ProviderStatus, ...]:
     compiled = set(ort.get_available_providers())

@@ -25,7 +25,7 @@ import av
 import cv2
 import numpy as np
 from PIL import Image, ImageSequence
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from live.core.clock import Clock
 from live.core.config import Settings
@@ -37,7 +37,6 @@ log = logging.getLogger("latentstage.sources")
 # once per retry; the supervised worker already says it once, in our words.
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
-FORBID = ConfigDict(extra="forbid")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 IDLE_CHECK = 0.25  # seconds: the longest a timeline thread sleeps before looking at the clock again
 TIMELINE_BACKOFF = (0.5, 10.0)  # seconds: first and longest wait before replaying a file gone bad

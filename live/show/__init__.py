@@ -1,1 +1,1 @@
-"""Shows from file to screen: the schema, the director's timeline, the stage of scenes, live runs and rehearsals."""
+"""Shows from file to screen: the schema, the director, the conductor's frame step, the stage, live runs, rehearsals."""

@@ -1,13 +1,16 @@
-"""The conductor: a show's control bus, mappings, audio input and controllers, read once per frame.
+"""The conductor: a show's control bus, mappings, audio input and controllers, and the one frame step.
 
-Controllers and the sound card work on their own threads and only leave plain
-values behind (the bus, the audio ring buffer). On each frame tick `update`
-analyses the audio that has come in, runs the show's mappings, turns the
-performer's scene commands into director changes and writes the scene on
-screen back to the bus (so queries and feedback tell the truth); `moment`
-then gives each scene one consistent snapshot of its parameters. In rehearsal
-the same controls read a sound file and a timed list of OSC messages instead,
-on the virtual clock, so a rehearsed show reacts exactly as it will live.
+Controllers (live/control: OSC, keys, a rehearsal's OSC script) and the sound
+card work on their own threads and only leave plain values behind (the bus,
+the audio ring buffer). `step(stage, t)` is the frame at show time t, the same
+in the live loop and in a rehearsal: `update` polls the controllers, analyses
+the audio that has come in, runs the show's mappings, turns the performer's
+scene commands into director changes and writes the scene on screen back to
+the bus (so queries and feedback tell the truth); then the stage composes
+each scene at one consistent snapshot of its parameters (`moment`). In
+rehearsal the same conductor reads a sound file and a timed list of OSC
+messages instead, on the virtual clock, so a rehearsed show reacts exactly as
+it will live.
 """
 from __future__ import annotations
 
@@ -20,16 +23,18 @@ from pathlib import Path
 
 from live.control.bus import SHOW, ControlBus
 from live.control.mappings import Mapper
-from live.control.osc import OscServer, apply_message
-from live.control.osc_script import OscCue
-from live.control.parameters import ControlError
+from live.control.controller import Controller
+from live.control.osc import OscServer
+from live.control.osc_script import OscCue, OscScript
 from live.core.clock import Clock
 from live.core.curves import Curve, apply_curve
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
+from live.show.controllers import show_controllers
 from live.show.director import Director
 from live.show.schema import Cue, Show
+from live.show.stage import Layers, Stage
 
 log = logging.getLogger("latentstage.conductor")
 
@@ -38,18 +43,18 @@ SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to mo
 
 
 class Conductor:
-    def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, osc: OscServer | None,
-                 script: list[OscCue], parameter_names: dict[str, list[str]]):
+    """Once per frame, the show's one step: read the controls, direct the scenes, compose the frame."""
+
+    def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, controllers: list[Controller],
+                 parameter_names: dict[str, list[str]]):
         """`parameter_names`: each of the show's scenes -> the names of its parameters."""
         self.show = show
         self.bus = bus
         self.mapper = mapper
         self.audio = audio
-        self.osc = osc
+        self.controllers: list[Controller] = []  # those running (one that could not start is dropped)
         self.features: AudioFeatures = SILENCE  # the latest analysis, for the HUD and the scenes
-        self.osc_problem = ""  # why the OSC server is not listening, for the HUD
-        self._script = script
-        self._script_done = 0  # messages of the script already applied
+        self.problems: dict[str, str] = {}  # controller -> why it is off, for the HUD
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
         self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat"), 0)  # trigger -> presses acted on
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
@@ -59,14 +64,18 @@ class Conductor:
         self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
         self.outside_writes = 0  # controllers' writes to the bus the last update saw
         self.fired: list[tuple[float, Cue]] = []  # (when, cue) for each cue the last update fired
+        self.rendered: dict[str, Moment] = {}  # scene -> the moment the last step rendered it at
         self.journal: Callable[[ControlBus], None] | None = None  # starts an event log's journal on a bus
+        for controller in controllers:
+            self.add(controller)
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
               audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Conductor:
         """A conductor for a show whose scenes are built; `clock` is the one the show's frames ask for
         features at (live: seconds since the show started), so the audio input stamps with it too.
-        `audio`: a source opened already (a rehearsal checks its file first); else the show's own."""
+        `audio`: a source opened already (a rehearsal checks its file first); else the show's own.
+        Its controllers: the show's (live.show.controllers), and in rehearsal `osc_script` if given."""
         bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])
         # the window's starting state, so OSC queries and feedback tell the truth from the start
         bus.set("hud", show.window.hud, source="show")
@@ -74,27 +83,39 @@ class Conductor:
         if show.tempo is not None and show.tempo.source == "audio" and show.tempo.bpm:
             bus.set("tempo", show.tempo.bpm, source="show")  # "about 135": the tracker's octave pinned near it
         audio = audio if audio is not None else show_audio(show, rehearsal, clock=clock)
-        osc = None if rehearsal else OscServer(show.osc, bus)
-        return cls(show, bus, Mapper(show.mappings, bus), audio, osc, osc_script or [], parameter_names(scenes))
+        controllers = show_controllers(show, rehearsal)
+        if osc_script:
+            controllers.append(OscScript(osc_script, show.osc.prefix))
+        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes))
+
+    def add(self, controller: Controller) -> None:
+        """One more controller on the show's bus (before `start`)."""
+        controller.use_bus(self.bus)
+        self.controllers.append(controller)
 
     def start(self) -> None:
         self.audio.start()
-        if self.osc is not None:
+        for controller in list(self.controllers):
             try:
-                self.osc.start()
-            except OSError as error:  # a busy port must not stop the show: it runs without OSC, and says so
-                self.osc_problem = str(error)
-                log.error("%s; the show goes on without OSC", error)
-                self.osc = None
+                controller.start()
+            except OSError as error:  # a busy port must not stop the show: it runs without it, and says so
+                self.problems[controller.name] = str(error)
+                log.error("%s; the show goes on without %s", error, controller.name)
+                self.controllers.remove(controller)
+
+    @property
+    def osc(self) -> OscServer | None:
+        """The OSC server while it listens, for its address and counters."""
+        return next((controller for controller in self.controllers if isinstance(controller, OscServer)), None)
 
     def stop(self) -> None:
         self.audio.stop()
-        if self.osc is not None:
-            self.osc.stop()
+        for controller in self.controllers:
+            controller.stop()
 
     def use_show(self, show: Show, bus: ControlBus, scenes: list[Scene]) -> None:
         """From this frame on, control `show` (its file edited while it runs) through `bus`, made for its
-        `scenes` with the performer's values already on it. The audio input and the OSC server keep
+        `scenes` with the performer's values already on it. The audio input and the controllers keep
         running; presses not yet acted on and cue ramps under way carry over. The event log, if one is
         kept, journals the new bus before any controller can reach it."""
         pending = {trigger: self.bus.count(trigger) - seen for trigger, seen in self._seen_presses.items()}
@@ -106,23 +127,35 @@ class Conductor:
         self._parameter_names = parameter_names(scenes)
         if self.journal is not None:
             self.journal(bus)
-        if self.osc is not None:
-            self.osc.use_bus(bus)
+        for controller in self.controllers:
+            controller.use_bus(bus)
+
+    def step(self, stage: Stage, t: float, copy: bool = False) -> Layers:
+        """The frame at t (seconds of show time), the one step the live loop and a rehearsal share:
+        read the controls, direct the stage's scenes, and compose each scene at this frame's moment
+        (`rendered` keeps those moments). copy=True hands the layers to another thread."""
+        self.update(t, stage.director)
+        self.rendered = {}
+        return stage.frame_at(t, copy=copy, moment_for=self._rendered_moment)
+
+    @property
+    def mirror(self) -> bool:
+        """Whether the picture is flipped left-right now (the `mirror` switch on the bus)."""
+        return bool(self.bus.get("mirror"))
 
     def update(self, t: float, director: Director) -> None:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
         each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
         the frame sees each of them whole, and `outside_writes` says how many it has seen."""
         with self.bus.tick() as self.outside_writes:
-            self._play_script(t)
+            for controller in self.controllers:
+                controller.poll(t)
             self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
             self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
             self.mapper.update(t, self.features)
             self._direct(t, director)
             self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
                             for scene, names in self._parameter_names.items()}
-        if self.osc is not None:
-            self.osc.flush_feedback()
 
     def moment(self, scene: Scene, t: float) -> Moment:
         """The scene's parameters for this frame, modulation applied, as the last update took them
@@ -132,9 +165,13 @@ class Conductor:
             return Moment(t, defaults(scene.parameters), self.features.onset)
         return Moment(t, dict(values), self.features.onset, self._cue_settings.keyframes.get(scene.name))
 
+    def _rendered_moment(self, scene: Scene, t: float) -> Moment:
+        moment = self.rendered[scene.name] = self.moment(scene, t)
+        return moment
+
     def hud_lines(self, scene: Scene | None) -> list[str]:
-        """HUD lines: audio health and level, OSC traffic and rejects, a cue list's standby cue, and the
-        on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
+        """HUD lines: audio health and level, the controllers' traffic and problems, a cue list's standby
+        cue, and the on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
         if self.standby:
             lines.append(self.standby)
@@ -157,23 +194,9 @@ class Conductor:
             pin = float(self.bus.get("tempo"))
             tempo += f" (pinned near {pin:g})" if pin and tempo else ""
             parts = [f"audio ok   level {self.features.level:.2f} bass {self.features.bass:.2f}{tempo}"]
-        if self.osc_problem:
-            parts.append(f"osc off: {self.osc_problem}")
-        elif self.osc is not None:
-            osc = self.osc
-            parts.append(f"osc {osc.address[0]}:{osc.address[1]} in {osc.received} bad "
-                         f"{osc.rejected + osc.malformed + osc.refused} (malformed {osc.malformed}, "
-                         f"rejected {osc.rejected}, refused {osc.refused})")
-        return "   ".join(parts)
-
-    def _play_script(self, t: float) -> None:
-        while self._script_done < len(self._script) and self._script[self._script_done].at <= t:
-            cue = self._script[self._script_done]
-            self._script_done += 1
-            try:
-                apply_message(self.bus, self.show.osc.prefix, cue.address, cue.args, source="script")
-            except ControlError as error:
-                log.warning("OSC script at %.2f s: %s %s: %s", cue.at, cue.address, cue.args, error)
+        parts += [f"{name} off: {problem}" for name, problem in self.problems.items()]
+        parts += [controller.status() for controller in self.controllers]
+        return "   ".join(filter(None, parts))
 
     def _direct(self, t: float, director: Director) -> None:
         """Scene commands from the bus (OSC, keys) become director changes, each acted on once; then

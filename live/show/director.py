@@ -193,9 +193,6 @@ class Director:
         change = self._latest_change(t)
         return change.fade if change is not None else 0.0
 
-    def next_scene(self, t: float, fade: float = 0.0) -> None:
-        self.select(self.composition_at(t).scene + 1, t, fade)
-
     def _latest_change(self, t: float) -> _Change | None:
         folded = self.show_time(t)
         due = [change for change in self._cued if change.at <= folded]

@@ -81,12 +81,12 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         # live, a bad input degrades to silence; a rehearsal asked for this file
         raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     stage = Stage.build(show, rehearsal=True)
-    controls = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
-    controls.start()
+    conductor = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
+    conductor.start()
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     if replay is not None:
         frames = ((frame.frame, frame.t) for frame in replayed_frames(
-            replay, controls, audio, _show_reloads(show, stage, controls, renderer)))
+            replay, conductor, audio, _show_reloads(show, stage, conductor, renderer)))
     else:
         frames = ((index, index / fps) for index in range(frame_count))
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
@@ -98,13 +98,12 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
             song = _song_track(files, writer, audio_file)
             bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
             for index, t in frames:
-                controls.update(t, stage.director)
-                layers = stage.frame_at(t, moment_for=controls.moment)
-                renderer.mirror = bool(controls.bus.get("mirror"))
+                layers = conductor.step(stage, t)
+                renderer.mirror = conductor.mirror
                 renderer.present(layers.current, layers.previous, layers.composition.mix)
                 pixels = renderer.read_pixels()
                 writer.write(pixels)
-                sheet.add(t, layers.composition, stage.director.fade_at(t), controls.features, pixels)
+                sheet.add(t, layers.composition, stage.director.fade_at(t), conductor.features, pixels)
                 if frames_dir is not None:
                     _save_png(pixels, frames_dir / f"frame-{index:06d}.png")
                 bar.update()
@@ -112,18 +111,18 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
                 song(frame_count / fps)
     finally:
         renderer.close()
-        controls.stop()
+        conductor.stop()
     contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
                            contact_sheet, str(audio_file) if audio_file is not None else "none")
 
 
-def _show_reloads(show: Show, stage: Stage, controls: Conductor, renderer) -> Callable[[str, float], None]:
+def _show_reloads(show: Show, stage: Stage, conductor: Conductor, renderer) -> Callable[[str, float], None]:
     """How a replay swaps in a show file that was edited during the recorded run: as the live run did."""
     reloader = ShowReloader(show.source, stage, time.perf_counter, rehearsal=True)
 
     def reload(text: str, t: float) -> None:
-        if reloader.apply_now(text, stage, controls, t, renderer) is None:
+        if reloader.apply_now(text, stage, conductor, t, renderer) is None:
             log.warning("replay: the show file's edit at %.2f s cannot be used now: %s", t, reloader.problem)
     return reload
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from live.control.mappings import MappingConfig, check_target
 from live.control.osc import OscConfig
@@ -27,7 +27,6 @@ from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type
 
-FORBID = ConfigDict(extra="forbid")
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
 MAX_SHOW_NODES = 100_000  # YAML values, aliases expanded

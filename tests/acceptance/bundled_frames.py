@@ -102,7 +102,8 @@ def _sha256(data: bytes) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.acceptance.bundled_frames", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.acceptance.bundled_frames",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--update", action="store_true", help=f"write the goldens to {GOLDEN.relative_to(REPO)}")
     parser.add_argument("--root", type=Path, default=REPO, help="the checkout to render (default: this one)")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ A checkpoint holds what trained (kind, the full config as plain types), where
 it got to (step, the loss per step, every network, optimizer and LR scheduler
 state by name, the data order's position, the random states of every process)
 and what made it (command, data, date), so a run resumes onto the very same
-curve and any picture or export traces back to it (CONVENTIONS.md point 4).
+curve and any picture or export traces back to it.
 Only tensors and plain Python types are stored: loading uses
 torch.load(weights_only=True) and runs no pickled code. Files are written
 atomically (files.atomic_file), so a crash mid-write keeps the previous one.

@@ -1,8 +1,8 @@
 """Device choice: which torch device a trainer runs on, from what a user typed.
 
 Accepted: "cpu", "cuda", "cuda:N", a bare GPU index N (int or text), or None
-for CUDA when present and the CPU otherwise (DESIGN.md: training code scales up
-unchanged). Asking for CUDA where there is none, or for a GPU the machine does
+for CUDA when present and the CPU otherwise, so the same training code scales up
+unchanged. Asking for CUDA where there is none, or for a GPU the machine does
 not have, is a ValueError that says so in one line, never a silent fallback.
 """
 from __future__ import annotations

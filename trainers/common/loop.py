@@ -1,15 +1,15 @@
 """The one training loop: a Trainer runs any Recipe, and Callbacks hang off its steps.
 
-After minGPT's trainer (CONVENTIONS.md point 14): the loop knows nothing of
-pictures or GANs. A Recipe brings the networks, optimizers, LR schedulers and
-one training step; the Trainer draws batches, steps the schedulers, keeps the
-loss history, and saves and resumes the whole state through the common
-checkpoint format, so a resumed run gives the same losses and weights, to the
-bit, as one that never stopped. Progress, sample grids, loss plots and
-checkpoints are callbacks (callbacks.py). A stop request (Ctrl-C, SIGTERM) ends
-the run after the step in progress: on_interrupt runs, so checkpointing
-callbacks save that completed step, and then KeyboardInterrupt is re-raised for
-the caller to report and exit on; a second Ctrl-C stops at once and saves nothing.
+After minGPT's trainer: the loop knows nothing of pictures or GANs. A Recipe
+brings the networks, optimizers, LR schedulers and one training step; the
+Trainer draws batches, steps the schedulers, keeps the loss history, and saves
+and resumes the whole state through the common checkpoint format, so a resumed
+run gives the same losses and weights, to the bit, as one that never stopped.
+Progress, sample grids, loss plots and checkpoints are callbacks
+(callbacks.py). A stop request (Ctrl-C, SIGTERM) ends the run after the step in
+progress: on_interrupt runs, so checkpointing callbacks save that completed
+step, and then KeyboardInterrupt is re-raised for the caller to report and exit
+on; a second Ctrl-C stops at once and saves nothing.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A fit's checkpoint is the common format (trainers.common.checkpoint) of kind
 "cppn": its config holds the FitConfig with the network's CPPNConfig, its
 networks the CPPN's weights and the fixed latent z. This view rebuilds the
 network from them, so a picture or an ONNX export traces back to the fit that
-made it (CONVENTIONS.md point 4).
+made it.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fit a CPPN to a picture, so the CPPN trainer produces a real model and not only random ones.
 
-Only the CPPN-specific part lives here (CONVENTIONS.md point 14): the network,
+Only the CPPN-specific part lives here: the network,
 a latent z drawn once from the seed and held fixed, the mean squared error
 between the network's render of the full coordinate grid and the picture, and
 the preview (target | current). The common Trainer runs it, with a progress

@@ -1,6 +1,6 @@
 """Train pix2pix (Isola et al. 2017) on a folder of A | B pairs, on the common Trainer.
 
-Only the pix2pix part lives here (CONVENTIONS.md point 14): a U-Net generator
+Only the pix2pix part lives here: a U-Net generator
 and a 70x70 PatchGAN discriminator, the loss cGAN + lambda x L1 (lambda 100),
 Adam 2e-4 with beta1 0.5 for both, the learning rate constant for the first
 steps and then falling linearly to zero, and the paper's augmentation (each

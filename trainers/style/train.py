@@ -1,6 +1,6 @@
 """Train a fast style network (Johnson et al.) on a folder of pictures or a video, for one style picture.
 
-Only the style-specific part lives here (CONVENTIONS.md point 14): the
+Only the style-specific part lives here: the
 transformer network (model.py), the frozen VGG-16 loss network (vgg.py) and the
 perceptual, total-variation and temporal losses (losses.py). The common
 Trainer runs it, with a progress bar showing each weighted loss, and a sample

@@ -67,7 +67,7 @@ def test_a_manual_change_holds_until_the_next_cue(tmp_path):
     assert d.composition_at(3.5).previous == 0 and d.composition_at(3.5).scene == 2
     assert d.composition_at(9.0).scene == 2
     assert d.composition_at(10.5).scene == 1  # the next cue takes over again
-    d.next_scene(t=16.0)
+    d.select(d.composition_at(16.0).scene + 1, t=16.0, fade=0.0)  # as the conductor moves on for scene.next
     assert d.composition_at(16.0).scene == 2
 
 

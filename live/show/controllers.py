@@ -1,0 +1,30 @@
+"""The controllers a show plays with, built from its settings.
+
+Each entry of CONTROLLERS is a function from the show (and whether it is
+rehearsed) to a controller, or None where the show does not use it. A
+controller itself (live/control/) knows nothing of shows: the entry reads
+the show's settings for it. Adding a controller is a class in live/control/
+filling live.control.controller.Controller, and one entry here; the conductor
+then hands it the bus, starts it, polls it each frame, puts its status on the
+HUD and stops it. Keys are added by the live run (they need its window), a
+rehearsal's OSC script by the rehearsal (it comes from the command line).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from live.control.controller import Controller
+from live.control.osc import OscServer
+from live.show.schema import Show
+
+
+def osc_server(show: Show, rehearsal: bool) -> Controller | None:
+    """The show's OSC server, live; a rehearsal listens to no network (its script stands in)."""
+    return None if rehearsal else OscServer(show.osc)
+
+
+CONTROLLERS: tuple[Callable[[Show, bool], Controller | None], ...] = (osc_server,)
+
+
+def show_controllers(show: Show, rehearsal: bool) -> list[Controller]:
+    return [controller for build in CONTROLLERS if (controller := build(show, rehearsal)) is not None]
