@@ -1,14 +1,17 @@
-"""Picture helpers every part shares: float pictures to 8-bit, and how a picture fits a frame.
+"""Picture helpers every part shares: float pictures to 8-bit, one channel to three, and how a picture fits a frame.
 
 Models give float pictures in some value range; screens, files and the HUD
 want (H, W, 3) uint8 RGB. `to_uint8` is the one conversion (scaled, rounded,
-clipped), allocation-free when the caller keeps its buffers. `FitMode` is the
-one vocabulary for putting a picture of one aspect into a frame of another.
+clipped), allocation-free when the caller keeps its buffers; `as_rgb` makes
+edges or gray three equal channels at the last moment, where a screen or a
+file needs them. `FitMode` is the one vocabulary for putting a picture of one
+aspect into a frame of another.
 """
 from __future__ import annotations
 
 from typing import Literal
 
+import cv2
 import numpy as np
 
 # cover: fill the frame, cropping the overflow; contain: show it all, letterboxed; stretch: ignore aspect
@@ -31,3 +34,10 @@ def to_uint8(image: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0), o
         return scratch.astype(np.uint8)
     np.copyto(out, scratch, casting="unsafe")
     return out
+
+
+def as_rgb(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an (H, W) uint8 picture (three equal channels); RGB as it is."""
+    if image.ndim == 3:
+        return image
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB, dst=out)

@@ -18,7 +18,12 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
-from live.inference.model_card import ModelCard
+from live.inference.model_card import CardKind, ModelCard, register_card_kind
+
+# A CPPN makes its picture from a latent and the pixel coordinates; its card gives the latent's size,
+# its colour channels and its default coordinate scale.
+register_card_kind(CardKind("cppn", ("latent",), required=("z_dim", "c_dim", "scale"),
+                            describe=lambda card: f"z={card.z_dim} c={card.c_dim} scale={card.scale} arch={card.arch}"))
 
 
 @dataclass(frozen=True)

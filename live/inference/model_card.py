@@ -6,17 +6,24 @@ CPPN its latent size, colour channels and default scale, and how it was made.
 The exporter writes a ModelCard; the engine reads one back and refuses files
 that lack it. Keys are flat strings under the `latentstage.` prefix so tools such
 as Netron show them as they are.
+
+The kinds of model are not a closed list here: each kind registers itself
+(`register_card_kind`) with what its input may hold, the card fields a file of
+it must give and how its own fields read in a log line; the image models
+(pix2pix, style) in live.inference.model_io, the CPPN in
+live.inference.cppn_weights. A GAN brings its own registration.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 PREFIX = "latentstage."
 CONTRACT_VERSION = 1
 
-Kind = Literal["pix2pix", "style", "cppn"]
 InputKind = Literal["latent", "edges", "gray", "rgb"]
 Layout = Literal["NCHW", "HWC"]
 
@@ -27,7 +34,7 @@ class ModelCardError(ValueError):
 
 @dataclass(frozen=True)
 class ModelCard:
-    kind: Kind
+    kind: str  # a registered CardKind's name
     input: InputKind  # what the image input holds; "latent" for a CPPN
     output_layout: Layout  # NCHW for image-to-image networks, HWC for a CPPN
     input_range: tuple[float, float] = (0.0, 1.0)
@@ -35,7 +42,7 @@ class ModelCard:
     channel_order: Literal["RGB", "BGR"] = "RGB"
     size_multiple: int = 1  # height and width must be multiples of this
     native_size: tuple[int, int] | None = None  # (width, height) when the network is not size-free
-    # CPPN only
+    # fields of the latent kinds (a CPPN's, registered as required there)
     z_dim: int | None = None
     c_dim: int | None = None
     scale: float | None = None  # default coordinate scale
@@ -86,9 +93,44 @@ class ModelCard:
     def describe(self) -> str:
         """One line for logs and the HUD."""
         parts = [self.kind, f"in={self.input}", f"out={self.output_layout}"]
-        if self.kind == "cppn":
-            parts.append(f"z={self.z_dim} c={self.c_dim} scale={self.scale} arch={self.arch}")
+        kind = card_kind(self.kind)
+        if kind is not None and kind.describe is not None:
+            parts.append(kind.describe(self))
         return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class CardKind:
+    """A kind of model file, as the code that runs it registers it."""
+
+    name: str  # what a card's `kind` says
+    inputs: tuple[str, ...]  # what its `input` may say: ("latent",), or the pictures an image model takes
+    required: tuple[str, ...] = ()  # ModelCard fields a file of this kind must give
+    describe: Callable[[ModelCard], str] | None = None  # its own fields, in a log line
+
+
+_KINDS: dict[str, CardKind] = {}
+# Where the kinds this package brings register themselves; imported at the first look-up, so a card
+# reads the same whichever part of the program came to it first.
+_BUILT_IN = ("live.inference.model_io", "live.inference.cppn_weights")
+
+
+def register_card_kind(kind: CardKind) -> CardKind:
+    """Make model files of `kind` readable; registering the same kind twice keeps the first."""
+    _KINDS.setdefault(kind.name, kind)
+    return kind
+
+
+def card_kind(name: str) -> CardKind | None:
+    if name not in _KINDS:
+        for module in _BUILT_IN:  # once each: Python keeps the modules it has imported
+            importlib.import_module(module)
+    return _KINDS.get(name)
+
+
+def card_kinds() -> tuple[str, ...]:
+    card_kind("")  # the built-in kinds registered
+    return tuple(_KINDS)
 
 
 def _number(value: float) -> str:
@@ -133,14 +175,21 @@ def _parse(name: str, text: object) -> object:
 
 
 def _check_choices(card: ModelCard, source: str) -> None:
+    kind = card_kind(card.kind)
+    if kind is None:
+        raise ModelCardError(f"{source}: {PREFIX}kind is {card.kind!r}, expected one of {card_kinds()}")
     choices = {
-        "kind": ("pix2pix", "style", "cppn"),
-        "input": ("latent", "edges", "gray", "rgb"),
+        "input": kind.inputs,
         "output_layout": ("NCHW", "HWC"),
         "channel_order": ("RGB", "BGR"),
     }
     for name, allowed in choices.items():
         if getattr(card, name) not in allowed:
             raise ModelCardError(f"{source}: {PREFIX}{name} is {getattr(card, name)!r}, expected one of {allowed}")
-    if card.kind == "cppn" and (card.z_dim is None or card.c_dim is None or card.scale is None):
-        raise ModelCardError(f"{source}: a cppn model must give z_dim, c_dim and scale")
+    missing = [name for name in kind.required if getattr(card, name) is None]
+    if missing:
+        raise ModelCardError(f"{source}: a {kind.name} model must give {_listed(kind.required)}")
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

@@ -12,7 +12,12 @@ import cv2
 import numpy as np
 
 from live.core.imaging import to_uint8
-from live.inference.model_card import ModelCard
+from live.inference.model_card import CardKind, ModelCard, register_card_kind
+
+# Image models: a picture in (edges, gray or RGB), a picture out, NCHW
+PICTURES = ("edges", "gray", "rgb")
+register_card_kind(CardKind("pix2pix", PICTURES))
+register_card_kind(CardKind("style", PICTURES))
 
 
 def model_size(width: int, height: int, card: ModelCard) -> tuple[int, int]:
@@ -25,7 +30,9 @@ def model_size(width: int, height: int, card: ModelCard) -> tuple[int, int]:
 
 
 class ImageModelIO:
-    """Converts (H, W, 3) uint8 RGB frames to a (1, C, h, w) float32 input and the model's output back."""
+    """Converts uint8 frames (H, W) or (H, W, 3) RGB to a (1, C, h, w) float32 input, and the model's
+    output back to (H, W, 3) uint8 RGB: each way with at most one resample, between the frame's size
+    and the model's."""
 
     def __init__(self, card: ModelCard):
         if card.output_layout != "NCHW":
@@ -40,24 +47,27 @@ class ImageModelIO:
     def input_channels(self) -> int:
         return 3 if self.card.input == "rgb" else 1
 
-    def to_input(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 RGB -> (1, C, h, w) float32 in the card's input range, at model_size."""
-        height, width = rgb.shape[:2]
+    def to_input(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) or (H, W, 3) uint8 RGB -> (1, C, h, w) float32 in the card's input range, at
+        model_size (resampled once, if the frame is not that size already)."""
+        height, width = image.shape[:2]
         size = model_size(width, height, self.card)
         if (width, height) != size:
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         channels = self.input_channels
         if self._input is None or self._input.shape != (1, channels, size[1], size[0]):
             self._input = np.empty((1, channels, size[1], size[0]), dtype=np.float32)
         low, high = self.card.input_range
         scale = (high - low) / 255.0
-        if channels == 1:
-            # edges and gray come in as RGB with equal channels; one of them is the picture
-            np.multiply(rgb[..., 0], scale, out=self._input[0, 0])
+        if image.ndim == 2:  # edges or gray: the one plane, or the same plane in each of an RGB model's
+            for plane in range(channels):
+                np.multiply(image, scale, out=self._input[0, plane])
+        elif channels == 1:  # an RGB frame into a model of one channel: its luma
+            np.multiply(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), scale, out=self._input[0, 0])
         else:
             order = (2, 1, 0) if self.card.channel_order == "BGR" else (0, 1, 2)
             for plane, channel in enumerate(order):
-                np.multiply(rgb[..., channel], scale, out=self._input[0, plane])
+                np.multiply(image[..., channel], scale, out=self._input[0, plane])
         self._input += low
         return self._input
 

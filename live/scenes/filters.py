@@ -1,11 +1,14 @@
-"""Image filters between a source and a model: auto-Canny edges, gray, fit to a size, mirror.
+"""Image filters between a source and a model: auto-Canny edges, gray, fit to a size.
 
-The math lives in pure functions (`auto_canny`, `to_gray`, `fit_to`, `mirror`)
-that trainers, exporters and the live loop share. A `FilterChain` runs a list
-of steps written in a show as `[{canny: {sigma: 0.4}}, {fit: {width: 256,
-height: 256}}, {mirror: {}}]`, keeps one output buffer per step so a frame
-costs few allocations, and always returns (H, W, 3) uint8 RGB so whatever
-comes next never has to ask what it got.
+The math lives in pure functions (`auto_canny`, `to_gray`, `fit_to`) that
+trainers, exporters and the live loop share. A `FilterChain` runs a list of
+steps written in a show as `[{canny: {sigma: 0.4}}, {fit: {width: 256,
+height: 256}}]` and keeps one output buffer per step, so a frame costs few
+allocations. Its channel count is decided once, from its steps: edges and gray
+stay one channel (H, W), all the way into a model that eats them; otherwise
+the source's (H, W, 3) RGB. Mirroring is the renderer's alone (`window:
+{mirror: true}`, key m, /latentstage/mirror): one flip of the whole picture,
+on the GPU.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pydantic import Field, TypeAdapter, field_validator, model_validator
 from live.core.config import Settings
 from live.core.imaging import FitMode
 from live.inference.model_card import ModelCard, ModelCardError
+from live.inference.model_io import model_size
 
 
 def to_gray(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -95,11 +99,6 @@ def fit_to(image: np.ndarray, width: int, height: int, mode: FitMode = "cover",
     return out
 
 
-def mirror(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """The image flipped left-right, as a mirror shows a visitor."""
-    return cv2.flip(image, 1, dst=out)
-
-
 def _cover_crop(source_width: int, source_height: int, width: int, height: int) -> tuple[int, int]:
     """Size of the centre crop with the target's aspect ratio (pixels, at least 1)."""
     if source_width * height > width * source_height:  # source wider than the target
@@ -144,15 +143,13 @@ class FitConfig(Settings):
     mode: FitMode = "cover"
 
 
-class MirrorConfig(Settings):
-    """Flip left-right; no settings."""
-
-
 class GrayConfig(Settings):
-    """Luma only (still handed on as three equal channels); no settings."""
+    """Luma only, one channel; no settings."""
 
 
-STEP_NAMES = ("canny", "fit", "mirror", "gray")
+STEP_NAMES = ("canny", "fit", "gray")
+GONE_STEPS = {"mirror": "the renderer mirrors the whole picture: give the show `window: {mirror: true}` "
+                        "(key m, /latentstage/mirror)"}
 
 
 class FilterStep(Settings):
@@ -160,7 +157,6 @@ class FilterStep(Settings):
 
     canny: CannyConfig | None = None
     fit: FitConfig | None = None
-    mirror: MirrorConfig | None = None
     gray: GrayConfig | None = None
 
     @model_validator(mode="before")
@@ -172,16 +168,18 @@ class FilterStep(Settings):
             raise ValueError(f"a filter step is one `name: settings` pair, e.g. {{canny: {{sigma: 0.4}}}}; "
                              f"got {len(data)} keys: {', '.join(map(str, data)) or 'none'}")
         (name, settings), = data.items()
+        if name in GONE_STEPS:
+            raise ValueError(f"there is no {name} step; {GONE_STEPS[name]}")
         if name not in STEP_NAMES:
             raise ValueError(f"unknown filter step {name!r}; the steps are: {', '.join(STEP_NAMES)}")
-        return {name: {} if settings is None else settings}  # `- mirror:` in YAML reads as None
+        return {name: {} if settings is None else settings}  # `- gray:` in YAML reads as None
 
     @property
     def name(self) -> str:
         return next(name for name in STEP_NAMES if getattr(self, name) is not None)
 
     @property
-    def settings(self) -> CannyConfig | FitConfig | MirrorConfig | GrayConfig:
+    def settings(self) -> CannyConfig | FitConfig | GrayConfig:
         return getattr(self, self.name)
 
 
@@ -191,9 +189,11 @@ MODEL_EDGE_STABILISE = 0.6
 
 
 def with_model_inputs(steps: Sequence[FilterStep], card: ModelCard) -> list[FilterStep]:
-    """The show's steps, then what the model's card says its training inputs were made with (edges with
-    these Canny settings, or gray), unless the show already makes them: a show names only the model file."""
-    steps = list(steps)
+    """The show's steps made to feed the model: a fit step fits the size the model runs at (the
+    nearest its card allows), so the frame is resampled once on its way in; then what the card
+    says its training inputs were made with (edges with these Canny settings, or gray), unless the
+    show already makes them: a show names only the model file."""
+    steps = [_fitting_model(step, card) if step.fit is not None else step for step in steps]
     if card.input == "edges" and not any(step.canny is not None for step in steps):
         extra = card.extra
         try:
@@ -208,13 +208,21 @@ def with_model_inputs(steps: Sequence[FilterStep], card: ModelCard) -> list[Filt
     return steps
 
 
-FilterSteps = list[FilterStep]  # what a show embeds: `filters: [{canny: {}}, {mirror: {}}]`
+def _fitting_model(step: FilterStep, card: ModelCard) -> FilterStep:
+    width, height = model_size(step.fit.width, step.fit.height, card)
+    if (width, height) == (step.fit.width, step.fit.height):
+        return step
+    return FilterStep(fit=step.fit.replaced(width=width, height=height))
+
+
+FilterSteps = list[FilterStep]  # what a show embeds: `filters: [{canny: {}}, {fit: {...}}]`
 
 _STEPS_ADAPTER = TypeAdapter(FilterSteps)
 
 
 class FilterChain:
-    """Runs filter steps in order; `apply` returns (H, W, 3) uint8 RGB.
+    """Runs filter steps in order; `apply` returns uint8 (H, W) edges or gray, or (H, W, 3) RGB, as
+    `channels` says.
 
     Each step writes into a buffer it keeps (reallocated only when the input size
     changes), so the returned array belongs to the chain and is valid until the
@@ -224,19 +232,18 @@ class FilterChain:
 
     def __init__(self, steps: Sequence[FilterStep | dict] = ()):
         self.steps: list[FilterStep] = _STEPS_ADAPTER.validate_python(list(steps))
-        self._buffers: list[np.ndarray | None] = [None] * (len(self.steps) + 1)  # one per step, plus the RGB out
+        self._buffers: list[np.ndarray | None] = [None] * len(self.steps)  # one per step
         self._averages: list[np.ndarray | None] = [None] * len(self.steps)  # stabilised Canny steps' running luma
+        # decided once: a canny or gray step makes one channel, and no step makes three again
+        self.channels = 1 if any(step.canny is not None or step.gray is not None for step in self.steps) else 3
 
     def apply(self, rgb: np.ndarray, canny_sigma: float | None = None) -> np.ndarray:
-        """(H, W, 3) uint8 RGB in, (H', W', 3) uint8 RGB out; `canny_sigma` (a performer's
-        fader) overrides the Canny steps' own sigma when given."""
+        """(H, W, 3) uint8 RGB in; (H', W') or (H', W', 3) uint8 out, `channels` of them.
+        `canny_sigma` (a performer's fader) overrides the Canny steps' own sigma when given."""
         image = rgb
         for index, step in enumerate(self.steps):
             image = self._run(index, step, image, canny_sigma)
-        if image.ndim == 3:
-            return image
-        out = self._buffer(len(self.steps), (*image.shape, 3))
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB, dst=out)  # edges and gray as three equal channels
+        return image
 
     def _run(self, index: int, step: FilterStep, image: np.ndarray, canny_sigma: float | None) -> np.ndarray:
         settings = step.settings
@@ -249,8 +256,6 @@ class FilterChain:
         if isinstance(settings, FitConfig):
             shape = (settings.height, settings.width, *image.shape[2:])
             return fit_to(image, settings.width, settings.height, settings.mode, out=self._buffer(index, shape))
-        if isinstance(settings, MirrorConfig):
-            return mirror(image, out=self._buffer(index, image.shape))
         if image.ndim == 2:
             return image  # already gray (edges, or gray twice)
         return to_gray(image, out=self._buffer(index, image.shape[:2]))

@@ -8,6 +8,12 @@ newest frame and only recomputes when a new one has come or a parameter
 moved; in rehearsal it asks the source for the frame that belongs to time t.
 When the source is unhealthy or silent it raises SceneUnavailable, and the
 stage decides what to show.
+
+The frame path is decided when the scene is built: the chain's channels (edges
+and gray stay one channel, into a model that eats them), and with a model its
+size (a fit step fits the model's size), so a frame is resampled at most once
+on the CPU before the model and once after it, to the render size. Edges and
+gray become three channels only at the end, for the renderer.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from pydantic import Field
 from live.control.parameters import Parameter
 from live.core.config import Settings
 from live.core.frames import Frame
+from live.core.imaging import as_rgb
 from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, open_source
@@ -76,9 +83,9 @@ class PipelineScene(SceneBase):
 
     def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool,
                  style: StyleOptions | None = None):
-        if engine is not None and engine.card.kind == "cppn":
-            raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a CPPN model; "
-                             "use kind: cppn for it")
+        if engine is not None and engine.card.input == "latent":  # a CPPN, a GAN: pictures from a latent
+            raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a {engine.card.kind} model, "
+                             f"which makes pictures from a latent; use kind: {engine.card.kind} for it")
         self.name = name
         self.source = source
         self.chain = chain
@@ -143,7 +150,7 @@ class PipelineScene(SceneBase):
 
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
-            blank = np.zeros((height, width, 3), dtype=np.uint8)
+            blank = np.zeros((height, width, 3), dtype=np.uint8)  # (H, W, 3) RGB, as a source gives
             self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank))})
 
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
@@ -196,8 +203,14 @@ class PipelineScene(SceneBase):
 
 
 def _resized(image: np.ndarray, width: int, height: int, out: np.ndarray | None) -> np.ndarray:
-    if image.shape[:2] == (height, width):
+    """(height, width, 3) uint8 RGB of an (H, W) or (H, W, 3) uint8 picture: resampled once if its
+    size differs, then (edges, gray) made three channels; `out` is reused when it fits."""
+    if image.shape[:2] == (height, width) and image.ndim == 3:
         return image
     if out is None or out.shape != (height, width, 3):
         out = np.empty((height, width, 3), dtype=np.uint8)
-    return cv2.resize(image, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
+    if image.ndim == 3:
+        return cv2.resize(image, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
+    if image.shape[:2] != (height, width):
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    return as_rgb(image, out=out)

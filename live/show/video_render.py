@@ -18,6 +18,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
+from live.core.imaging import as_rgb
 from live.inference.engine import Engine, EngineConfig
 from live.inference.model_io import ImageModelIO
 from live.output.video import SoundTrack, VideoWriter, even_size
@@ -73,7 +74,7 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
                         made = chain.apply(picture)
                         result = engine.run({model_input: io.to_input(made)})[model_output]
                         styled = io.to_frame(result, width, height)
-                        shown = np.concatenate([made, styled, picture], axis=1) if triptych else styled
+                        shown = np.concatenate([as_rgb(made), styled, picture], axis=1) if triptych else styled
                         writer.write(shown, at=_seconds(frame, frames, fps))
                         frames += 1
                         bar.update(1)

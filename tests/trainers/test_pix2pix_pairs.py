@@ -38,15 +38,15 @@ def test_the_live_chain_makes_exactly_the_training_edges_of_a_frame(sigma):
     trained_on = network_input(frame, settings)
     live = FilterChain(with_model_inputs([], edges_card(settings))).apply(frame)
     assert trained_on.mean() > 200  # black lines on white: mostly white
-    np.testing.assert_array_equal(live[..., 0], trained_on)
-    np.testing.assert_array_equal(live[..., 2], trained_on)
+    assert live.shape == trained_on.shape  # one channel, as the model takes it
+    np.testing.assert_array_equal(live, trained_on)
 
 
 def test_a_gray_model_gets_the_luma_it_was_trained_on():
     frame = data.astronaut()
     settings = PairSettings(input="gray")
     live = FilterChain(with_model_inputs([], edges_card(settings))).apply(frame)
-    np.testing.assert_array_equal(live[..., 0], network_input(frame, settings))
+    np.testing.assert_array_equal(live, network_input(frame, settings))
 
 
 def test_stabilised_live_edges_boil_less_on_a_still_noisy_scene():
@@ -56,7 +56,7 @@ def test_stabilised_live_edges_boil_less_on_a_still_noisy_scene():
     card = edges_card(PairSettings())
 
     def flips(chain: FilterChain) -> float:
-        edges = [chain.apply(frame)[..., 0].copy() for frame in frames]
+        edges = [chain.apply(frame).copy() for frame in frames]
         return float(np.mean([(a != b).mean() for a, b in itertools.pairwise(edges[4:])]))
 
     raw = FilterChain([{"canny": {"sigma": 0.33, "blur": 3, "invert": True}}])

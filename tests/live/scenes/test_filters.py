@@ -1,4 +1,4 @@
-"""Filters on real pictures (scikit-image samples): auto-Canny, gray, fit, mirror and the chain."""
+"""Filters on real pictures (scikit-image samples): auto-Canny, gray, fit and the chain."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,17 @@ import pytest
 from pydantic import ValidationError
 from skimage import data
 
-from live.scenes.filters import FilterChain, auto_canny, canny_thresholds, fit_to, median_level, mirror, to_gray
+from live.inference.model_card import ModelCard
+from live.scenes.filters import (
+    FilterChain,
+    FilterStep,
+    auto_canny,
+    canny_thresholds,
+    fit_to,
+    median_level,
+    to_gray,
+    with_model_inputs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,35 +96,44 @@ def test_fit_stretch_and_gray_inputs_keep_exact_sizes(astronaut):
     assert fit_to(astronaut, 1024, 600, "cover").shape == (600, 1024, 3)  # enlarging too
 
 
-def test_mirror_flips_left_right(astronaut):
-    flipped = mirror(astronaut)
-    assert np.array_equal(flipped, astronaut[:, ::-1])
-    assert np.array_equal(mirror(flipped), astronaut)
-
-
-def test_filter_chain_runs_steps_in_order_and_returns_rgb(astronaut):
+def test_filter_chain_runs_steps_in_order_and_edges_stay_one_channel(astronaut):
     chain = FilterChain([{"canny": {"sigma": 0.4}}, {"fit": {"width": 256, "height": 128, "mode": "cover"}},
-                         {"mirror": {}}, {"gray": {}}])
+                         {"gray": {}}])
+    assert chain.channels == 1  # decided from the steps, before any frame
     out = chain.apply(astronaut)
-    assert out.shape == (128, 256, 3) and out.dtype == np.uint8
-    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
-    expected = mirror(fit_to(auto_canny(astronaut, sigma=0.4), 256, 128, "cover"))
-    assert np.array_equal(out[..., 0], expected)
+    assert out.shape == (128, 256) and out.dtype == np.uint8
+    assert np.array_equal(out, fit_to(auto_canny(astronaut, sigma=0.4), 256, 128, "cover"))
     assert np.array_equal(chain.apply(astronaut), out)  # buffers reused, same answer
 
 
 def test_filter_chain_without_steps_passes_rgb_through(astronaut):
-    assert FilterChain().apply(astronaut) is astronaut
-    assert FilterChain([{"mirror": None}]).apply(astronaut).shape == (512, 512, 3)  # `- mirror:` in YAML
+    chain = FilterChain()
+    assert chain.channels == 3 and chain.apply(astronaut) is astronaut
+    assert FilterChain([{"gray": None}]).apply(astronaut).shape == (512, 512)  # `- gray:` in YAML
+
+
+def test_the_mirror_step_is_gone_the_renderer_mirrors():
+    with pytest.raises(ValidationError, match=r"there is no mirror step; the renderer mirrors the whole picture: "
+                                              r"give the show `window: \{mirror: true\}`"):
+        FilterChain([{"mirror": {}}])
+
+
+def test_a_fit_step_before_a_model_fits_the_size_the_model_runs_at():
+    card = ModelCard(kind="pix2pix", input="edges", output_layout="NCHW", size_multiple=128)
+    steps = with_model_inputs([FilterStep(fit={"width": 250, "height": 140, "mode": "contain"})], card)
+    assert [step.name for step in steps] == ["fit", "canny"]  # the card's edges appended after
+    assert (steps[0].fit.width, steps[0].fit.height, steps[0].fit.mode) == (256, 128, "contain")
+    model_sized = with_model_inputs([FilterStep(fit={"width": 256, "height": 128})], card)
+    assert model_sized[0].fit.width == 256 and model_sized[0].fit.height == 128
 
 
 def test_filter_chain_refuses_unknown_steps_by_name():
-    with pytest.raises(ValidationError, match=r"unknown filter step 'blurr'; the steps are: canny, fit, mirror, gray"):
-        FilterChain([{"mirror": {}}, {"blurr": {"size": 3}}])
+    with pytest.raises(ValidationError, match=r"unknown filter step 'blurr'; the steps are: canny, fit, gray"):
+        FilterChain([{"gray": {}}, {"blurr": {"size": 3}}])
 
 
 @pytest.mark.parametrize("steps, message", [
-    ([{"canny": {}, "mirror": {}}], "one `name: settings` pair"),
+    ([{"canny": {}, "gray": {}}], "one `name: settings` pair"),
     ([{"canny": {"sigmaa": 0.3}}], "sigmaa"),
     ([{"canny": {"sigma": -0.1}}], "greater than or equal to 0"),
     ([{"canny": {"blur": 4}}], "odd"),
