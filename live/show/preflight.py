@@ -1,13 +1,14 @@
 """Preflight: the checks of a show that read more than its file, made once before the first frame.
 
 The show file's own checks (keys, types, names, cues, that files exist) are
-the schema's. What only the world can answer is asked here: that each
-source that plays a file delivers its first frame (a video decodes, an image
-folder holds pictures), that a sound file decodes, that the OSC feedback host
-resolves, that each model file has a card of a kind its scene runs. `check`, `run` and `rehearse` all call `preflight`, and then build
-the stage, whose scenes refuse a model of the wrong kind; so a show `check`
-passes is one `run` and `rehearse` start, and each refusal is one line with
-the show's file, line and key of the value at fault.
+the schema's. What only the files and the network can answer is asked here:
+that each model file has a card of a kind its scene runs, that each source
+that plays a file delivers its first frame (a video decodes, an image folder
+holds pictures), that a sound file decodes, that the OSC feedback host
+resolves. `check`, `run`, `rehearse` and the show reloader all call
+`preflight` before they build a scene, so a show `check` passes is one `run`
+and `rehearse` start, and each refusal is one line with the show's file, line
+and the key of the value at fault.
 """
 from __future__ import annotations
 
