@@ -248,7 +248,8 @@ class OscServer(Controller):
             return ""
         return (f"osc {self.address[0]}:{self.address[1]} in {self.received} bad "
                 f"{self.rejected + self.malformed + self.refused} (malformed {self.malformed}, "
-                f"rejected {self.rejected}, refused {self.refused})")
+                f"rejected {self.rejected}, refused {self.refused})"
+                + ("; feedback off: its host does not resolve" if self.feedback_problem else ""))
 
     def __enter__(self) -> OscServer:
         self.start()

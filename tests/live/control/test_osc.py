@@ -339,6 +339,7 @@ def test_a_feedback_host_that_does_not_resolve_turns_off_feedback_only(bus, capl
         SimpleUDPClient(*server.address).send_message("/latentstage/cppn/scale", 9.0)
         assert wait_for(lambda: bus.get("cppn.scale") == 9.0, timeout=WAIT)
         assert "'lighting-desk.invalid' does not resolve" in server.feedback_problem
+        assert server.status().endswith("; feedback off: its host does not resolve")  # on the HUD
     said = [record.getMessage() for record in caplog.records if "feedback" in record.getMessage()]
     assert len(said) == 1 and "OSC input still listens" in said[0], said
 
