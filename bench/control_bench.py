@@ -57,7 +57,9 @@ class MeasuredRun(LiveRun):
     def _draw(self) -> None:
         super()._draw()
         now = time.perf_counter()
-        shown = {"mirror": self.renderer.mirror, "scene": self._scene}
+        names = [scene.name for scene in self.stage.scenes]
+        shown = {"mirror": self.renderer.mirror,
+                 "scene": names.index(self._scene_name) if self._scene_name in names else None}
         with self.probes.lock:
             for probe in list(self.probes.pending):
                 if shown[probe.kind] == probe.wanted:

@@ -1,11 +1,12 @@
 """Rehearsal: the show rendered offline on a virtual clock into a video file.
 
-The same stage, director and renderer as a live run, on a headless GL surface,
-with frame i shown at t = i / fps exactly. Nothing depends on the wall clock,
-so the same show and seed give the same frames, run after run. Stand-ins take
-the venue's place: a video file for each camera, a song for the sound input
-(and the preview's sound track), a script of OSC messages for the operator. A
-contact sheet beside the preview shows each scene change and the sound.
+The same stage, director, renderer and frame step (the conductor's) as a live
+run, on a headless GL surface, with frame i shown at t = i / fps exactly.
+Nothing depends on the wall clock, so the same show and seed give the same
+frames, run after run. Stand-ins take the venue's place: a video file for each
+camera, a song for the sound input (and the preview's sound track), a script
+of OSC messages for the operator. A contact sheet beside the preview shows
+each scene change and the sound.
 
 A replay renders a live run's event log instead: each frame at the show time
 the live run composed it, after the controller writes it had seen, hearing the
