@@ -37,7 +37,7 @@ from live.core.config import Settings
 from live.inference.engine import Engine, EngineConfig
 from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
 
-
+# A kind can be written from this module alone: what it fills, what it returns, what it declares
 __all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
            "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults"]
 
@@ -55,7 +55,7 @@ class KeyframeMove:
     keyframe: str  # one of the names the scene's spec offers (SceneSpec.keyframe_names)
     at: float  # seconds of show time: when the cue fired
     seconds: float  # the cue's fade; 0 jumps there
-    curve: str = "smooth"  # one of the mappings' curves
+    curve: str = "smooth"  # one of the easing curves (live.core.curves)
 
 
 @dataclass(frozen=True)
