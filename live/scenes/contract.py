@@ -74,6 +74,7 @@ class SceneSpec(Settings):
 
     # True for a kind whose scenes have a latent a cue can move to a named keyframe
     has_latent: ClassVar[bool] = False
+    naming_keyframes: ClassVar[str] = ""  # how its block names them, for a show that names none
 
     name: str = Field(min_length=1)
 

@@ -68,6 +68,7 @@ class CppnSceneSpec(SceneSpec):
     """A CPPN whose latent morphs through keyframes."""
 
     has_latent: ClassVar[bool] = True
+    naming_keyframes: ClassVar[str] = "`cppn: {named_keyframes: {NAME: INDEX}}`"
 
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder
