@@ -99,6 +99,11 @@ class SceneSpec(Settings):
         """The keyframes of its latent a cue can name (kinds with `has_latent`)."""
         return ()
 
+    def with_camera_stand_in(self, clip: Path) -> SceneSpec:
+        """This spec with a video file (`clip`, resolved) in place of any camera it reads: a rehearsal
+        of the venue's camera. A kind with no camera stays as it is."""
+        return self
+
 
 def _replaced_at(node: Any, location: tuple[str | int, ...], value: Any) -> Any:
     head, *rest = location
