@@ -16,6 +16,7 @@ live.inference.cppn_weights. A GAN brings its own registration.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,22 +157,28 @@ def _coerce(values: dict[str, object], source: str) -> ModelCard:
 
 
 def _parse(name: str, text: object) -> object:
+    """A metadata string as the field's declared type says: a number, or a comma-separated tuple."""
     if name == "extra":
         return text
     assert isinstance(text, str)
-    if name == "latent":
-        return tuple(float(v) for v in text.split(","))
-    if name in ("input_range", "output_range"):
-        low, high = (float(v) for v in text.split(","))
-        return (low, high)
-    if name == "native_size":
-        width, height = (int(v) for v in text.split(","))
-        return (width, height)
-    if name in ("size_multiple", "z_dim", "c_dim", "steps", "seed"):
+    declared = _field_types()[name]
+    if declared.startswith("tuple["):
+        items = declared[len("tuple["):declared.index("]")].split(", ")  # ["float", "float"] or ["float", "..."]
+        values = text.split(",")
+        if "..." not in items and len(values) != len(items):
+            raise ValueError(f"{len(values)} values, not {len(items)}")
+        return tuple((int if items[0] == "int" else float)(v) for v in values)
+    if declared.startswith("int"):
         return int(text)
-    if name == "scale":
+    if declared.startswith("float"):
         return float(text)
     return text
+
+
+@functools.cache
+def _field_types() -> dict[str, str]:
+    """Each ModelCard field's declared type, as written (`int | None`, `tuple[float, float]`)."""
+    return {f.name: str(f.type) for f in dataclasses.fields(ModelCard)}
 
 
 def _check_choices(card: ModelCard, source: str) -> None:

@@ -37,7 +37,7 @@ from live.core.config import Settings
 from live.inference.engine import Engine, EngineConfig
 from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
 
-
+# A kind can be written from this module alone: what it fills, what it returns, what it declares
 __all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
            "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults"]
 
@@ -55,7 +55,7 @@ class KeyframeMove:
     keyframe: str  # one of the names the scene's spec offers (SceneSpec.keyframe_names)
     at: float  # seconds of show time: when the cue fired
     seconds: float  # the cue's fade; 0 jumps there
-    curve: str = "smooth"  # one of the mappings' curves
+    curve: str = "smooth"  # one of the easing curves (live.core.curves)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class SceneSpec(Settings):
     has_latent: ClassVar[bool] = False
     # The model card kinds its model may be (`check` and preflight read the card); () takes any
     model_kinds: ClassVar[tuple[str, ...]] = ()
+    naming_keyframes: ClassVar[str] = ""  # how its block names them, for a show that names none
 
     name: str = Field(min_length=1)
 
@@ -99,6 +100,11 @@ class SceneSpec(Settings):
     def keyframe_names(self) -> tuple[str, ...]:
         """The keyframes of its latent a cue can name (kinds with `has_latent`)."""
         return ()
+
+    def with_camera_stand_in(self, clip: Path) -> SceneSpec:
+        """This spec with a video file (`clip`, resolved) in place of any camera it reads: a rehearsal
+        of the venue's camera. A kind with no camera stays as it is."""
+        return self
 
 
 def _replaced_at(node: Any, location: tuple[str | int, ...], value: Any) -> Any:

@@ -69,6 +69,7 @@ class CppnSceneSpec(SceneSpec):
 
     has_latent: ClassVar[bool] = True
     model_kinds: ClassVar[tuple[str, ...]] = ("cppn",)
+    naming_keyframes: ClassVar[str] = "`cppn: {named_keyframes: {NAME: INDEX}}`"
 
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder

@@ -32,7 +32,7 @@ from live.core.frames import Frame
 from live.core.imaging import as_rgb
 from live.inference.engine import Engine
 from live.inference.model_io import ImageModelIO
-from live.inputs.sources import Source, SourceConfig, open_source
+from live.inputs.sources import Source, SourceConfig, VideoFileConfig, open_source
 from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable
 from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
@@ -66,6 +66,9 @@ class PipelineSceneSpec(SceneSpec):
         media = {("source", name): value for name in type(self.source).model_fields
                  if isinstance(value := getattr(self.source, name), Path)}
         return {("model",): self.model, **media} if self.model is not None else media
+
+    def with_camera_stand_in(self, clip: Path) -> PipelineSceneSpec:
+        return self.replaced(source=VideoFileConfig(path=clip)) if self.source.kind == "camera" else self
 
 
 class PipelineScene(SceneBase):

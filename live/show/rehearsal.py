@@ -27,7 +27,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from live.control.osc_script import OscCue
-from live.inputs.sources import VideoFileConfig
 from live.output.render import open_renderer
 from live.output.video import SoundTrack, VideoWriter
 from live.show.conductor import Conductor, show_audio
@@ -54,10 +53,7 @@ def with_camera_stand_in(show: Show, clip: Path) -> Show:
     """The show with every camera source replaced by `clip`, looping: the venue's camera, rehearsed."""
     if not clip.is_file():
         raise ShowError(f"{clip}: no such video to stand in for the camera")
-    scenes = [scene.replaced(source=VideoFileConfig(path=clip.resolve()))
-              if getattr(getattr(scene, "source", None), "kind", None) == "camera" else scene
-              for scene in show.scenes]
-    return show.replaced(scenes=scenes)
+    return show.replaced(scenes=[scene.with_camera_stand_in(clip.resolve()) for scene in show.scenes])
 
 
 def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,

@@ -320,7 +320,7 @@ def _check_keyframe(scene: SceneSpec, name: str, location: tuple) -> None:
         close = difflib.get_close_matches(name, named, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         known = (f"it has: {', '.join(named)}" if named else
-                 f"it names none: give it `{scene.kind}: {{named_keyframes: {{NAME: INDEX}}}}`")
+                 f"it names none: give it {scene.naming_keyframes}")
         raise LocatedError(location, f"scene {scene.name!r} has no keyframe named {name!r}; {hint}{known}")
 
 

@@ -200,6 +200,13 @@ def test_a_keyframe_cue_names_a_keyframe_of_its_cppn_scene(tmp_path, cue, proble
     assert problem in message, message
 
 
+def test_a_keyframe_cue_to_a_scene_that_names_none_says_how_its_kind_names_them(tmp_path):
+    show = KEYFRAMED.replace(", named_keyframes: {calm: 0, storm: 3}", "") + "  - {at: 1, scene: drift, keyframe: storm}\n"
+    message = error_of(tmp_path, show)
+    assert (":8: cues[0].keyframe: scene 'drift' has no keyframe named 'storm'; it names none: give it "
+            "`cppn: {named_keyframes: {NAME: INDEX}}`") in message, message
+
+
 def test_a_named_keyframe_is_one_of_the_walk_s_and_the_sheet_says_where_the_latent_goes(tmp_path):
     message = error_of(tmp_path, KEYFRAMED.replace("storm: 3", "storm: 5"))
     assert ":5: scenes[0].cppn.named_keyframes.storm: keyframe 5, but the walk has 5 (0 .. 4)" in message, message
