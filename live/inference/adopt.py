@@ -173,9 +173,8 @@ def _split_inputs(path: str, model: onnx.ModelProto, session: ort.InferenceSessi
 def _picture_likeness(shape) -> tuple[int, int]:
     """(axes that could hold 1 or 3 channels, known elements): a picture before a (1, 1, 1, 100) vector."""
     channel_axes = sum(1 for axis in (1, 3) if shape[axis] in (1, 3) or not isinstance(shape[axis], int))
-    known = int(np.prod([d for d in shape if isinstance(d, int) and d > 0])) if any(
-        not isinstance(d, int) for d in shape) is False else 1 << 30  # a free size: as large as any
-    return channel_axes, known
+    free = any(not isinstance(d, int) or d <= 0 for d in shape)
+    return channel_axes, (1 << 30) if free else int(np.prod(shape))  # a free size: as large as any
 
 
 def _declare(path: str, info) -> ModelInput:
@@ -360,7 +359,7 @@ def _score_parts(picture: np.ndarray, output: np.ndarray, kind: AdoptKind) -> di
         output = cv2.resize(output, (width, height), interpolation=cv2.INTER_LINEAR)
     finite = np.isfinite(output)
     if not finite.all():
-        return {"in_range": 0.0, "unsaturated": 0.0, "contrast": 0.0, "structure": 0.0, "colour": 0.0}
+        return {"in_range": 0.0, "unsaturated": 0.0, "contrast": 0.0, "structure": 0.0, "colour": 0.0, "tone": 0.0}
     source = picture.astype(np.float32) / 255.0
     # outside the range by more than a rounding's worth: what the screen would clip
     in_range = 1.0 - float(np.mean((output < -0.02) | (output > 1.02)))
@@ -372,14 +371,16 @@ def _score_parts(picture: np.ndarray, output: np.ndarray, kind: AdoptKind) -> di
     contrast = min(1.0, _spread(luma_out) / (0.8 * spread_in)) if kind == "style" else min(1.0, _spread(luma_out) / 0.4)
     structure = max(0.0, _correlation(_gradient(luma_in), _gradient(luma_out)))
     colour = _colour_agreement(source, np.clip(output, 0.0, 1.0)) if kind == "style" else 0.0
+    tone = 1.0 - min(1.0, abs(float(luma_out.mean() - luma_in.mean())) * 2.0)  # a style keeps the light
     return {"in_range": in_range, "unsaturated": unsaturated, "contrast": contrast, "structure": structure,
-            "colour": colour}
+            "colour": colour, "tone": tone}
 
 
 def _combine(parts: dict[str, float], kind: AdoptKind) -> float:
     # A picture must first be a picture (in range, not burnt out, not flat); then the more of the
-    # input's structure (and for a style, colour) it keeps, the likelier the convention.
-    keeps = (0.6 * parts["structure"] + 0.4 * parts["colour"]) if kind == "style" else parts["structure"]
+    # input's structure (and for a style, its colour and overall light) it keeps, the likelier the convention.
+    keeps = (0.45 * parts["structure"] + 0.3 * parts["colour"] + 0.25 * parts["tone"] if kind == "style"
+             else parts["structure"])
     return parts["in_range"] ** 2 * parts["unsaturated"] ** 2 * parts["contrast"] * (0.25 + 0.75 * keeps)
 
 

@@ -103,7 +103,7 @@ class Engine:
     def load(cls, path: str | os.PathLike[str], config: EngineConfig | None = None) -> Engine:
         config = config if config is not None else EngineConfig()
         path = Path(path)
-        card = _read_card(path)
+        card = read_card(path)
         providers = _choose_providers(config, probe_providers(), path)
         session = _open_session(path, providers, config.device_id)
         wanted = providers[0] if isinstance(providers[0], str) else providers[0][0]
@@ -207,7 +207,8 @@ def _discard_profile(session: ort.InferenceSession) -> None:
         Path(profile).unlink(missing_ok=True)
 
 
-def _read_card(path: Path) -> ModelCard:
+def read_card(path: Path) -> ModelCard:
+    """The card a model file carries; EngineError names the file when it has none or cannot be read."""
     if not path.is_file():
         raise EngineError(f"{path}: no such model file")
     try:

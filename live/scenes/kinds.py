@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Union
 
 from pydantic import Field
 
 from live.control.bus import ControlBus
 from live.control.parameters import Parameter, show_parameters
+from live.inference.engine import EngineError, read_card
+from live.inference.model_card import ModelCardError
 from live.scenes.contract import Scene, SceneContext, alias_name
 from live.scenes.cppn import CppnScene
-from live.scenes.pipeline import PipelineScene
+from live.scenes.pipeline import PipelineScene, model_parameters
 
 SCENE_KINDS: tuple[type, ...] = (CppnScene, PipelineScene)
 
@@ -45,14 +48,30 @@ def control_bus(scenes: Sequence[tuple[str, type, tuple[Parameter, ...]]]) -> Co
             full = dataclasses.replace(parameter, name=f"{scene_name}.{parameter.name}")
             bus.declare(full)
             alias = alias_name(scene_class, parameter)
-            declaration = _kind_declaration(scene_class, parameter.name, alias)
+            declaration = _kind_declaration(scene_class, parameter, alias)
             aliases.setdefault(alias, (declaration, {}))[1][scene_name] = full.name
     for declaration, targets in aliases.values():
         bus.declare_alias(declaration, targets)
     return bus
 
 
-def _kind_declaration(scene_class: type, short_name: str, alias: str) -> Parameter:
-    """The kind's own declaration of a parameter, under its alias name (what listings show)."""
-    parameter = next(p for p in scene_class.PARAMETERS if p.name == short_name)
-    return dataclasses.replace(parameter, name=alias)
+def _kind_declaration(scene_class: type, parameter: Parameter, alias: str) -> Parameter:
+    """The kind's own declaration of a parameter, under its alias name (what listings show); a parameter
+    the scene's model declares (not the kind) as the first scene with it declares it."""
+    declared = next((p for p in scene_class.PARAMETERS if p.name == parameter.name), parameter)
+    return dataclasses.replace(declared, name=alias)
+
+
+def spec_parameters(spec, show_folder: Path) -> tuple[Parameter, ...]:
+    """The parameters a scene built from `spec` will have, before it is built: its kind's, and for a
+    pipeline those its model's card declares (none while the model is missing or unreadable: loading
+    the show says so)."""
+    scene_class = scene_type(spec.kind)
+    model = getattr(spec, "model", None)
+    if scene_class is not PipelineScene or model is None:
+        return scene_class.PARAMETERS
+    try:
+        card = read_card(show_folder / model)
+    except (EngineError, ModelCardError):
+        return scene_class.PARAMETERS
+    return scene_class.PARAMETERS + model_parameters(card, str(model))
