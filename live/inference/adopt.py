@@ -44,6 +44,9 @@ CAFFE_MEAN = (123.68, 116.779, 103.939)  # RGB, of 0-255 pictures
 INPUT_RANGES = ("0-1", "0-255", "-1..1", "imagenet", "caffe")
 OUTPUT_RANGES = {"0-1": (0.0, 1.0), "0-255": (0.0, 255.0), "-1..1": (-1.0, 1.0)}
 TIE = 0.015  # scores this close to the best (fraction of it) are a tie
+# Drawings are dark lines on paper (pix2pix's edges2* sets, our own trainers): light lines must paint a
+# clearly better picture to be believed, since a network fed its drawing inverted still paints something.
+DARK_LINES_PRIOR = 1.25
 MULTIPLES = (1, 2, 4, 8, 16, 32, 64)
 PROBE_SIDE = 192  # pixels: the longer side the samples are scored at, for a size-free model
 SATURATED = 0.02  # a luma this near either end of the range is saturated
@@ -132,7 +135,7 @@ def probe(path: str, samples: list[np.ndarray], kind: AdoptKind | None = None,
                                         [_to_uint8(d) for d in decoded]))
     ranked = _rank(candidates)
     best = ranked[0]
-    ties = [c for c in candidates if c.score >= best.score * (1 - TIE) and c is not best]
+    ties = [c for c in ranked[1:] if c.score >= best.score * (1 - TIE) and c.convention.dark_lines == best.convention.dark_lines]
     return Probe(path, kind, image.name, output_name, layout, output_layout, channels, output_channels, native,
                  multiple, extra_inputs, pictures, ranked, ties)
 
@@ -285,8 +288,10 @@ def _dtype(type_name: str):
 
 def _conventions(kind: AdoptKind, channels: int) -> list[Convention]:
     orders: tuple[Order, ...] = ("RGB", "BGR") if channels == 3 else ("RGB",)
+    # per-channel means belong to colour pictures: a one-channel input has plain ranges only
+    ranges = INPUT_RANGES if channels == 3 else tuple(r for r in INPUT_RANGES if r not in ("imagenet", "caffe"))
     lines = (True, False) if kind == "pix2pix" else (None,)
-    return [Convention(r, o, "0-1", dark) for dark in lines for r in INPUT_RANGES for o in orders]
+    return [Convention(r, o, "0-1", dark) for dark in lines for r in ranges for o in orders]
 
 
 def _probe_picture(sample: np.ndarray, kind: AdoptKind, native, multiple: int) -> np.ndarray:
@@ -365,10 +370,10 @@ def _score_parts(picture: np.ndarray, output: np.ndarray, kind: AdoptKind) -> di
     in_range = 1.0 - float(np.mean((output < -0.02) | (output > 1.02)))
     luma_in, luma_out = _luma(source), _luma(np.clip(output, 0.0, 1.0))
     saturated = float(np.mean((luma_out < SATURATED) | (luma_out > 1 - SATURATED)))
-    saturated_in = float(np.mean((luma_in < SATURATED) | (luma_in > 1 - SATURATED)))
+    # an edge map is all black and white by nature; a photograph's own burnt-out parts may stay so
+    saturated_in = float(np.mean((luma_in < SATURATED) | (luma_in > 1 - SATURATED))) if kind == "style" else 0.0
     unsaturated = 1.0 - max(0.0, saturated - saturated_in)
-    spread_in = max(0.1, _spread(luma_in))
-    contrast = min(1.0, _spread(luma_out) / (0.8 * spread_in)) if kind == "style" else min(1.0, _spread(luma_out) / 0.4)
+    contrast = min(1.0, _spread(luma_out) / (0.8 * max(0.1, _spread(luma_in))))
     structure = max(0.0, _correlation(_gradient(luma_in), _gradient(luma_out)))
     colour = _colour_agreement(source, np.clip(output, 0.0, 1.0)) if kind == "style" else 0.0
     tone = 1.0 - min(1.0, abs(float(luma_out.mean() - luma_in.mean())) * 2.0)  # a style keeps the light
@@ -381,7 +386,10 @@ def _combine(parts: dict[str, float], kind: AdoptKind) -> float:
     # input's structure (and for a style, its colour and overall light) it keeps, the likelier the convention.
     keeps = (0.45 * parts["structure"] + 0.3 * parts["colour"] + 0.25 * parts["tone"] if kind == "style"
              else parts["structure"])
-    return parts["in_range"] ** 2 * parts["unsaturated"] ** 2 * parts["contrast"] * (0.25 + 0.75 * keeps)
+    # (a generator ends in tanh or a sigmoid: a few per cent of pixels outside the range already says the
+    # range is read wrong, so each per cent clipped costs a fifth)
+    clipped = 1.0 - parts["in_range"]
+    return max(0.0, 1.0 - 20.0 * clipped) * parts["unsaturated"] ** 2 * parts["contrast"] * (0.25 + 0.75 * keeps)
 
 
 def _mean_parts(parts: list[dict[str, float]]) -> dict[str, float]:
@@ -389,14 +397,17 @@ def _mean_parts(parts: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _rank(candidates: list[Candidate]) -> list[Candidate]:
-    """Best first; among scores within TIE of the best, the most common convention first."""
-    best = max(c.score for c in candidates)
+    """Best first (dark lines weighed by DARK_LINES_PRIOR); among scores within TIE of the best, the most
+    common convention first."""
+    def weighed(c: Candidate) -> float:
+        return c.score * (DARK_LINES_PRIOR if c.convention.dark_lines else 1.0)
+    best = max(weighed(c) for c in candidates)
     def key(c: Candidate):
-        tied = c.score >= best * (1 - TIE)
+        tied = weighed(c) >= best * (1 - TIE)
         cv = c.convention
         same_range = cv.output_range == cv.input_range or (cv.output_range == "0-1" and cv.input_range == "imagenet")
         prior = (not same_range, INPUT_RANGES.index(cv.input_range), cv.order != "RGB", cv.dark_lines is False)
-        return (not tied, prior if tied else (), -c.score)
+        return (not tied, prior if tied else (), -weighed(c))
     return sorted(candidates, key=key)
 
 
@@ -416,13 +427,16 @@ def _gradient(luma: np.ndarray) -> np.ndarray:
 
 
 def _colour_agreement(source: np.ndarray, output: np.ndarray) -> float:
-    """How far the output's colours (chroma, over the picture's coarse regions) follow the input's:
-    a swapped channel pair or a washed-out picture scores low."""
+    """How far the output's colours follow the input's: its chroma over the picture's coarse regions
+    (a swapped channel pair or a washed-out picture scores low), less any cast over the whole picture
+    (a per-channel mean taken from the wrong channel tints everything)."""
     def chroma(rgb: np.ndarray) -> np.ndarray:
         small = cv2.resize(rgb.astype(np.float32), (16, 16), interpolation=cv2.INTER_AREA)
         return small - _luma(small)[..., None]
     a, b = chroma(source), chroma(output)
-    return max(0.0, float(np.mean([_correlation(a[..., c], b[..., c]) for c in range(3)])))
+    follows = float(np.mean([_correlation(a[..., c], b[..., c]) for c in range(3)]))
+    cast = float(np.abs(a.mean(axis=(0, 1)) - b.mean(axis=(0, 1))).mean())  # 0..1 of the range
+    return max(0.0, follows) * max(0.0, 1.0 - 4.0 * cast)  # a cast of a tenth of the range costs 40 %
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -219,7 +219,8 @@ def _adapt_output(model: onnx.ModelProto, output: onnx.ValueInfoProto, result: P
     else:
         graph.node.append(helper.make_node("Identity", [current], [new_name]))
     graph.output.remove(output)
-    graph.output.insert(0, helper.make_tensor_value_info(new_name, TensorProto.FLOAT, None))
+    graph.output.insert(0, helper.make_tensor_value_info(
+        new_name, TensorProto.FLOAT, [1, result.output_channels, "output_height", "output_width"]))
 
 
 def _move_first(container, item) -> None:
