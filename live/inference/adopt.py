@@ -362,9 +362,9 @@ def _score_parts(picture: np.ndarray, output: np.ndarray, kind: AdoptKind) -> di
     height, width = picture.shape[:2]
     if output.shape[:2] != (height, width):
         output = cv2.resize(output, (width, height), interpolation=cv2.INTER_LINEAR)
-    finite = np.isfinite(output)
-    if not finite.all():
-        return {"in_range": 0.0, "unsaturated": 0.0, "contrast": 0.0, "structure": 0.0, "colour": 0.0, "tone": 0.0}
+    if not np.isfinite(output).all():
+        names = ("in_range", "unsaturated", "contrast", "structure") + (("colour", "tone") if kind == "style" else ())
+        return dict.fromkeys(names, 0.0)
     source = picture.astype(np.float32) / 255.0
     # outside the range by more than a rounding's worth: what the screen would clip
     in_range = 1.0 - float(np.mean((output < -0.02) | (output > 1.02)))
@@ -375,10 +375,11 @@ def _score_parts(picture: np.ndarray, output: np.ndarray, kind: AdoptKind) -> di
     unsaturated = 1.0 - max(0.0, saturated - saturated_in)
     contrast = min(1.0, _spread(luma_out) / (0.8 * max(0.1, _spread(luma_in))))
     structure = max(0.0, _correlation(_gradient(luma_in), _gradient(luma_out)))
-    colour = _colour_agreement(source, np.clip(output, 0.0, 1.0)) if kind == "style" else 0.0
-    tone = 1.0 - min(1.0, abs(float(luma_out.mean() - luma_in.mean())) * 2.0)  # a style keeps the light
-    return {"in_range": in_range, "unsaturated": unsaturated, "contrast": contrast, "structure": structure,
-            "colour": colour, "tone": tone}
+    parts = {"in_range": in_range, "unsaturated": unsaturated, "contrast": contrast, "structure": structure}
+    if kind == "style":  # a painting made from edges has its own colours and light
+        parts["colour"] = _colour_agreement(source, np.clip(output, 0.0, 1.0))
+        parts["tone"] = 1.0 - min(1.0, abs(float(luma_out.mean() - luma_in.mean())) * 2.0)  # a style keeps the light
+    return parts
 
 
 def _combine(parts: dict[str, float], kind: AdoptKind) -> float:

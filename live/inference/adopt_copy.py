@@ -24,6 +24,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from live.inference.adopt import (
     CAFFE_MEAN,
+    DARK_LINES_PRIOR,
     IMAGENET_MEAN,
     IMAGENET_STD,
     OUTPUT_RANGES,
@@ -81,10 +82,12 @@ def summary(adopted: Adopted) -> list[str]:
              + ", ".join(f"{k} {v:.2f}" for k, v in best.parts.items()) + ")"]
     runner_up = next((c for c in result.candidates[1:] if c not in result.ties), None)
     if runner_up is not None:
-        lines.append(f"  next best: {runner_up.convention.describe()} (score {runner_up.score:.3f})")
+        prior = (f"; dark lines are believed unless light ones score {DARK_LINES_PRIOR:g} times as well"
+                 if runner_up.convention.dark_lines is False and best.convention.dark_lines else "")
+        lines.append(f"  next best: {runner_up.convention.describe()} (score {runner_up.score:.3f}{prior})")
     if result.ties:
-        lines.append(f"  equal pictures ({len(result.ties)}), told apart by what is most common: "
-                     + "; ".join(c.convention.describe() for c in result.ties[:4])
+        lines.append(f"  {len(result.ties)} more give the same picture (no run can tell them apart; the most "
+                     "common is kept): " + "; ".join(c.convention.describe() for c in result.ties[:4])
                      + ("; ..." if len(result.ties) > 4 else ""))
     for declared in result.extra_inputs:
         names = declared.value_names()

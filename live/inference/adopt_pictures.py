@@ -80,7 +80,9 @@ def contact_sheet(result: Probe, path: Path, rows: int = 6) -> Path:
     cells = [_thumb(s) for s in result.samples]
     cell_w = max(c.shape[1] for c in cells)
     cell_h = max(c.shape[0] for c in cells)
-    labelled_rows = [("samples, as fed", cells)]
+    as_fed = ("samples as fed (edges as Canny draws them: light on dark; a dark-lines convention inverts them)"
+              if result.kind == "pix2pix" else "samples as fed")
+    labelled_rows = [(as_fed, cells)]
     for rank, (candidate, same) in enumerate(_distinct(result.candidates)[:rows], start=1):
         also = f" (= {len(same)} more)" if same else ""
         labelled_rows.append((f"#{rank} score {candidate.score:.3f}: {candidate.convention.describe()}{also}",

