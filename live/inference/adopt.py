@@ -50,6 +50,7 @@ DARK_LINES_PRIOR = 1.25
 MULTIPLES = (1, 2, 4, 8, 16, 32, 64)
 PROBE_SIDE = 192  # pixels: the longer side the samples are scored at, for a size-free model
 SATURATED = 0.02  # a luma this near either end of the range is saturated
+NO_PICTURE = 0.05  # a best score below this: no convention gives a picture
 
 
 class AdoptError(ValueError):
@@ -107,9 +108,9 @@ class Probe:
 def probe(path: str, samples: list[np.ndarray], kind: AdoptKind | None = None,
           progress: Callable[[str], None] = log.info) -> Probe:
     """Run the model at `path` on `samples` ((H, W, 3) uint8 RGB photographs) and rank conventions."""
-    model = _load(path)
+    _load(path)  # a file that is not ONNX at all is said so before ONNX Runtime's own words
     session = _session(path)
-    image, extra = _split_inputs(path, model, session)
+    image, extra = _split_inputs(path, session)
     extra_inputs = [_declare(path, info) for info in extra]
     feeds_extra = {i.onnx_name: i.feed(list(i.default)) for i in extra_inputs}
     layout, channels = _input_layout(path, session, image, feeds_extra)
@@ -125,17 +126,26 @@ def probe(path: str, samples: list[np.ndarray], kind: AdoptKind | None = None,
     progress(f"scoring {len(conventions) * len(OUTPUT_RANGES)} conventions on {len(pictures)} samples")
     candidates = []
     for convention in conventions:
-        raws = [_run(session, image.name, output_name, _encode(p, convention, layout, channels), feeds_extra,
-                     output_layout) for p in pictures]
+        try:
+            raws = [_run(session, image.name, output_name, _encode(p, convention, layout, channels), feeds_extra,
+                         output_layout) for p in pictures]
+        except Exception as error:  # a convention the network cannot even run (a check on its input, say)
+            progress(f"  {convention.describe().split(';')[0]}: does not run ({_first_line(error)})")
+            continue
         for output_range in OUTPUT_RANGES:
             chosen = Convention(convention.input_range, convention.order, output_range, convention.dark_lines)
             decoded = [_decode(raw, chosen, output_channels) for raw in raws]
             parts = _mean_parts([_score_parts(p, d, kind) for p, d in zip(pictures, decoded)])
             candidates.append(Candidate(chosen, _combine(parts, kind), parts,
                                         [_to_uint8(d) for d in decoded]))
+    if not candidates or max(c.score for c in candidates) < NO_PICTURE:
+        raise AdoptError(f"{path}: no convention gives a picture of the samples (best score "
+                         f"{max((c.score for c in candidates), default=0.0):.3f}, below {NO_PICTURE}): "
+                         "it does not paint pictures, or not of this kind (try --kind)")
     ranked = _rank(candidates)
     best = ranked[0]
-    ties = [c for c in ranked[1:] if c.score >= best.score * (1 - TIE) and c.convention.dark_lines == best.convention.dark_lines]
+    ties = [c for c in ranked[1:] if c.score >= best.score * (1 - TIE)
+            and c.convention.dark_lines == best.convention.dark_lines]
     return Probe(path, kind, image.name, output_name, layout, output_layout, channels, output_channels, native,
                  multiple, extra_inputs, pictures, ranked, ties)
 
@@ -158,7 +168,7 @@ def _session(path: str) -> ort.InferenceSession:
         raise AdoptError(f"{path}: ONNX Runtime cannot open it ({_first_line(error)})") from None
 
 
-def _split_inputs(path: str, model: onnx.ModelProto, session: ort.InferenceSession):
+def _split_inputs(path: str, session: ort.InferenceSession):
     """(the picture input, the other inputs); refuses a model with no picture input."""
     inputs = session.get_inputs()
     pictures = [i for i in inputs if len(i.shape) == 4 and i.type in ("tensor(float)", "tensor(float16)",

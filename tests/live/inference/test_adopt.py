@@ -7,6 +7,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from live.inference.adopt import AdoptError, probe
@@ -152,6 +153,20 @@ def test_a_model_that_does_not_paint_pictures_is_refused_in_one_line(tmp_path, n
     assert not (tmp_path / "adopted.onnx").exists()
 
 
+def test_a_model_that_paints_nothing_in_any_convention_is_refused_in_one_line(tmp_path):
+    class Grey(torch.nn.Module):
+        def forward(self, x):
+            return x * 0 + 0.5  # a picture's shape, and nothing in it
+
+    axes = {2: "height", 3: "width"}
+    path = tmp_path / "grey.onnx"
+    torch.onnx.export(Grey(), torch.rand(1, 3, 32, 32), str(path), input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": axes, "y": axes}, opset_version=17, dynamo=False)
+    with pytest.raises(AdoptError) as refused:
+        probe(str(path), SAMPLES, progress=lambda _: None)
+    assert "\n" not in str(refused.value) and "no convention gives a picture of the samples" in str(refused.value)
+
+
 def test_the_contact_sheet_shows_the_samples_and_one_row_per_distinct_picture(tmp_path):
     source = export_in_convention(Truth("0-1", "RGB", "0-1"), tmp_path / "foreign.onnx")
     adopted = adopt(source, tmp_path / "adopted.onnx", None, None, "test", progress=lambda _: None)
@@ -191,3 +206,26 @@ def test_the_copy_keeps_the_original_graph_and_adds_only_adapters(tmp_path):
              n.output[0] == "picture"]
     assert added == ["Sub", "Div", "Transpose", "Identity", "Transpose"]
     assert [n.name for n in original.graph.node] == [n.name for n in copy.graph.node][4:-1]
+
+
+def test_a_show_names_the_adopted_models_inputs_and_check_refuses_one_it_lacks(tmp_path):
+    from live.show.schema import ShowError, load_show
+    from live.show.stage import Stage
+
+    adopt(multistyle26(), tmp_path / "mosaic.onnx", None, None, "test", progress=lambda _: None)
+    Image.fromarray(SAMPLES[0]).save(tmp_path / "still.png")
+    scene = {"name": "mosaic", "kind": "pipeline", "model": "mosaic.onnx",
+             "source": {"kind": "images", "folder": "."}}
+    show = tmp_path / "show.yaml"
+    show.write_text(yaml.safe_dump({"scenes": [scene], "cues": [
+        {"at": 0, "scene": "mosaic", "set": {"model.style_weights_7": 1.0}}]}))
+    stage = Stage.build(load_show(show), rehearsal=True, warm_up=False)
+    (built,) = stage.scenes
+    names = [p.name for p in built.parameters]
+    assert names[3:] == [f"model.style_weights_{i}" for i in range(26)]  # after the kind's own three
+    assert [p.default for p in built.parameters[3:6]] == [1.0, 0.0, 0.0]
+    show.write_text(yaml.safe_dump({"scenes": [scene], "cues": [
+        {"at": 0, "scene": "mosaic", "set": {"model.style_weight_7": 1.0}}]}))
+    with pytest.raises(ShowError, match="has no parameter 'model.style_weight_7'; did you mean "
+                                        "'model.style_weights_7'"):
+        load_show(show)
