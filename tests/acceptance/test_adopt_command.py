@@ -9,7 +9,7 @@ import yaml
 from PIL import Image
 
 from tests.adopt_models import Classifier, export_plain, multistyle26
-from tests.conftest import latentstage
+from tests.conftest import latentstage, write_test_video
 
 WIDTH, HEIGHT = 128, 96  # multiples of 4: the network runs at the frame's own size, nothing is resized
 
@@ -56,6 +56,13 @@ def test_a_style_network_from_elsewhere_is_adopted_checked_and_played_with_its_s
         assert np.abs(frame.astype(int) - expected).max() <= 2, style
     assert np.array_equal(frames[12], frames[18])  # the still picture, the same weights: the same frame
     assert np.abs(frames[5].astype(int) - frames[15]).mean() > 10  # and the styles are far apart
+
+    # `render` runs it too, its style weights at the card's default (the first style)
+    clip = write_test_video(tmp_path / "clip.mp4", frames=6)
+    rendered = latentstage("render", str(clip), "--model", str(tmp_path / "mosaic.onnx"), "-o",
+                           str(tmp_path / "rendered.mp4"))
+    assert rendered.returncode == 0, rendered.stderr
+    assert "rendered 6 frames" in rendered.stdout
 
 
 def _picture() -> np.ndarray:
