@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from live.inference.adopt import AdoptError
     from live.inference.engine import EngineError
     from live.inference.model_card import ModelCardError
     from live.output.render import DisplayError
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.command(args)
-    except (ShowError, EngineError, ModelCardError, DisplayError, EventLogError) as error:
+    except (ShowError, EngineError, ModelCardError, DisplayError, EventLogError, AdoptError) as error:
         print(f"latentstage: {error}", file=sys.stderr)
         return 2
 
@@ -121,6 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a show file and the models it names")
     check.add_argument("show", type=Path)
     check.set_defaults(command=_check)
+
+    model = commands.add_parser("model", help="model files: `latentstage model adopt FILE.onnx -o OUT.onnx` gives "
+                                              "an image model from elsewhere our card, its conventions found by "
+                                              "running it")
+    model.add_argument("action", choices=("adopt",))
+    model.add_argument("file", type=Path, help="an ONNX style or pix2pix network without a latentstage card")
+    model.add_argument("-o", "--output", type=Path, required=True,
+                       help="the carded copy to write (.onnx); its contact sheet goes beside it (.png)")
+    model.add_argument("--kind", choices=("style", "pix2pix"),
+                       help="what it does (default: style for a colour input, pix2pix for one channel)")
+    model.add_argument("--samples", type=Path, help="a folder of pictures to probe with (default: built-in ones)")
+    model.set_defaults(command=_model)
 
     commands.add_parser("doctor", help="what this machine can run: providers, display, audio, cameras, OSC")
     for name, (_, summary) in TRAINER_COMMANDS.items():
@@ -366,6 +379,17 @@ def _check(args: argparse.Namespace) -> int:
         print(f"  scene {scene.name!r}: {model}")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
+    return 0
+
+
+def _model(args: argparse.Namespace) -> int:
+    from live.inference.adopt_copy import adopt, summary
+
+    command = " ".join(["latentstage model adopt", str(args.file), "-o", str(args.output)]
+                       + (["--kind", args.kind] if args.kind else [])
+                       + (["--samples", str(args.samples)] if args.samples else []))
+    adopted = adopt(args.file, args.output, args.kind, args.samples, command, progress=print)
+    print("\n".join(summary(adopted)))
     return 0
 
 

@@ -101,6 +101,11 @@ class SceneSpec(Settings):
         """The keyframes of its latent a cue can name (kinds with `has_latent`)."""
         return ()
 
+    def model_parameters(self, show_folder: Path) -> tuple[Parameter, ...]:
+        """Parameters its model's card adds to the kind's own (before the scene is built, so the show's
+        checks see them); none by default."""
+        return ()
+
     def with_camera_stand_in(self, clip: Path) -> SceneSpec:
         """This spec with a video file (`clip`, resolved) in place of any camera it reads: a rehearsal
         of the venue's camera. A kind with no camera stays as it is."""

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated, Union
 
 from pydantic import Field
@@ -84,14 +85,21 @@ def control_bus(scenes: Sequence[tuple[str, type, tuple[Parameter, ...]]]) -> Co
             full = dataclasses.replace(parameter, name=f"{scene_name}.{parameter.name}")
             bus.declare(full)
             alias = alias_name(scene_class, parameter)
-            declaration = _kind_declaration(scene_class, parameter.name, alias)
+            declaration = _kind_declaration(scene_class, parameter, alias)
             aliases.setdefault(alias, (declaration, {}))[1][scene_name] = full.name
     for declaration, targets in aliases.values():
         bus.declare_alias(declaration, targets)
     return bus
 
 
-def _kind_declaration(scene_class: type, short_name: str, alias: str) -> Parameter:
-    """The kind's own declaration of a parameter, under its alias name (what listings show)."""
-    parameter = next(p for p in scene_class.PARAMETERS if p.name == short_name)
-    return dataclasses.replace(parameter, name=alias)
+def _kind_declaration(scene_class: type, parameter: Parameter, alias: str) -> Parameter:
+    """The kind's own declaration of a parameter, under its alias name (what listings show); a parameter
+    the scene's model declares (not the kind) as the first scene with it declares it."""
+    declared = next((p for p in scene_class.PARAMETERS if p.name == parameter.name), parameter)
+    return dataclasses.replace(declared, name=alias)
+
+
+def spec_parameters(spec, show_folder: Path) -> tuple[Parameter, ...]:
+    """The parameters a scene built from `spec` will have, before it is built: its kind's, and those
+    its model's card declares."""
+    return scene_type(spec.kind).PARAMETERS + spec.model_parameters(show_folder)

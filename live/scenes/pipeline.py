@@ -3,7 +3,9 @@
 This is the Cubist Mirror's scene: a camera, auto-Canny edges, a pix2pix
 model; or a camera straight into a style network, whose strength (the styled
 picture mixed over its input) and preserve-colour switch (the input's colours
-under the styled picture's light and shade) are performer parameters. Live, it takes the source's
+under the styled picture's light and shade) are performer parameters, and so is every value of the
+model's other inputs that its card declares (a multi-style network's style weights:
+`model.style_weights_3`). Live, it takes the source's
 newest frame and only recomputes when a new one has come or a parameter
 moved; in rehearsal it asks the source for the frame that belongs to time t.
 When the source is unhealthy or silent it raises SceneUnavailable, and the
@@ -30,13 +32,29 @@ from live.control.parameters import Parameter
 from live.core.config import Settings
 from live.core.frames import Frame
 from live.core.imaging import as_rgb
-from live.inference.engine import Engine
+from live.inference.engine import Engine, EngineError, read_card
+from live.inference.model_card import ModelCard, ModelCardError
+from live.inference.model_inputs import ModelInput, declared_inputs
 from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, VideoFileConfig, open_source
-from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable
+from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable, defaults as defaults_of
 from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
+MODEL_NAMESPACE = "model."  # the parameters a model's card declares: model.style_weights_3
+
+
+def model_parameters(card: ModelCard, source: str = "model") -> tuple[Parameter, ...]:
+    """A performer parameter for each value of each extra input the card declares, at its default."""
+    return tuple(Parameter(MODEL_NAMESPACE + name, "float", default, declared.minimum, declared.maximum,
+                           description=_describe_input(declared))
+                 for declared in declared_inputs(card, source)
+                 for name, default in zip(declared.value_names(), declared.default))
+
+
+def _describe_input(declared: ModelInput) -> str:
+    mixture = ", a mix: divided by the sum of its values" if declared.normalise else ""
+    return f"the model's input {declared.onnx_name!r}, {declared.minimum:g}..{declared.maximum:g}{mixture}"
 
 
 class StyleOptions(Settings):
@@ -67,6 +85,17 @@ class PipelineSceneSpec(SceneSpec):
                  if isinstance(value := getattr(self.source, name), Path)}
         return {("model",): self.model, **media} if self.model is not None else media
 
+    def model_parameters(self, show_folder: Path) -> tuple[Parameter, ...]:
+        """The extra inputs its model's card declares (none while the model is missing or unreadable:
+        loading the show says so)."""
+        if self.model is None:
+            return ()
+        try:
+            card = read_card(show_folder / self.model)
+        except (EngineError, ModelCardError):
+            return ()
+        return model_parameters(card, str(self.model))
+
     def with_camera_stand_in(self, clip: Path) -> PipelineSceneSpec:
         return self.replaced(source=VideoFileConfig(path=clip)) if self.source.kind == "camera" else self
 
@@ -96,8 +125,9 @@ class PipelineScene(SceneBase):
         self.rehearsal = rehearsal
         self.captured_at: float | None = None  # source clock time of the frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
+        self._inputs = declared_inputs(engine.card, str(engine.path)) if engine is not None else []
         self._last_seq = -1
-        self._last_values: tuple | None = None  # (canny sigma, style strength, preserve colour) of the last render
+        self._last_values: tuple | None = None  # every parameter's value at the last render
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
         self._styled_ycc: np.ndarray | None = None  # (H, W, 3) uint8 YCrCb scratch for preserve-colour
@@ -109,6 +139,8 @@ class PipelineScene(SceneBase):
             defaults["canny.sigma"] = sigmas[0]
         self.parameters = tuple(dataclasses.replace(parameter, default=defaults[parameter.name])
                                 if parameter.name in defaults else parameter for parameter in self.PARAMETERS)
+        if engine is not None:
+            self.parameters += model_parameters(engine.card, str(engine.path))
 
     @classmethod
     def build(cls, spec: PipelineSceneSpec, context: SceneContext) -> PipelineScene:
@@ -149,18 +181,21 @@ class PipelineScene(SceneBase):
 
     def use_engine(self, engine: Engine) -> None:
         self.engine, self._io = engine, ImageModelIO(engine.card)
+        self._inputs = declared_inputs(engine.card, str(engine.path))
         self._last_seq = -1  # render the next frame with it, even if the source has not moved on
 
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
             blank = np.zeros((height, width, 3), dtype=np.uint8)  # (H, W, 3) RGB, as a source gives
-            self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank))})
+            self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank)),
+                                 **self._model_feeds(defaults_of(self.parameters))})
 
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray:
         """(height, width, 3) uint8 RGB for the moment (seconds, parameters); the array is reused."""
         frame = self.source.frame_at(moment.t) if self.rehearsal else self._live_frame()
-        values = tuple(moment.values[name] for name in ("canny.sigma", "style.strength", "style.preserve_colour"))
-        sigma, strength, preserve_colour = values
+        sigma, strength, preserve_colour = (moment.values[name] for name in
+                                            ("canny.sigma", "style.strength", "style.preserve_colour"))
+        values = tuple(moment.values.values())
         unchanged = frame.seq == self._last_seq and values == self._last_values
         if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
             return self._output  # nothing new from the source or the performer: the last picture stands
@@ -169,7 +204,8 @@ class PipelineScene(SceneBase):
             self._output = _resized(filtered, width, height, self._output)
         else:
             name = self.engine.input_names[0]
-            result = self.engine.run({name: self._io.to_input(filtered)})[self.engine.output_names[0]]
+            feeds = {name: self._io.to_input(filtered), **self._model_feeds(moment.values)}
+            result = self.engine.run(feeds)[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
             if self.engine.card.kind == "style" and (preserve_colour or strength < 1.0):
                 self._plain = _resized(filtered, width, height, self._plain)
@@ -181,6 +217,12 @@ class PipelineScene(SceneBase):
         self._last_seq, self._last_values = frame.seq, values
         self.captured_at = frame.captured_at
         return self._output
+
+    def _model_feeds(self, values) -> dict[str, np.ndarray]:
+        """The model's extra inputs from the parameters' values (a reloaded model's new ones at their defaults)."""
+        return {declared.onnx_name: declared.feed([values.get(MODEL_NAMESPACE + name, default) for name, default
+                                                   in zip(declared.value_names(), declared.default)])
+                for declared in self._inputs}
 
     def _keep_source_colour(self) -> None:
         """Preserve colour: the styled picture's luma with the input's chroma (in place, in the output).

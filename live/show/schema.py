@@ -25,7 +25,7 @@ from live.core.curves import Curve
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
-from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type
+from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
 
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
@@ -167,7 +167,7 @@ class Show(Settings):
                 _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
-        bus = control_bus([(scene.name, scene_type(scene.kind), scene_type(scene.kind).PARAMETERS)
+        bus = control_bus([(scene.name, scene_type(scene.kind), spec_parameters(scene, self.source.parent))
                            for scene in self.scenes])
         for index, cue in enumerate(self.cues):
             for name, value in cue.set.items():

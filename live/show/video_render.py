@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from live.core.imaging import as_rgb
 from live.inference.engine import Engine, EngineConfig
+from live.inference.model_inputs import declared_inputs
 from live.inference.model_io import ImageModelIO
 from live.output.video import SoundTrack, VideoWriter, even_size
 from live.scenes.filters import FilterChain, with_model_inputs
@@ -46,6 +47,8 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
                         "image model (pix2pix or style)")
     io = ImageModelIO(engine.card)
     model_input, model_output = engine.input_names[0], engine.output_names[0]
+    # the model's other inputs at the values its card gives (a multi-style network's first style)
+    extra = {declared.onnx_name: declared.feed(list(declared.default)) for declared in declared_inputs(engine.card)}
     chain = FilterChain(with_model_inputs([], engine.card))
     started = time.perf_counter()
     try:
@@ -72,7 +75,7 @@ def render_video(video: str | Path, model: str | Path, output: str | Path, tript
                     for frame in packet.decode():
                         picture = frame.to_ndarray(format="rgb24")[:height, :width]
                         made = chain.apply(picture)
-                        result = engine.run({model_input: io.to_input(made)})[model_output]
+                        result = engine.run({model_input: io.to_input(made), **extra})[model_output]
                         styled = io.to_frame(result, width, height)
                         shown = np.concatenate([as_rgb(made), styled, picture], axis=1) if triptych else styled
                         writer.write(shown, at=_seconds(frame, frames, fps))
