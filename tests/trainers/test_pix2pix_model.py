@@ -66,8 +66,34 @@ def test_dropout_is_live_in_training_and_off_for_inference():
     assert torch.equal(generator(pictures), generator(pictures))
 
 
+@pytest.mark.parametrize("padding", ["replicate", "reflect"])
+@pytest.mark.parametrize("height, width", [(16, 16), (24, 40)])
+def test_a_flat_input_gives_a_flat_output_with_no_border(padding, height, width):
+    # Padding that copies the picture keeps every feature map of a flat picture flat: no layer can tell
+    # its border from its middle, so the network cannot learn a frame to paint.
+    generator = _generator(upsample="resize", padding=padding).eval()
+    with torch.no_grad():
+        made = generator(torch.full((1, 1, height, width), 0.8))
+    assert float((made.amax(dim=(2, 3)) - made.amin(dim=(2, 3))).max()) < 1e-5
+
+
+def test_zero_padding_paints_a_border_on_a_flat_input():
+    # the contrast: what the old demo model learned into a visible rectangle
+    generator = _generator(upsample="resize", padding="zeros").eval()
+    with torch.no_grad():
+        made = generator(torch.full((1, 1, 24, 24), 0.8))[0]
+    assert float((made[:, 0] - made[:, 12]).abs().max()) > 1e-3
+
+
+def test_the_resize_decoder_pads_by_replicating_and_the_papers_layout_keeps_zeros():
+    assert Pix2PixConfig(upsample="resize").padding == "replicate"
+    assert Pix2PixConfig().padding == "zeros"  # transposed convolutions make their own border
+    assert _generator(upsample="resize").export_spec().card.extra["padding"] == "replicate"
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("in_channels", 2, "in_channels"), ("depth", 1, "depth"), ("norm", "group", "unknown norm"),
+    ("padding", "circular", "unknown padding"), ("padding", "replicate", "needs upsample='resize'"),
 ])
 def test_bad_configs_are_refused_by_name(field, value, message):
     with pytest.raises(ValueError, match=message):
