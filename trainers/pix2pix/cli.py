@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"last steps over which the learning rate falls to 0 (default {defaults.decay_steps})")
     parser.add_argument("--lr", type=positive_float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
     parser.add_argument("--l1-weight", type=non_negative_float, default=defaults.l1_weight, help="lambda (default 100)")
-    parser.add_argument("--load-size", type=positive_int, default=defaults.load_size, help="each half resized to this (286)")
+    parser.add_argument("--load-size", type=non_negative_int, default=defaults.load_size,
+                        help="each half resized to this square (286); 0: crops at the pairs' own size and scale")
     parser.add_argument("--crop-size", type=positive_int, default=defaults.crop_size, help="random crop trained on (256)")
     parser.add_argument("--no-flip", action="store_true", help="no random left-right flips")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size, help="pairs a step (default 1)")
@@ -121,7 +122,9 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     if val_dir is None:
         print("no val/ pairs: no held-out report")
     else:
-        report = evaluate(generator, val_dir, args.output, config.crop_size, config.direction)
+        # pairs kept at their own size are judged whole at that size, as `render` shows a film
+        judged_at = config.crop_size if config.load_size else 0
+        report = evaluate(generator, val_dir, args.output, judged_at, config.direction)
         print(f"held out ({report.pairs} pairs): L1 {report.l1:.4f}, SSIM {report.ssim:.4f}; "
               f"contact sheet {report.sheet}")
         notes |= {"heldout_pairs": str(report.pairs), "heldout_l1": f"{report.l1:.4f}",
