@@ -1,13 +1,14 @@
 """pix2pix generators: ONNX Runtime against PyTorch eager, and the live loop with the demo model.
 
 Part 1, in one process: for each generator (the paper's, and the slim one
-`latentstage train pix2pix --slim` trains), the median ms per frame at
+`latentstage train pix2pix --slim` trains, with its replicate padding and, for
+the cost of that, the same with zero padding as before), the median ms per frame at
 256x256 and 512x512 in PyTorch eager (no_grad, eval) and through our engine
 (ONNX Runtime's CPU provider), and their ratio. Random weights: the time does
 not depend on them.
 
 Part 2: `latentstage run --headless` with a one-scene show, video file ->
-the card's edges -> the shipped demo model at 256x256: output fps, new frames a
+the card's edges -> the shipped edges -> painting model at 256x256: output fps, new frames a
 second, the inference thread's step against the model alone.
 
     .venv/bin/python -m bench.pix2pix_bench --markdown out/bench_pix2pix.md
@@ -32,10 +33,13 @@ from trainers.pix2pix.demo_footage import camera_move
 from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO_MODEL = REPO / "models" / "pix2pix-snow.onnx"
+DEMO_MODEL = REPO / "models" / "pix2pix-paintings.onnx"
 GENERATORS = {"paper (width 64, depth 8)": Pix2PixConfig(base_channels=64),
               "wider (width 32, depth 7, resize)": Pix2PixConfig(base_channels=32, depth=7, upsample="resize"),
-              "slim (width 16, depth 7, resize)": Pix2PixConfig(base_channels=16, depth=7, upsample="resize")}
+              "slim (width 16, depth 7, resize)": Pix2PixConfig(base_channels=16, depth=7, upsample="resize"),
+              # the slim layout as it was before replicate padding: what the padding costs
+              "slim, zero padding (before)": Pix2PixConfig(base_channels=16, depth=7, upsample="resize",
+                                                           padding="zeros")}
 SIZES = (256, 512)
 LIVE_SIZE = 256
 
@@ -46,7 +50,7 @@ def generator_rows(folder: Path, runs: int) -> list[tuple[str, int, float, float
     for name, config in GENERATORS.items():
         torch.manual_seed(0)
         network = Pix2PixGenerator(config).eval()
-        path = folder / f"{config.base_channels}.onnx"
+        path = folder / f"{config.base_channels}-{config.padding}.onnx"
         export(network, path, provenance={"command": "bench/pix2pix_bench.py (random weights)"})
         engine = Engine.load(path, EngineConfig(providers="cpu"))
         for size in SIZES:
