@@ -89,8 +89,9 @@ def test_a_tiny_real_run_on_still_views_exports_a_flat_padded_model_with_held_ou
                           "--size", "40", "--min-scale", "0.5"]) == 0
     assert train_cli.main([str(pairs), "-o", str(run), "--width", "8", "--depth", "3", "--upsample", "resize",
                            "--load-size", "40", "--crop-size", "32", "--d-width", "8", "--steps", "4",
-                           "--decay-steps", "2", "--every", "0", "--threads", "1"]) == 0
+                           "--decay-steps", "2", "--every", "0", "--threads", "1", "--credit", "scikit-image"]) == 0
     card = card_of(run / "pix2pix.onnx")
     assert card.extra["padding"] == "replicate" and card.extra["heldout_pairs"] == "1"
+    assert card.extra["credit"] == "scikit-image"
     assert card.extra["canny_sigma"] == "0.33" and 0 < float(card.extra["heldout_l1"]) < 1
     assert len(list((run / "test").iterdir())) == 1

@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     parser.add_argument("--fp16", action="store_true", help="export weights and maths in float16")
+    parser.add_argument("--credit", help="the data's source and licence, for the card (e.g. 'Big Buck Bunny, "
+                                         "Blender Foundation, CC BY 3.0')")
     group = parser.add_argument_group("networks")
     group.add_argument("--width", type=positive_int, help=f"generator's first width (default {network.base_channels})")
     group.add_argument("--depth", type=positive_int, help=f"generator downsamplings (default {network.depth})")
@@ -118,7 +120,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     print(f"samples {result.samples}, loss plot {result.loss_plot}, checkpoint {result.checkpoint}")
     _, val_dir = pair_folders(args.pairs)
     generator = result.recipe.generator.eval()
-    notes = dict(preprocessing)
+    notes = dict(preprocessing) | ({"credit": args.credit} if args.credit else {})
     if val_dir is None:
         print("no val/ pairs: no held-out report")
     else:
