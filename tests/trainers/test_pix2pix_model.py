@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
 from exporters.onnx import FP16_TOLERANCE, ExportError, export
+from tests.conftest import REPO
 from tests.onnx_graph import assert_matches_torch, card_of, element_types
 from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
 
@@ -161,3 +163,22 @@ def test_fp16_export_keeps_instance_norm_in_fp32(tmp_path):
     assert all(types[name] == onnx.TensorProto.FLOAT for node in norms for name in node.input)
     convs = [node for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
     assert all(types[node.input[1]] == onnx.TensorProto.FLOAT16 for node in convs)
+
+
+SHIPPED = [pytest.param(REPO / "models" / name, id=name)
+           for name in ("pix2pix-paintings.onnx", "pix2pix-bbb.onnx")]
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_the_shipped_models_paint_a_blank_page_flat_with_no_rectangle(path):
+    # The old demo model painted a frame inside every picture; on a page with no edges at all it
+    # showed as a dark rectangle. A blank page at two sizes, one of them 3 x 1 multiples.
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    card = card_of(path)
+    assert card.extra["padding"] == "replicate"
+    multiple = card.size_multiple
+    for height, width in ((2 * multiple, 2 * multiple), (multiple, 3 * multiple)):
+        blank = np.ones((1, 1, height, width), np.float32)  # white, in the card's [-1, 1]
+        made = session.run(None, {session.get_inputs()[0].name: blank})[0][0]
+        spread = made.max(axis=(1, 2)) - made.min(axis=(1, 2))
+        assert spread.max() * 127.5 < 0.5, f"{height}x{width}: a spread of {spread.max() * 127.5:.2f} levels"
