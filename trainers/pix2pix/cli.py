@@ -30,7 +30,7 @@ from trainers.common.cli import (
 )
 from trainers.common.distributed import placed
 from trainers.pix2pix.evaluate import evaluate
-from trainers.pix2pix.model import NORMS, UPSAMPLES, Pix2PixConfig
+from trainers.pix2pix.model import NORMS, PADDINGS, UPSAMPLES, Pix2PixConfig
 from trainers.pix2pix.pairs import DIRECTIONS, PairSettings, read_manifest
 from trainers.pix2pix.train import CHECKPOINT_NAME, TrainConfig, pair_folders, train
 
@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--norm", choices=NORMS, default=network.norm, help="normalisation (default instance)")
     group.add_argument("--upsample", choices=UPSAMPLES,
                        help="decoder: transpose (the paper) or resize (no checkerboard artifacts)")
+    group.add_argument("--padding", choices=PADDINGS,
+                       help="generator's padding (default: replicate with resize, zeros with transpose; zeros "
+                            "teaches a resize decoder a frame, kept to resume runs made before replicate)")
     group.add_argument("--slim", action="store_true", help=f"the live-on-a-CPU generator: {SLIM}")
     group.add_argument("--d-width", type=positive_int, default=defaults.d_width, help="discriminator's first width (64)")
     return parser
@@ -101,7 +104,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     shape = SLIM if args.slim else PAPER
     network = Pix2PixConfig(in_channels=3 if source == "rgb" else 1, base_channels=args.width or shape["width"],
                             depth=args.depth or shape["depth"], norm=args.norm,
-                            upsample=args.upsample or shape["upsample"])
+                            upsample=args.upsample or shape["upsample"], padding=args.padding)
     config = TrainConfig(
         pairs=str(args.pairs), out_dir=str(args.output), steps=args.steps, decay_steps=args.decay_steps, lr=args.lr,
         l1_weight=args.l1_weight, load_size=args.load_size, crop_size=args.crop_size, flip=not args.no_flip,
