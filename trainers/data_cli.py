@@ -4,6 +4,8 @@
       every frame (or `fps` a second) as a numbered PNG, fitted to the size
   latentstage data pairs VIDEO|FOLDER -o DIR [--input edges|gray] [--direction AtoB|BtoA] [--val 0.1]
       pix2pix pairs (edges or gray | picture) split into train/ and val/ by shots, with a manifest
+  latentstage data pairs FOLDER -o DIR --views 16 [--min-scale 0.35] [--hold-out 12]
+      pairs from stills: random windows (scales, positions, mirrors) of each, whole stills held out
 
 Bad input (a missing file, a folder with no pictures, an unreadable picture or
 video) is one line on stderr and exit code 2.
@@ -14,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from trainers.common.cli import OneLineParser, UsageError, positive_float
+from trainers.common.cli import OneLineParser, UsageError, non_negative_int, positive_float, positive_int
 from trainers.pix2pix.pairs import (
     DIRECTIONS,
     INPUTS,
@@ -22,6 +24,7 @@ from trainers.pix2pix.pairs import (
     write_frames,
     write_pairs,
 )
+from trainers.pix2pix.stills import StillViews, write_still_pairs
 
 PROG = "latentstage data"
 
@@ -54,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     pairs.add_argument("--val", type=float, default=0.1, help="share of frames for validation (default 0.1)")
     pairs.add_argument("--sigma", type=float, default=0.33, help="auto-Canny sigma (default 0.33)")
     pairs.add_argument("--seed", type=int, default=0, help="picks the validation blocks (default 0)")
+    pairs.add_argument("--views", type=positive_int,
+                       help="a folder of stills: this many random windows (scale, place, mirror) of each, "
+                            "and whole stills held out (default: a video's frames as they are)")
+    pairs.add_argument("--min-scale", type=positive_float, default=StillViews.min_scale,
+                       help=f"with --views: smallest window, a share of the still's shorter side ({StillViews.min_scale})")
+    pairs.add_argument("--hold-out", type=non_negative_int,
+                       help="with --views: whole stills kept for validation (default: --val of them)")
     pairs.set_defaults(run=_pairs)
 
     for command in (frames, pairs):
@@ -73,6 +83,16 @@ def _frames(args: argparse.Namespace) -> int:
 def _pairs(args: argparse.Namespace) -> int:
     settings = PairSettings(input=args.input, direction=args.direction, size=args.size, sigma=args.sigma,
                             val=args.val, seed=args.seed)
+    if args.views is not None:
+        if not args.source.is_dir():
+            raise UsageError(f"{args.source}: --views cuts windows from a folder of stills, not a video")
+        manifest = write_still_pairs(args.source, args.output, settings,
+                                     StillViews(args.views, args.min_scale, args.hold_out))
+        print(f"{manifest['stills']} stills: {manifest['train_pairs']} pairs ({args.views} views of each) in "
+              f"{args.output / 'train'}, {manifest['val_pairs']} whole stills held out in {args.output / 'val'}")
+        return 0
+    if args.hold_out is not None:
+        raise UsageError("--hold-out counts stills; it goes with --views")
     manifest = write_pairs(args.source, args.output, settings, args.fps)
     print(f"{manifest['frames']} frames in {manifest['shots']} shot(s): {manifest['train_pairs']} pairs in "
           f"{args.output / 'train'}, {manifest['val_pairs']} in {args.output / 'val'}, {manifest['dropped']} left out "

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
 from exporters.onnx import FP16_TOLERANCE, ExportError, export
+from tests.conftest import REPO
 from tests.onnx_graph import assert_matches_torch, card_of, element_types
 from trainers.pix2pix.model import Pix2PixConfig, Pix2PixGenerator
 
@@ -66,8 +68,34 @@ def test_dropout_is_live_in_training_and_off_for_inference():
     assert torch.equal(generator(pictures), generator(pictures))
 
 
+@pytest.mark.parametrize("padding", ["replicate", "reflect"])
+@pytest.mark.parametrize("height, width", [(16, 16), (24, 40)])
+def test_a_flat_input_gives_a_flat_output_with_no_border(padding, height, width):
+    # Padding that copies the picture keeps every feature map of a flat picture flat: no layer can tell
+    # its border from its middle, so the network cannot learn a frame to paint.
+    generator = _generator(upsample="resize", padding=padding).eval()
+    with torch.no_grad():
+        made = generator(torch.full((1, 1, height, width), 0.8))
+    assert float((made.amax(dim=(2, 3)) - made.amin(dim=(2, 3))).max()) < 1e-5
+
+
+def test_zero_padding_paints_a_border_on_a_flat_input():
+    # the contrast: what the old demo model learned into a visible rectangle
+    generator = _generator(upsample="resize", padding="zeros").eval()
+    with torch.no_grad():
+        made = generator(torch.full((1, 1, 24, 24), 0.8))[0]
+    assert float((made[:, 0] - made[:, 12]).abs().max()) > 1e-3
+
+
+def test_the_resize_decoder_pads_by_replicating_and_the_papers_layout_keeps_zeros():
+    assert Pix2PixConfig(upsample="resize").padding == "replicate"
+    assert Pix2PixConfig().padding == "zeros"  # transposed convolutions make their own border
+    assert _generator(upsample="resize").export_spec().card.extra["padding"] == "replicate"
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("in_channels", 2, "in_channels"), ("depth", 1, "depth"), ("norm", "group", "unknown norm"),
+    ("padding", "circular", "unknown padding"), ("padding", "replicate", "needs upsample='resize'"),
 ])
 def test_bad_configs_are_refused_by_name(field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -135,3 +163,22 @@ def test_fp16_export_keeps_instance_norm_in_fp32(tmp_path):
     assert all(types[name] == onnx.TensorProto.FLOAT for node in norms for name in node.input)
     convs = [node for node in model.graph.node if node.op_type in ("Conv", "ConvTranspose")]
     assert all(types[node.input[1]] == onnx.TensorProto.FLOAT16 for node in convs)
+
+
+SHIPPED = [pytest.param(REPO / "models" / name, id=name)
+           for name in ("pix2pix-paintings.onnx", "pix2pix-bbb.onnx")]
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_the_shipped_models_paint_a_blank_page_flat_with_no_rectangle(path):
+    # The old demo model painted a frame inside every picture; on a page with no edges at all it
+    # showed as a dark rectangle. A blank page at two sizes, one of them 3 x 1 multiples.
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    card = card_of(path)
+    assert card.extra["padding"] == "replicate"
+    multiple = card.size_multiple
+    for height, width in ((2 * multiple, 2 * multiple), (multiple, 3 * multiple)):
+        blank = np.ones((1, 1, height, width), np.float32)  # white, in the card's [-1, 1]
+        made = session.run(None, {session.get_inputs()[0].name: blank})[0][0]
+        spread = made.max(axis=(1, 2)) - made.min(axis=(1, 2))
+        assert spread.max() * 127.5 < 0.5, f"{height}x{width}: a spread of {spread.max() * 127.5:.2f} levels"

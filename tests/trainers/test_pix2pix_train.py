@@ -59,6 +59,22 @@ def test_a_resumed_run_continues_the_same_curve_to_the_bit(tmp_path):
             assert torch.equal(value, other), f"{name}.{key}"
 
 
+def test_pairs_kept_at_their_own_size_are_cropped_at_that_scale_and_judged_whole(tmp_path):
+    # a film's frames, wider than high: load size 0 crops them as they are, as `render` shows them
+    pictures = [data.astronaut()[i * 30:i * 30 + 40, 60:124] for i in range(3)]
+    pairs = pair_folder(tmp_path / "pairs", pictures)
+    result = train(tiny_config(pairs, tmp_path / "run", load_size=0, crop_size=32,
+                               network=Pix2PixConfig(**TINY_NETWORK, upsample="resize")))
+    assert len(result.losses["g_l1"]) == 6
+    source, target = PairFolder(pairs, 0, 1)[0]
+    assert source.shape == (1, 40, 64) and target.shape == (3, 40, 64)
+    report = evaluate(result.recipe.generator, pairs, tmp_path / "report", 0)
+    triptych = np.asarray(Image.open(next((tmp_path / "report/test").iterdir())))
+    assert report.size == 0 and triptych.shape[0] == 40  # whole height (a multiple of 8), not a crop
+    with pytest.raises(ValueError, match="smaller than the 48 crop"):
+        train(tiny_config(pairs, tmp_path / "big", load_size=0, crop_size=48))
+
+
 def test_the_learning_rate_holds_then_falls_linearly_to_nearly_zero():
     factor = linear_decay(steps=10, decay_steps=4)
     assert [round(factor(step), 2) for step in range(11)] == [1, 1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2]

@@ -30,7 +30,7 @@ from trainers.common.cli import (
 )
 from trainers.common.distributed import placed
 from trainers.pix2pix.evaluate import evaluate
-from trainers.pix2pix.model import NORMS, UPSAMPLES, Pix2PixConfig
+from trainers.pix2pix.model import NORMS, PADDINGS, UPSAMPLES, Pix2PixConfig
 from trainers.pix2pix.pairs import DIRECTIONS, PairSettings, read_manifest
 from trainers.pix2pix.train import CHECKPOINT_NAME, TrainConfig, pair_folders, train
 
@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"last steps over which the learning rate falls to 0 (default {defaults.decay_steps})")
     parser.add_argument("--lr", type=positive_float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
     parser.add_argument("--l1-weight", type=non_negative_float, default=defaults.l1_weight, help="lambda (default 100)")
-    parser.add_argument("--load-size", type=positive_int, default=defaults.load_size, help="each half resized to this (286)")
+    parser.add_argument("--load-size", type=non_negative_int, default=defaults.load_size,
+                        help="each half resized to this square (286); 0: crops at the pairs' own size and scale")
     parser.add_argument("--crop-size", type=positive_int, default=defaults.crop_size, help="random crop trained on (256)")
     parser.add_argument("--no-flip", action="store_true", help="no random left-right flips")
     parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size, help="pairs a step (default 1)")
@@ -79,12 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     parser.add_argument("--fp16", action="store_true", help="export weights and maths in float16")
+    parser.add_argument("--credit", help="the data's source and licence, for the card (e.g. 'Big Buck Bunny, "
+                                         "Blender Foundation, CC BY 3.0')")
     group = parser.add_argument_group("networks")
     group.add_argument("--width", type=positive_int, help=f"generator's first width (default {network.base_channels})")
     group.add_argument("--depth", type=positive_int, help=f"generator downsamplings (default {network.depth})")
     group.add_argument("--norm", choices=NORMS, default=network.norm, help="normalisation (default instance)")
     group.add_argument("--upsample", choices=UPSAMPLES,
                        help="decoder: transpose (the paper) or resize (no checkerboard artifacts)")
+    group.add_argument("--padding", choices=PADDINGS,
+                       help="generator's padding (default: replicate with resize, zeros with transpose; zeros "
+                            "teaches a resize decoder a frame, kept to resume runs made before replicate)")
     group.add_argument("--slim", action="store_true", help=f"the live-on-a-CPU generator: {SLIM}")
     group.add_argument("--d-width", type=positive_int, default=defaults.d_width, help="discriminator's first width (64)")
     return parser
@@ -98,7 +104,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     shape = SLIM if args.slim else PAPER
     network = Pix2PixConfig(in_channels=3 if source == "rgb" else 1, base_channels=args.width or shape["width"],
                             depth=args.depth or shape["depth"], norm=args.norm,
-                            upsample=args.upsample or shape["upsample"])
+                            upsample=args.upsample or shape["upsample"], padding=args.padding)
     config = TrainConfig(
         pairs=str(args.pairs), out_dir=str(args.output), steps=args.steps, decay_steps=args.decay_steps, lr=args.lr,
         l1_weight=args.l1_weight, load_size=args.load_size, crop_size=args.crop_size, flip=not args.no_flip,
@@ -117,11 +123,13 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     print(f"samples {result.samples}, loss plot {result.loss_plot}, checkpoint {result.checkpoint}")
     _, val_dir = pair_folders(args.pairs)
     generator = result.recipe.generator.eval()
-    notes = dict(preprocessing)
+    notes = dict(preprocessing) | ({"credit": args.credit} if args.credit else {})
     if val_dir is None:
         print("no val/ pairs: no held-out report")
     else:
-        report = evaluate(generator, val_dir, args.output, config.crop_size, config.direction)
+        # pairs kept at their own size are judged whole at that size, as `render` shows a film
+        judged_at = config.crop_size if config.load_size else 0
+        report = evaluate(generator, val_dir, args.output, judged_at, config.direction)
         print(f"held out ({report.pairs} pairs): L1 {report.l1:.4f}, SSIM {report.ssim:.4f}; "
               f"contact sheet {report.sheet}")
         notes |= {"heldout_pairs": str(report.pairs), "heldout_l1": f"{report.l1:.4f}",

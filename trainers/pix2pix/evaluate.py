@@ -1,7 +1,8 @@
 """pix2pix test mode: triptychs (input | output | target) for held-out pairs, and a small report.
 
 Each validation pair is shown to the generator whole (resized to the training
-crop size, as live/ resizes a camera frame), with dropout off as in the
+crop size, as live/ resizes a camera frame; or, for pairs trained at their own
+size, at that size, its centre cut to the generator's size multiple), with dropout off as in the
 exported model. The report gives the mean absolute error (L1, of pixel values
 in [0, 1]) and SSIM over the pairs, and a contact sheet shows the first of them,
 so a model is judged by eye as well as by number.
@@ -29,7 +30,7 @@ class Report:
     pairs: int
     l1: float  # mean |output - target|, pixel values in [0, 1]
     ssim: float  # mean SSIM, 1 = identical
-    size: int  # side of the square the pairs were judged at
+    size: int  # side of the square the pairs were judged at (0: each at its own size, centre cut)
     folder: str  # the validation pairs
     sheet: str  # the contact sheet PNG
 
@@ -44,7 +45,7 @@ def evaluate(generator: Pix2PixGenerator, val_dir: str | Path, out_dir: str | Pa
     pairs = PairFolder(val_dir, size, generator.config.in_channels, direction)
     l1s, ssims, sheet = [], [], []
     for index in tqdm(range(len(pairs)), desc="test", unit="pair"):
-        source, target = pairs[index]
+        source, target = (_cut_to(half, generator.config.size_multiple) for half in pairs[index])
         made = ((generator(source[None].to(device) * 2 - 1)[0] + 1) / 2).clamp(0, 1).cpu()
         made_hwc, target_hwc = made.permute(1, 2, 0).numpy(), target.permute(1, 2, 0).numpy()
         l1s.append(mean_absolute_error(made_hwc, target_hwc))
@@ -57,6 +58,14 @@ def evaluate(generator: Pix2PixGenerator, val_dir: str | Path, out_dir: str | Pa
     report = Report(len(pairs), sum(l1s) / len(l1s), sum(ssims) / len(ssims), size, str(val_dir), str(sheet_path))
     _write_report(report, out_dir)
     return report
+
+
+def _cut_to(picture: torch.Tensor, multiple: int) -> torch.Tensor:
+    """The (C, H, W) picture's centre, H and W cut down to multiples of `multiple` (at least one)."""
+    height, width = picture.shape[-2:]
+    cut_h, cut_w = max(multiple, height // multiple * multiple), max(multiple, width // multiple * multiple)
+    top, left = (height - cut_h) // 2, (width - cut_w) // 2
+    return picture[:, top:top + cut_h, left:left + cut_w]
 
 
 def _write_report(report: Report, out_dir: Path) -> None:

@@ -10,6 +10,11 @@ With upsample="resize" the decoder doubles by nearest-neighbour resize and a 3x3
 convolution instead: transposed convolutions with a kernel the stride does not
 divide evenly paint checkerboards (Odena et al., "Deconvolution and Checkerboard
 Artifacts", 2016).
+Every convolution of the generator pads with copies of the edge pixels
+(padding="replicate") with the resize decoder: zero padding invents a dark frame around every
+feature map, which a deep U-Net trained at one crop size learns as part of the
+picture (the old demo model painted a rectangle inside each output). With
+replicate padding a flat input gives a flat output at any size.
 
 The discriminator is the paper's 70x70 PatchGAN: it scores overlapping 70x70
 patches of (input, picture) as real or made, one logit per patch.
@@ -26,6 +31,7 @@ from live.inference.model_card import ModelCard
 
 NORMS = ("instance", "batch")
 UPSAMPLES = ("transpose", "resize")
+PADDINGS = ("replicate", "reflect", "zeros")  # torch's padding_mode names
 MAX_CHANNEL_FACTOR = 8  # encoder widths grow base, 2*base, 4*base, 8*base, then stay
 DROPOUT_BLOCKS = 3  # the paper's decoder opens with CD512-CD1024-CD1024: dropout in three blocks
 DROPOUT = 0.5
@@ -39,6 +45,9 @@ class Pix2PixConfig:
     depth: int = 8  # downsamplings; height and width must be multiples of 2**depth
     norm: str = "instance"
     upsample: str = "transpose"  # "resize": nearest resize + 3x3 conv, no checkerboard artifacts
+    # None: "replicate" with the resize decoder, "zeros" with the paper's transposed convolutions (whose
+    # border outputs get half the taps, a border of their own that padding cannot remove)
+    padding: str | None = None
 
     def __post_init__(self) -> None:
         if self.in_channels not in (1, 3):
@@ -53,6 +62,13 @@ class Pix2PixConfig:
             raise ValueError(f"unknown norm {self.norm!r}; choose from {', '.join(NORMS)}")
         if self.upsample not in UPSAMPLES:
             raise ValueError(f"unknown upsample {self.upsample!r}; choose from {', '.join(UPSAMPLES)}")
+        if self.padding is None:
+            self.padding = "replicate" if self.upsample == "resize" else "zeros"
+        if self.padding not in PADDINGS:
+            raise ValueError(f"unknown padding {self.padding!r}; choose from {', '.join(PADDINGS)}")
+        if self.padding != "zeros" and self.upsample == "transpose":
+            # a transposed convolution's padding crops its output: torch offers no other mode for it
+            raise ValueError(f"padding {self.padding!r} needs upsample='resize' (transposed convolutions only crop)")
 
     @property
     def size_multiple(self) -> int:
@@ -69,27 +85,28 @@ def _normalisation(kind: str, channels: int) -> nn.Module:
     return nn.BatchNorm2d(channels)
 
 
-def _down(in_channels: int, out_channels: int, norm: str | None) -> nn.Sequential:
+def _down(in_channels: int, out_channels: int, norm: str | None, padding: str = "zeros") -> nn.Sequential:
     """Halve height and width: conv 4x4 stride 2, norm (unless None), LeakyReLU 0.2."""
     # A following norm removes any bias (it subtracts the mean), so only unnormalised convs carry one.
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=norm is None)]
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=norm is None,
+                                         padding_mode=padding)]
     if norm is not None:
         layers.append(_normalisation(norm, out_channels))
     layers.append(nn.LeakyReLU(0.2))
     return nn.Sequential(*layers)
 
 
-def _doubling(in_channels: int, out_channels: int, upsample: str, bias: bool) -> nn.Module:
+def _doubling(in_channels: int, out_channels: int, upsample: str, bias: bool, padding: str) -> nn.Module:
     """A layer that doubles height and width: transposed conv 4x4 stride 2, or resize and conv 3x3."""
     if upsample == "transpose":
         return nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
+                         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias, padding_mode=padding))
 
 
-def _up(in_channels: int, out_channels: int, norm: str, dropout: bool, upsample: str) -> nn.Sequential:
+def _up(in_channels: int, out_channels: int, norm: str, dropout: bool, upsample: str, padding: str) -> nn.Sequential:
     """Double height and width: the doubling layer, norm, dropout (if asked), ReLU."""
-    layers: list[nn.Module] = [_doubling(in_channels, out_channels, upsample, bias=False),
+    layers: list[nn.Module] = [_doubling(in_channels, out_channels, upsample, bias=False, padding=padding),
                                _normalisation(norm, out_channels)]
     if dropout:
         layers.append(nn.Dropout(DROPOUT))
@@ -110,18 +127,19 @@ class Pix2PixGenerator(nn.Module):
         # and batch norm at batch size 1 refuses to train on.
         self.encoder = nn.ModuleList(
             _down(config.in_channels if i == 0 else widths[i - 1], widths[i],
-                  None if i in (0, config.depth - 1) else config.norm)
+                  None if i in (0, config.depth - 1) else config.norm, config.padding)
             for i in range(config.depth)
         )
         # Decoder block j works at encoder level depth-2-j and is followed by the concatenation
         # with that level's activation, so every block after the first takes twice the width.
         self.decoder = nn.ModuleList(
             _up(widths[-1] if j == 0 else 2 * widths[config.depth - 1 - j], widths[config.depth - 2 - j],
-                config.norm, dropout=j < DROPOUT_BLOCKS, upsample=config.upsample)
+                config.norm, dropout=j < DROPOUT_BLOCKS, upsample=config.upsample, padding=config.padding)
             for j in range(config.depth - 1)
         )
         self.to_image = nn.Sequential(
-            _doubling(2 * widths[0], config.out_channels, config.upsample, bias=True), nn.Tanh(),
+            _doubling(2 * widths[0], config.out_channels, config.upsample, bias=True, padding=config.padding),
+            nn.Tanh(),
         )
         self._initialise()
 
@@ -163,7 +181,7 @@ class Pix2PixGenerator(nn.Module):
             output_layout="NCHW",
             input_range=(-1.0, 1.0), output_range=(-1.0, 1.0), size_multiple=multiple,
             extra={"base_channels": str(c.base_channels), "depth": str(c.depth), "norm": c.norm,
-                   "out_channels": str(c.out_channels), "upsample": c.upsample,
+                   "out_channels": str(c.out_channels), "upsample": c.upsample, "padding": c.padding,
                    **{key: value for key, value in (notes or {}).items() if key != "input"}},
         )
         # Neither square, the second an odd number of multiples high.

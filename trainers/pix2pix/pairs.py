@@ -150,7 +150,7 @@ def write_pairs(source: str | Path, out_dir: str | Path, settings: PairSettings,
     histograms = []
     for index, picture in enumerate(tqdm(pictures, total=count, desc="pairs", unit="frame")):
         histograms.append(colour_histogram(picture))
-        _save(side_by_side(picture, settings), staging / _name(index))
+        save_pair(side_by_side(picture, settings), staging / _name(index))
     if not histograms:
         raise ValueError(f"{source}: no frames to make pairs of")
     shots = find_shots(histograms)
@@ -189,7 +189,7 @@ def write_frames(source: str | Path, out_dir: str | Path, size: tuple[int, int],
     count, pictures = pictures_from(source, size, fps)
     written = 0
     for written, picture in enumerate(tqdm(pictures, total=count, desc="frames", unit="frame"), start=1):
-        _save(picture, out_dir / _name(written - 1))
+        save_pair(picture, out_dir / _name(written - 1))
     if not written:
         raise ValueError(f"{source}: no frames")
     return written
@@ -199,6 +199,7 @@ def _name(index: int) -> str:
     return f"{index:06d}.png"
 
 
-def _save(pixels: np.ndarray, path: Path) -> None:
+def save_pair(pixels: np.ndarray, path: Path) -> None:
+    """(H, W, 3) uint8 pixels as a PNG, written whole or not at all."""
     with atomic_file(path) as file:
         Image.fromarray(pixels).save(file, format="PNG")

@@ -51,7 +51,7 @@ class TrainConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     l1_weight: float = 100.0  # lambda
-    load_size: int = 286  # each half is resized to this square ...
+    load_size: int = 286  # each half is resized to this square (0: kept at its own size, a film's scale) ...
     crop_size: int = 256  # ... and a random square of this side is cut from it
     flip: bool = True
     batch_size: int = 1
@@ -68,7 +68,7 @@ class TrainConfig:
             raise ValueError(f"steps must be 0 or more, got {self.steps}")
         if not 0 <= self.decay_steps:
             raise ValueError(f"decay_steps must be 0 or more, got {self.decay_steps}")
-        if self.crop_size > self.load_size:
+        if self.load_size and self.crop_size > self.load_size:
             raise ValueError(f"crop size {self.crop_size} is larger than the load size {self.load_size}")
         if self.crop_size % self.network.size_multiple:
             raise ValueError(f"crop size {self.crop_size} is not a multiple of {self.network.size_multiple} "
@@ -78,7 +78,8 @@ class TrainConfig:
 
 
 class PairFolder(Dataset):
-    """The A | B pictures of one folder as (input, target) tensors in [0, 1], each half `size` square."""
+    """The A | B pictures of one folder as (input, target) tensors in [0, 1], each half `size` square
+    (size 0: at its own size)."""
 
     def __init__(self, folder: str | Path, size: int, in_channels: int, direction: str = "AtoB"):
         self.files = picture_files(folder, "pairs")
@@ -101,7 +102,9 @@ class PairFolder(Dataset):
 
 
 def _tensor(picture: Image.Image, size: int) -> torch.Tensor:
-    pixels = np.asarray(picture.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+    if size:
+        picture = picture.resize((size, size), Image.Resampling.BICUBIC)
+    pixels = np.asarray(picture, dtype=np.float32) / 255.0
     return torch.from_numpy(np.atleast_3d(pixels).transpose(2, 0, 1).copy())
 
 
@@ -165,10 +168,14 @@ class Pix2PixTraining:
 
     def _augmented(self, sources: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The same random crop and flip for each input and its target, drawn from torch's global stream."""
-        crop, load = self.settings.crop_size, self.settings.load_size
+        crop = self.settings.crop_size
         cropped = []
         for source, target in zip(sources, targets):
-            top, left = (int(torch.randint(0, load - crop + 1, ())) for _ in range(2))
+            height, width = source.shape[-2:]
+            if min(height, width) < crop:
+                raise ValueError(f"a {width}x{height} pair is smaller than the {crop} crop; "
+                                 "use a smaller --crop-size or a --load-size")
+            top, left = int(torch.randint(0, height - crop + 1, ())), int(torch.randint(0, width - crop + 1, ()))
             flip = self.settings.flip and bool(torch.rand(()) < 0.5)
             halves = [half[:, top:top + crop, left:left + crop] for half in (source, target)]
             cropped.append([half.flip(-1) if flip else half for half in halves])
