@@ -12,7 +12,7 @@ reports, under the real VGG-16 whatever the model was trained with:
   clip's own.
 The unstyled input is measured too (its style distance is where every model starts). With --write-cards
 each model's card gets its figures (extra.heldout_*) and the real model's card its random twin's beside them.
-With --sheets DIR, a contact sheet per style, DIR/NAME-heldout.png: a row per --sheet-pictures picture of
+With --sheets DIR, a contact sheet per style, DIR/style-NAME-heldout.png: a row per --sheet-pictures picture of
 painting | held-out picture | the model's output | the random-VGG twin's output.
 
     .venv/bin/python -m bench.style_measure --heldout out/style-data/heldout \\
@@ -43,8 +43,8 @@ from trainers.style.train import STILL_FRAMES, STILL_NOISE
 
 STYLE_SIZE = 256  # the painting's longest side for its Gram matrices, as the models were trained
 # film, photographs and paintings of several kinds, none seen in training
-SHEET_PICTURES = ("bunny-120.jpg", "skimage-astronaut.jpg", "painting-437326.jpg", "skimage-coffee.jpg",
-                  "painting-436944.jpg")
+SHEET_PICTURES = ("bunny-120.jpg", "skimage-astronaut.jpg", "painting-437326.jpg", "skimage-coffee.jpg")
+SHEET_WIDTH = 800  # px: a sheet is scaled down to this (painted texture compresses poorly: ~0.7 MB as PNG)
 
 
 def held_out(folder: Path, size: tuple[int, int]) -> torch.Tensor:
@@ -171,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.sheets:
             pictures = torch.stack([held_out_one(args.heldout / picture, size) for picture in args.sheet_pictures])
             save_png(contact_sheet(Path(painting), pictures, Model(Path(model_path)), Model(Path(random_path))),
-                     args.sheets / f"{name}-heldout.png")
+                     args.sheets / f"style-{name}-heldout.png")
         if args.write_cards:
             write_card(Path(model_path), {**card_values(real, "heldout_", described),
                                           **card_values(random, "random_vgg_twin_", ""),
-                                          "random_vgg_twin": f"{Path(random_path).name}, {random['steps']} steps",
+                                          "random_vgg_twin": f"{random_path} ({random['steps']} steps, --loss-net random)",
                                           "heldout_input_style_distance": f"{plain['style']:.4f}"})
             write_card(Path(random_path), card_values(random, "heldout_", described))
     publish(markdown(table, size, len(inputs), flicker(None, still)), args.markdown)
@@ -191,7 +191,9 @@ def contact_sheet(painting: Path, pictures: torch.Tensor, model: Model, twin: Mo
     tiles = []
     for picture, output, other in zip(pictures, model(pictures), twin(pictures)):
         tiles += [style, picture, output, other]
-    return image_grid([tile.permute(1, 2, 0) for tile in tiles], columns=4, gap=4)
+    sheet = Image.fromarray(image_grid([tile.permute(1, 2, 0) for tile in tiles], columns=4, gap=4))
+    scale = min(1.0, SHEET_WIDTH / sheet.width)
+    return np.asarray(sheet.resize((round(sheet.width * scale), round(sheet.height * scale)), Image.Resampling.LANCZOS))
 
 
 def held_out_one(path: Path, size: tuple[int, int]) -> torch.Tensor:
