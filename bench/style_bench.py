@@ -1,7 +1,7 @@
 """Style network cost per frame and flicker: our ONNX path (Engine.run) against PyTorch eager, in one run.
 
 For each network (the classic Johnson layout at two widths, the slim CPU layout
-at two widths, and the shipped demo model when it is there) it exports the
+at three sizes, the shipped one among them, and every shipped models/style-*.onnx) it exports the
 network to a temporary ONNX file, checks that the engine and torch agree, then
 times the median of N frames at 640x360 and 1280x720 for both and prints a
 Markdown table with the torch/ours ratio and our frames per second. Weights are
@@ -38,8 +38,9 @@ from trainers.style.model import StyleConfig, StyleNetwork
 
 SIZES = ((640, 360), (1280, 720))  # (width, height)
 NETWORKS = (("classic", StyleConfig(32, 5)), ("classic", StyleConfig(16, 5)),
-            ("slim", StyleConfig(16, 3, slim=True)), ("slim", StyleConfig(8, 2, slim=True)))
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "style-cells-slim.onnx"
+            ("slim", StyleConfig(16, 4, slim=True)), ("slim", StyleConfig(16, 3, slim=True)),
+            ("slim", StyleConfig(8, 2, slim=True)))
+MODELS = Path(__file__).resolve().parent.parent / "models"  # the shipped style-*.onnx files
 AGREEMENT_TOLERANCE = 1e-3  # absolute, on colours in [0, 1]
 TRAINING_PICTURES = ("astronaut", "coffee", "chelsea", "camera")
 HELD_OUT = "rocket"
@@ -90,19 +91,19 @@ def speed(runs: int) -> list[dict]:
             export(network, path)
             label = f"{kind} width {config.base_channels}, {config.residual_blocks} blocks"
             rows += time_network(label, network, path, runs)
-    if DEMO_MODEL.is_file():
-        rows += demo_rows(runs)
+    for path in sorted(MODELS.glob("style-*.onnx")):
+        rows += shipped_rows(path, runs)
     return rows
 
 
-def demo_rows(runs: int) -> list[dict]:
-    """The shipped model, timed by the engine alone (its torch twin is the slim row of the same width)."""
-    engine = Engine.load(DEMO_MODEL, EngineConfig(providers="auto"))
+def shipped_rows(path: Path, runs: int) -> list[dict]:
+    """A shipped model, timed by the engine alone (its torch twin is the slim row of the same layout)."""
+    engine = Engine.load(path, EngineConfig(providers="auto"))
     rows = []
     for width, height in SIZES:
         feeds = {engine.input_names[0]: np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)}
         (ours,) = median_ms((lambda: engine.run(feeds),), runs)
-        rows.append({"network": f"demo {DEMO_MODEL.name}", "size": f"{width}x{height}", "ours_ms": ours,
+        rows.append({"network": f"shipped {path.name}", "size": f"{width}x{height}", "ours_ms": ours,
                      "torch_ms": float("nan"), "ratio": float("nan"), "fps": 1000.0 / ours,
                      "providers": ", ".join(engine.providers)})
     return rows

@@ -64,8 +64,8 @@ def test_osc_list_prints_the_bundled_demos_address_space_and_the_modulation_rule
     assert rows["/latentstage/scene"] | {"description": ""} == {
         "type": "str", "range": " | ".join(scenes), "default": "drift", "description": ""}
     # the style scene's performer parameters, with the show's starting values
-    assert rows["/latentstage/cells/style/strength"]["default"] == "0.85"
-    assert rows["/latentstage/cells/style/preserve_colour"]["type"] == "bool"
+    assert rows["/latentstage/cezanne/style/strength"]["default"] == "0.9"
+    assert rows["/latentstage/vangogh/style/preserve_colour"]["type"] == "bool"
     assert (rows["/latentstage/scene/next"]["type"], rows["/latentstage/scene/previous"]["type"]) == ("trigger",) * 2
     assert rows["/latentstage/fade"]["type"] == "float" and rows["/latentstage/fade"]["range"] == "0 .. 30"
     for switch in ("hud", "mirror"):

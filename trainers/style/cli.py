@@ -33,6 +33,7 @@ from trainers.common.cli import (
     stopped,
 )
 from trainers.common.distributed import placed
+from trainers.common.loss_networks import LossNetworkError, add_loss_network_options
 from trainers.style.model import StyleConfig, StyleNetwork
 from trainers.style.train import (
     CHECKPOINT_NAME,
@@ -42,7 +43,6 @@ from trainers.style.train import (
     train,
     training_flicker,
 )
-from trainers.style.vgg import VGGWeightsError
 
 PROG = "latentstage train style"
 ONNX_NAME = "style.onnx"
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         return (_export if exporting else _train)(args, command_line)
-    except (UsageError, CheckpointError, VGGWeightsError, FileNotFoundError, ValueError) as error:
+    except (UsageError, CheckpointError, LossNetworkError, FileNotFoundError, ValueError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
 
@@ -86,10 +86,9 @@ def _train_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{name}-weight", type=non_negative_float, default=default,
                             help=f"weight of the {name} loss (default {default:g})")
     parser.add_argument("--seed", type=non_negative_int, default=d.seed, help="weights, batches and crops seed")
-    parser.add_argument("--vgg-weights", type=Path,
-                        help="torchvision's vgg16-397923af.pth (default: the torch hub cache; else random VGG)")
-    parser.add_argument("--vgg-seed", type=non_negative_int, default=d.vgg_seed,
-                        help="seed of the random VGG used when no weights are found")
+    add_loss_network_options(parser, d.loss_net)
+    parser.add_argument("--data-licence", default="", metavar="TEXT",
+                        help="where the style and content pictures come from, with their licences (on the card)")
     parser.add_argument("--sample-every", type=non_negative_int, default=d.sample_every,
                         help="steps between samples, plot and checkpoint (0: only at the end)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT",
@@ -119,10 +118,11 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
         style=str(args.style), images=str(args.images), out_dir=str(args.output), steps=args.steps, size=args.size,
         style_size=args.style_size, batch_size=args.batch_size, lr=args.lr, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
-        seed=args.seed, vgg_weights=None if args.vgg_weights is None else str(args.vgg_weights),
-        vgg_seed=args.vgg_seed, sample_every=args.sample_every,
+        seed=args.seed, loss_net=args.loss_net,
+        loss_net_file=None if args.loss_net_file is None else str(args.loss_net_file),
+        loss_net_seed=args.loss_net_seed, sample_every=args.sample_every,
         network=StyleConfig(base_channels=args.width, residual_blocks=args.blocks, slim=args.slim),
-        command=command_line)
+        command=command_line, data_licence=args.data_licence)
     with placed(args.device) as placement:
         try:
             result = train(config, placement, resume=args.resume, warn=lambda line: print(line, file=sys.stderr))
@@ -166,9 +166,12 @@ def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -
     earlier = made_by.get("earlier_commands", [])
     config = made_by["config"]
     extra = {**spec.card.extra, "loss_network": str(made_by.get("loss_network", "unknown")),
+             **({"loss_network_credit": made_by["loss_network_credit"]} if made_by.get("loss_network_credit") else {}),
              "weights": f"content {config['content_weight']:g}, style {config['style_weight']:g}, "
                         f"tv {config['tv_weight']:g}, temporal {config['temporal_weight']:g}",
              "checkpoint": str(checkpoint)}
+    if config.get("data_licence"):
+        extra["data_licence"] = config["data_licence"]
     measured = training_flicker(network, config)
     if measured is not None:  # held-out metric: how much a still visitor shimmers, in 0..255 levels
         extra["flicker_levels"], extra["input_flicker_levels"] = (f"{value:.3f}" for value in measured)

@@ -1,7 +1,13 @@
 """The losses and metrics of style transfer, as pure functions of tensors (no I/O, no state).
 
 Gram matrices of VGG features carry style (which features fire together,
-wherever they are); the features themselves at relu2_2 carry content; total
+wherever they are); the features themselves at relu2_2 carry content. Both
+are relative errors: each layer's squared error divided by the mean square
+of its target, so a loss reads the same whatever the scale of the loss
+network's activations (Caffe-input VGGs run about 50x torchvision's, a random
+one differently again, and the layers of one network differ by 10^4 in Gram
+size), every style layer counts alike, and 0.5 means "half the target's
+energy is wrong" under any network. Total
 variation penalises pixel-to-pixel noise. Temporal stability is taught without
 video: a small random affine warp stands for motion, and a network that is
 stable gives the warped output for the warped input. `flicker` measures what a
@@ -26,14 +32,21 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def relative_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE(value, target) / mean(target^2): 0 for a match, 1 for an all-zero value."""
+    return nn.functional.mse_loss(value, target) / target.square().mean().clamp_min(1e-12)
+
+
 def style_loss(features: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum over the style layers of the MSE between the features' Gram matrices and the targets' (1 or N, C, C)."""
-    return sum(nn.functional.mse_loss(gram(features[name]), targets[name].expand(len(features[name]), -1, -1))
-               for name in targets)
+    """Mean over the style layers of the relative error of the features' Gram matrices against the
+    targets' (1 or N, C, C)."""
+    return sum(relative_error(gram(features[name]), targets[name].expand(len(features[name]), -1, -1))
+               for name in targets) / len(targets)
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return nn.functional.mse_loss(features, target)
+    """The relative error of the features against the content's."""
+    return relative_error(features, target)
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:

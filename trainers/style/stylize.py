@@ -27,8 +27,8 @@ from trainers.common.data import load_picture
 from trainers.common.device import choose_device
 from trainers.common.images import save_png, to_uint8
 from trainers.common.interrupt import stop_requests
+from trainers.common.loss_networks import LossNetworkError, add_loss_network_options, loss_network
 from trainers.style.gatys import DEFAULT_LR, GatysConfig, stylize
-from trainers.style.vgg import VGGWeightsError, loss_network
 
 PROG = "latentstage stylize"
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         return _run(args)
-    except (UsageError, VGGWeightsError, FileNotFoundError, ValueError) as error:
+    except (UsageError, LossNetworkError, FileNotFoundError, ValueError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
 
@@ -71,9 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--init", choices=("content", "noise"), default=d.init,
                         help="start from the content picture (default) or from faint noise (the example's start)")
     parser.add_argument("--seed", type=int, default=d.seed, help="seed of the start noise")
-    parser.add_argument("--vgg-weights", type=Path,
-                        help="torchvision's vgg16-397923af.pth (default: the torch hub cache; else random VGG)")
-    parser.add_argument("--vgg-seed", type=int, default=0, help="seed of the random VGG used when no weights are found")
+    add_loss_network_options(parser)
     devices = parser.add_mutually_exclusive_group()
     devices.add_argument("--gpu", type=int, help="GPU index, -1 for the CPU (as the example)")
     devices.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when present, else cpu)")
@@ -101,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     styles = [torch.nn.functional.interpolate(_chw(load_picture(path, max(height, width))).unsqueeze(0),
                                               size=(height, width), mode="bilinear", antialias=True)[0]
               for path in args.style]
-    vgg = loss_network(args.vgg_weights, args.vgg_seed, warn=lambda line: print(line, file=sys.stderr)).to(device)
+    vgg = loss_network(args.loss_net, args.loss_net_file, args.loss_net_seed,
+                       warn=lambda line: print(line, file=sys.stderr)).to(device)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=config.max_epochs, desc=f"stylize {args.content.name}", unit="epoch")
 

@@ -31,14 +31,14 @@ from trainers.common.loop import Callback, Trainer
 from trainers.common.rng import seed_all
 from trainers.style import losses
 from trainers.style.model import StyleConfig, StyleNetwork
-from trainers.style.vgg import LossNetwork, loss_network
+from trainers.common.loss_networks import LossNetwork, loss_network
 
 KIND = "style"
 NETWORK = "style"  # the network's name in checkpoints
 CHECKPOINT_NAME = "style.pt"
 SAMPLES_NAME = "samples.png"
 # TrainConfig fields a resumed run may change: how long and where, not what is trained
-RESUME_MAY_CHANGE = ("steps", "out_dir", "sample_every", "command")
+RESUME_MAY_CHANGE = ("steps", "out_dir", "sample_every", "command", "data_licence")
 CROP_MARGIN = 1.25  # pictures load this much larger than the crop, so each step sees another part
 VIDEO_FPS = 2.0  # frames per second taken from a video given as --images: neighbours barely differ
 SAMPLE_COUNT = 3  # content pictures in the sample grid
@@ -58,16 +58,21 @@ class TrainConfig:
     style_size: int = 256  # the style picture's longest side when its Gram matrices are taken
     batch_size: int = 4
     lr: float = 1e-3  # Adam learning rate
+    # The losses are relative errors (losses.py), about 1 for a picture unlike the target whatever the
+    # loss network; style 4 : content 1 lets the painting's strokes and palette win over the photograph's
+    # texture in a short run while relu2_2 keeps its edges, the measured trade-off on models/README.md.
     content_weight: float = 1.0
-    style_weight: float = 1e5  # Gram matrices are divided by C*H*W, so they are small
-    tv_weight: float = 1e-3
+    style_weight: float = 4.0
+    tv_weight: float = 1e-2  # pixel-scale: ~0.001 of the loss for a natural picture, only noise pays it
     temporal_weight: float = 0.0  # 0 skips the extra forward pass of the temporal loss
     seed: int = 0  # first weights, batch order and crops
-    vgg_weights: str | None = None  # torchvision's VGG-16 file; None: the torch cache, else random
-    vgg_seed: int = 0  # the random loss network's seed, when no weights are found
+    loss_net: str = "vgg16"  # vgg16, vgg19 or random (trainers/common/loss_networks.py)
+    loss_net_file: str | None = None  # the network's file; None: from its installed package
+    loss_net_seed: int = 0  # the random loss network's seed
     sample_every: int = 100  # steps between samples, plot and checkpoint; 0: only at the end
     network: StyleConfig = field(default_factory=StyleConfig)
     command: str = ""  # the command line that asked for this run, kept in the checkpoint
+    data_licence: str = ""  # where the style and content pictures come from and their licences, for the card
 
     def __post_init__(self) -> None:
         for name in ("steps", "size", "style_size", "batch_size"):
@@ -172,10 +177,11 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
           callbacks: Sequence[Callback] = (), warn: Callable[[str], None] | None = None) -> TrainResult:
     """Train a style network as `config` says; writes samples, a loss plot and a checkpoint to out_dir.
 
-    `warn` hears one line when no pretrained VGG is found. A stop request (Ctrl-C) saves the last
+    `warn` hears one line when the loss network is the random one. A stop request (Ctrl-C) saves the last
     completed step, then raises KeyboardInterrupt."""
     placement = placement or Placement()
-    vgg = loss_network(config.vgg_weights, config.vgg_seed, warn=warn if placement.is_main else None)
+    vgg = loss_network(config.loss_net, config.loss_net_file, config.loss_net_seed,
+                       warn=warn if placement.is_main else None)
     style_picture = torch.from_numpy(load_picture(config.style, config.style_size)).permute(2, 0, 1)  # (3, h, w)
     dataset = content_dataset(config)
     samples = torch.stack([_square(dataset[i], config.size) for i in range(min(SAMPLE_COUNT, len(dataset)))])
@@ -188,7 +194,7 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
         callbacks=[*standard_callbacks(out_dir, every, f"style {Path(config.style).name}", "style training",
                                       SAMPLES_NAME, CHECKPOINT_NAME), *callbacks],
         provenance={"command": config.command, "data": f"style {config.style}; content {config.images}",
-                    "loss_network": vgg.info.describe()},
+                    "loss_network": vgg.info.describe(), "loss_network_credit": vgg.info.credit},
     )
     if resume is not None:
         trainer.resume(resume, may_change=RESUME_MAY_CHANGE)

@@ -20,7 +20,7 @@ def error_of(tmp_path: Path, text: str) -> str:
 def test_the_bundled_demo_loads_with_its_models_resolved():
     show = load_show(DEMO_SHOW)
     assert [scene.name for scene in show.scenes][:3] == ["drift", "bloom", "portrait"]  # then the model scenes
-    assert {"snow", "cells"} <= {scene.name for scene in show.scenes}
+    assert {"snow", "cezanne", "vangogh", "seurat"} <= {scene.name for scene in show.scenes}
     assert all(scene.model.is_file() and scene.model.is_absolute() for scene in show.scenes)
     assert [cue.at for cue in show.cues] == sorted(cue.at for cue in show.cues)
 
