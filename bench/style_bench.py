@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import math
 import os
 import statistics
 import tempfile
@@ -141,8 +142,8 @@ def markdown(rows: list[dict], flicker_rows: list[dict], runs: int, steps: int) 
              f"torch = eager, no_grad, {torch.get_num_threads()} threads; load average at the end {load}", "",
              "| network | size | ours ms | torch ms | torch/ours | ours fps |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {r['network']} | {r['size']} | {r['ours_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} "
-              f"| {r['fps']:.1f} |" for r in rows]
+    lines += [f"| {r['network']} | {r['size']} | {r['ours_ms']:.1f} | {_figure(r['torch_ms'], '.1f')} "
+              f"| {_figure(r['ratio'], '.2f')} | {r['fps']:.1f} |" for r in rows]
     if flicker_rows:
         lines += ["", f"flicker on a still clip of held-out {HELD_OUT!r} (slim width 8, {steps} steps at 64 px; "
                       "levels 0..255)", "",
@@ -164,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(speed(args.runs), flicker_rows, args.runs, args.flicker_steps)
     publish(table, args.markdown)
     return 0
+
+
+def _figure(value: float, spec: str) -> str:
+    """A table cell: the value, or a dash where there is none (a shipped file has no torch twin)."""
+    return "-" if math.isnan(value) else format(value, spec)
 
 
 if __name__ == "__main__":
