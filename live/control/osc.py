@@ -5,13 +5,14 @@ scene's own (`/latentstage/drift/scale 12.0`) or the alias for whatever scene
 of that kind is on screen (`/latentstage/cppn/scale 12.0`). Any other address
 is a controller's own (`/1/fader1 0.4`) and its first number is stored as the
 raw input "osc:/1/fader1" for mappings to read. `<prefix>/query` and
-`<prefix>/list` answer the sender; `<prefix>/follow <name>` lets a parameter
+`<prefix>/list` answer the sender (a query of a name that does not exist with
+`<prefix>/error ADDRESS WHY`, so a controller can tell it from a lost packet); `<prefix>/follow <name>` lets a parameter
 follow the show again. The server runs python-osc's blocking UDP server on its own
 daemon thread, so messages are handled one at a time in arrival order, and
 handlers only write plain values to the bus. Nothing in a packet can stop the
 listener: unparsable datagrams, unknown addresses, wrong types and
 out-of-range values are counted, remembered in `last_error` and logged at most
-once every few seconds. Addresses match exactly (OSC wildcards are not
+once every few seconds, with the sender's text clipped to a few hundred characters. Addresses match exactly (OSC wildcards are not
 expanded) and bundle time tags are ignored: a bundle applies when it arrives.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
+from live.core.text import OUTSIDE_TEXT_LIMIT, clipped
 from live.control.bus import ControlBus
 from live.control.controller import Controller
 from live.control.osc_packet import MalformedPacket, Message, parse_packet
@@ -295,6 +297,8 @@ class OscServer(Controller):
         except ControlError as error:
             self.rejected += 1
             self._warn("rejected", f"rejected {message.address} from {sender[0]}: {error}")
+            if message.address == f"{prefix}/query":  # silence would read like a lost packet to the asker
+                return [(f"{prefix}/error", clipped(message.address), clipped(str(error)))]
             return []
         self.applied += 1
         return replies
@@ -348,6 +352,7 @@ class OscServer(Controller):
                 self._warn("feedback", f"feedback to {self.config.feedback} failed: {error}")
 
     def _warn(self, cause: str, text: str) -> None:
+        text = clipped(text, OUTSIDE_TEXT_LIMIT * 2)  # the address and the error may each carry outside text
         self.last_error = text
         self._warnings.warning(cause, text)
 
@@ -405,7 +410,8 @@ def address_table(bus: ControlBus, prefix: str = "/latentstage") -> str:
         else:
             rows.append((parameter_address(prefix, parameter.name), parameter.kind, _range_text(parameter),
                          _default_text(parameter), parameter.description))
-    rows.append((f"{prefix}/query", "[address]", "", "", "replies with every value, or the one named"))
+    rows.append((f"{prefix}/query", "[address]", "", "", "replies with every value, or the one named "
+                                                        "(an unknown one: <prefix>/error address why)"))
     rows.append((f"{prefix}/follow", "address", "", "", "the parameter follows the show again (its own value, "
                                                         "moved by the show's mappings)"))
     rows.append((f"{prefix}/list", "", "", "", "replies with address, type, min, max, description per parameter"))

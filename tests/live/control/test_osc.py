@@ -242,6 +242,30 @@ def test_query_replies_with_every_value_or_one(bus, server, listener):
     assert first_reply_is_the_marker(listener, server.address)  # one reply per query, no more
 
 
+def test_a_query_for_a_name_that_does_not_exist_answers_with_an_error(bus, server, listener):
+    listener.sendto(build_msg("/latentstage/query", "cppn.nothing").dgram, server.address)
+    listener.sendto(build_msg("/latentstage/query", 3).dgram, server.address)
+    unknown, not_a_name = received(listener, 2)
+    assert unknown.address == "/latentstage/error" and unknown.params[0] == "/latentstage/query"
+    assert "cppn.nothing" in unknown.params[1] or "cppn/nothing" in unknown.params[1]
+    assert not_a_name.address == "/latentstage/error" and "address or name" in not_a_name.params[1]
+    assert server.rejected == 2
+    assert first_reply_is_the_marker(listener, server.address)  # one error per query, no more
+
+
+def test_a_sender_cannot_fill_the_log_with_its_own_text(bus, server, caplog):
+    sock = sender_from("127.0.0.1")
+    with caplog.at_level(logging.WARNING):
+        sock.sendto(build_msg("/latentstage/" + "x" * 60_000, 1.0).dgram, server.address)
+        sock.sendto(build_msg("/latentstage/query", "y" * 60_000).dgram, server.address)
+        assert wait_for(lambda: server.rejected == 2, timeout=WAIT)
+    sock.close()
+    logged = [r.getMessage() for r in caplog.records if r.name == "live.control.osc"]
+    assert logged and all(len(line) < 600 for line in logged), [len(line) for line in logged]
+    assert "characters)" in logged[0]  # says how much was left out
+    assert len(server.last_error) < 600
+
+
 def test_list_replies_with_one_message_per_parameter(bus, server, listener):
     listener.sendto(build_msg("/latentstage/list").dgram, server.address)
     replies = received(listener, len(bus.parameters()))
