@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from live.core.logs import configure_logging
+
 # commands that need the train extra (torch): name -> (module with main(argv), help)
 TRAINER_COMMANDS = {
     "cppn": ("trainers.cppn.cli", "CPPN stills, walks, fits and exports"),
@@ -40,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return doctor.main(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    configure_logging(args.verbose)
     from live.inference.adopt import AdoptError
     from live.inference.engine import EngineError
     from live.inference.model_card import ModelCardError
