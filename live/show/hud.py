@@ -24,15 +24,16 @@ class Hud:
         self.inference = inference
         self.reloader = reloader
 
-    def text(self, scene_name: str, shown: Scene | None, dropped: int, notes: list[str]) -> str:
-        """The HUD for the scene on screen (`shown`: None while a reloaded show has just dropped it);
-        `notes`: problems of the run itself (the recording paused, the event log stopped)."""
+    def text(self, scene_name: str, shown: Scene | None, dropped: int, notes: list[str], now: float) -> str:
+        """The HUD at `now` (show seconds) for the scene on screen (`shown`: None while a reloaded show has
+        just dropped it); `notes`: problems of the run itself (the recording paused, the event log stopped)."""
         stats, stage = self.stats, self.stage
         problems = "; ".join(f"{name}: {message}" for name, message in stage.health.items())
         health = problems or stage.model_problems() or self._show_file_problem() or self._inference_health() \
             or "; ".join(filter(None, notes))
         return "\n".join([
-            f"{stats.fps():5.1f} fps   frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
+            f"{stats.fps():5.1f} fps  new pictures {stats.new_pictures_fps(now):5.1f}/s   "
+            f"frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",

@@ -67,6 +67,7 @@ class LiveRun:
         self._shown: Scene = stage.scenes[0]  # the scene on screen, and its name as the HUD says it
         self._scene_name = stage.scene_name(0)
         self._shown_seq = -1  # the composed frame on screen
+        self._last_capture: float | None = None  # capture time of the newest picture on screen
         self._deadline = 0.0  # seconds: when the next present is due
 
     def request_stop(self) -> None:
@@ -171,6 +172,9 @@ class LiveRun:
             self._shown, self._scene_name, self._shown_seq = frame.scene, frame.scene_name, frame.seq
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
+            if layers.captured_at != self._last_capture:  # a composed frame of an input it showed already is no news
+                self.stats.note_new_picture(self.now())
+                self._last_capture = layers.captured_at
         if not self.stats.new_frames:
             return False
         self.renderer.mirror = self.conductor.mirror
@@ -182,7 +186,7 @@ class LiveRun:
     def hud_text(self) -> str:
         notes = [self.recording.problem if self.recording is not None else "",
                  self.journal.problem if self.journal is not None else ""]
-        return self.hud.text(self._scene_name, self._shown_now(), self.mailbox.dropped, notes)
+        return self.hud.text(self._scene_name, self._shown_now(), self.mailbox.dropped, notes, self.now())
 
     def _shown_now(self) -> Scene | None:
         """The scene on screen, unless a reloaded show has just dropped or rebuilt it (its parameters

@@ -9,6 +9,9 @@ import numpy as np
 
 from live.inputs.audio import AudioFeatures
 
+NEW_PICTURES_WINDOW = 3.0  # seconds the HUD's new-pictures rate is counted over
+
+
 @dataclass
 class Stats:
     """Rolling figures for the HUD and the end-of-run report."""
@@ -17,7 +20,12 @@ class Stats:
     latencies: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds, capture to display
     steps: deque = field(default_factory=lambda: deque(maxlen=600))  # seconds per inference-thread step
     presented: int = 0
-    new_frames: int = 0
+    new_frames: int = 0  # composed frames the renderer took (at the show's rate, new pictures or not)
+    # when a new picture of the scene on screen reached the screen (a new input frame through it, or a
+    # scene that draws from t alone): what the visitor sees move, which the display rate is not
+    new_picture_times: deque = field(default_factory=lambda: deque(maxlen=600))
+    new_pictures: int = 0
+    _new_pictures_span: list = field(default_factory=list)  # [first, last] time of a new picture
     dropped: int = 0  # results overwritten before the renderer took them
     resident_mb: list = field(default_factory=list)  # (seconds, MB) sampled every RSS_EVERY seconds
     audio_peaks: dict = field(default_factory=dict)  # feature -> highest value heard (0..1)
@@ -50,6 +58,20 @@ class Stats:
     def fps(self) -> float:
         return len(self.intervals) / sum(self.intervals) if self.intervals else 0.0
 
+    def note_new_picture(self, now: float) -> None:
+        self.new_picture_times.append(now)
+        self.new_pictures += 1
+        self._new_pictures_span[1:] = [now] if self._new_pictures_span else [now, now]
+
+    def new_pictures_fps(self, now: float, window: float = NEW_PICTURES_WINDOW) -> float:
+        """New pictures a second over the last `window` seconds (or since the first, if sooner)."""
+        times = self.new_picture_times
+        if not times:
+            return 0.0
+        since = max(now - window, times[0])
+        recent = sum(1 for at in times if at > since)
+        return recent / (now - since) if now > since else 0.0
+
     @staticmethod
     def percentile_ms(values: deque, q: float) -> float:
         return float(np.percentile(np.fromiter(values, float), q) * 1000.0) if values else 0.0
@@ -59,6 +81,7 @@ class Stats:
         return {
             "presented": self.presented, "new_frames": self.new_frames, "dropped": self.dropped,
             "fps": round(self.fps(), 2),
+            "new_pictures": self.new_pictures, "new_pictures_fps": round(self._run_new_pictures_fps(), 2),
             "frame_interval_ms": {"p50": self.percentile_ms(self.intervals, 50),
                                   "p99": self.percentile_ms(self.intervals, 99)},
             "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
@@ -73,6 +96,14 @@ class Stats:
             "models": self.models,
             "show_file": self.show_file,
         }
+
+
+    def _run_new_pictures_fps(self) -> float:
+        """New pictures a second over the whole run (from the first to the last)."""
+        if not self._new_pictures_span:
+            return 0.0
+        first, last = self._new_pictures_span
+        return (self.new_pictures - 1) / (last - first) if last > first else 0.0
 
 
 RSS_EVERY = 5.0  # seconds between resident-memory samples

@@ -287,6 +287,29 @@ def test_the_hud_names_each_source_with_its_granted_size_and_fps(tmp_path, xvfb_
         assert run.stop() == 0, run.errors()
 
 
+def new_pictures_on_hud(hud: str) -> tuple[float, float] | None:
+    """(display fps, new pictures a second) from the HUD's first line."""
+    found = re.search(r"^\s*([\d.]+) fps  new pictures\s+([\d.]+)/s", hud, re.MULTILINE)
+    return (float(found.group(1)), float(found.group(2))) if found else None
+
+
+def test_the_hud_tells_new_pictures_a_second_apart_from_the_display_rate(tmp_path, xvfb_display):
+    """A source that gives 7 pictures a second, shown at 30 fps: the visitor sees 7 new pictures a second."""
+    show = write_show(tmp_path, [
+        {"name": "slow", "kind": "pipeline", "source": {"kind": "pattern", "width": 160, "height": 90, "fps": 7}}])
+
+    def steady(hud: str) -> bool:
+        rates = new_pictures_on_hud(hud)
+        return rates is not None and 5.5 <= rates[1] <= 8.5 and rates[0] >= 12.0
+
+    with LiveShow(show, env={"DISPLAY": xvfb_display}) as run:
+        run.wait_for_hud(steady, START_TIMEOUT)
+        assert run.stop() == 0, run.errors()
+    stats = run.stats()
+    assert 5.5 <= stats["new_pictures_fps"] <= 8.5, stats
+    assert stats["fps"] >= 12.0 and stats["new_frames"] > stats["new_pictures"], stats
+
+
 def write_model_for_one_size(path: Path, width: int, height: int) -> Path:
     """A real pix2pix-kind model (edges in, NCHW out) whose card claims any size, but which adds a constant
     of one fixed size: ONNX Runtime runs it at (width, height) and fails at run time at any other."""
