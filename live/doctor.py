@@ -182,10 +182,18 @@ def _onnxruntime() -> dict[str, Any]:
         return _section(MISSING, f"the CPU provider does not load ({failing})", providers=providers,
                         missing_libraries=missing)
     if loading == ["CPU"]:
-        hints = "; ".join(f"{m['library']}: {m['install']}" for m in missing)
-        fix = f"; for a GPU: bash .ci/setup --gpu, or {hints}" if missing else ""
-        return _section(WARN, f"CPU only ({failing}){fix}", providers=providers, missing_libraries=missing)
+        return _section(WARN, f"CPU only: {_why_no_gpu(statuses, missing)}", providers=providers,
+                        missing_libraries=missing)
     return _section(OK, f"runs on {', '.join(loading)}", providers=providers, missing_libraries=missing)
+
+
+def _why_no_gpu(statuses, missing: list[dict[str, str]]) -> str:
+    """One short reason the GPU providers do not load, and one fix (the details are in --json)."""
+    if not missing:
+        return "; ".join(f"{s.short_name}: {s.reason}" for s in statuses if not s.loads)
+    libraries = ", ".join(m["library"] for m in missing)
+    packages = " ".join(dict.fromkeys(m["install"].removeprefix("pip install ") for m in missing))
+    return f"the GPU providers lack {libraries}; for a GPU: bash .ci/setup --gpu (or pip install {packages})"
 
 
 def _cppn(probe: dict[str, Any]) -> dict[str, Any]:

@@ -257,10 +257,11 @@ def _choose_providers(config: EngineConfig, statuses: list[ProviderStatus], path
         reasons = "; ".join(failure(name) for name in GPU_PROVIDERS)
         if config.require_gpu:
             raise EngineError(f"{path}: require_gpu is set but no GPU provider loads ({reasons})")
-        # said loudly once per process, then quietly for each further model: the reason is the same
-        level = logging.INFO if _cpu_fallback_reported.is_set() else logging.WARNING
-        _cpu_fallback_reported.set()
-        logger.log(level, "%s: no GPU provider loads, running on CPU (%s)", path.name, reasons)
+        # said once per process, briefly: the reason is the same for every model, and `doctor` has it
+        if not _cpu_fallback_reported.is_set():
+            _cpu_fallback_reported.set()
+            logger.warning("no GPU provider loads here: models run on the CPU (why: `latentstage doctor`)")
+        logger.debug("%s: no GPU provider loads (%s)", path.name, reasons)
     return [(name, options[name]) for name in gpus] + [CPU]
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
             writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
             song = _song_track(files, writer, audio_file)
             bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
+            files.enter_context(_log_lines_above_the_bar())
             for index, t in frames:
                 layers = conductor.step(stage, t)
                 renderer.mirror = conductor.mirror
@@ -111,6 +113,34 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
                            contact_sheet, str(audio_file) if audio_file is not None else "none")
+
+
+class _AboveTheBar:
+    """A log stream that lifts the progress bar off its line for each log line, and draws it again under it."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        with tqdm.external_write_mode(file=sys.stderr):  # the bar draws on stderr; the log may be a copy of it
+            self.stream.write(text)
+            self.stream.flush()
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _log_lines_above_the_bar() -> Iterator[None]:
+    """While the bar is drawn, a warning is a line of its own above it, never glued to the bar's end."""
+    handlers = [handler for handler in logging.getLogger().handlers
+                if type(handler) is logging.StreamHandler]  # the console's, not a file's
+    streams = [handler.setStream(_AboveTheBar(handler.stream)) for handler in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, streams):
+            handler.setStream(stream)
 
 
 def _show_reloads(show: Show, stage: Stage, conductor: Conductor, renderer) -> Callable[[str, float], None]:

@@ -229,3 +229,21 @@ def test_a_wheel_installed_into_a_fresh_venv_plays_the_demo_outside_the_reposito
     result = subprocess.run([str(venv / "bin" / "latentstage"), "demo", "--seconds", "2"], capture_output=True,
                             text=True, cwd=elsewhere, env=env, timeout=300, check=False)
     assert_demo_rehearsed_into_out(result, elsewhere)
+
+
+def test_a_warning_during_a_rehearsal_is_a_line_of_its_own_above_the_progress_bar(tmp_path):
+    """A scene that cannot be rehearsed (a live camera) warns while the bar is drawn: the warning starts
+    its own line, and the models' CPU fallback is said at most once."""
+    show = tmp_path / "camera.yaml"
+    show.write_text(yaml.safe_dump({
+        "name": "camera", "output": {"width": 64, "height": 48, "fps": 10},
+        "scenes": [{"name": "live", "kind": "pipeline", "source": {"kind": "camera", "device": 0}},
+                   {"name": "drift", "kind": "cppn", "model": str(REPO / "models" / "cppn-tanh.onnx")}]}))
+    done = latentstage("rehearse", str(show), "-o", str(tmp_path / "out.mp4"), "--seconds", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    warnings = [line for line in done.stderr.split("\n") if "WARNING latentstage.stage" in line]
+    assert warnings and "rehearsing:" in done.stderr, done.stderr[-2000:]
+    for line in warnings:  # what a terminal shows of the line: the text after its last carriage return
+        shown = line.rsplit("\r", 1)[-1]
+        assert re.match(r"\d\d:\d\d:\d\d WARNING latentstage\.stage: scene 'live'", shown), repr(line)
+    assert done.stderr.count("no GPU provider loads") <= 1, done.stderr[-2000:]
