@@ -368,6 +368,8 @@ def _check(args: argparse.Namespace) -> int:
     from live.show.schema import cue_sheet, load_show
     from live.show.stage import Stage
 
+    if not args.verbose:  # what the models are is printed below: their loading lines would say it twice
+        logging.getLogger().setLevel(logging.WARNING)
     show = load_show(args.show)
     preflight(show)
     # The stage as `run` builds it (each scene refuses a model it cannot use), on the CPU: a show is

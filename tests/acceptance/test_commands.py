@@ -163,6 +163,7 @@ def test_every_bundled_show_checks_and_rehearses_into_an_mp4_of_seconds_times_fp
     written = yaml.safe_load(show.read_text())
     checked = latentstage("check", str(show))
     assert checked.returncode == 0, checked.stderr
+    assert "INFO" not in checked.stderr, checked.stderr  # each model is named once, on stdout
     assert checked.stdout.rstrip().endswith(f"{show}: ok, {len(written['scenes'])} scenes, "
                                             f"{len(written.get('cues', []))} cues"), checked.stdout
     out = tmp_path / f"{show.stem}.mp4"
