@@ -39,7 +39,10 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 IDLE_CHECK = 0.25  # seconds: the longest a timeline thread sleeps before looking at the clock again
-TIMELINE_BACKOFF = (0.5, 10.0)  # seconds: first and longest wait before replaying a file gone bad
+# seconds: first and longest wait before replaying a file gone bad; trying a file is cheap, and a file put
+# back should play again within a couple of seconds
+TIMELINE_BACKOFF = (0.5, 1.0)
+FILE_CHECK = 1.0  # seconds between looks at whether a playing file is still there
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class _FrameSource:
         self._frames = 0
         self._granted: tuple[int, int, float] | None = None
         self._last_frame_at: float | None = None  # clock seconds
+        self._note = "ok"  # its status message while healthy: "ok", or what the operator should know
 
     def start(self) -> None:
         self.worker.start()
@@ -159,7 +163,7 @@ class _FrameSource:
             frame = Frame(pixels, captured_at, self._frames)
             self._frames += 1
             self._last_frame_at = captured_at
-        self.worker.mark_healthy()
+        self.worker.mark_healthy(self._note)
         self.mailbox.put(frame)
 
 
@@ -322,9 +326,27 @@ class _TimelineSource(_FrameSource):
     def _nominal_fps(self) -> float:
         raise NotImplementedError
 
+    def _played_file(self) -> Path | None:
+        """The one file it plays from memory once opened, watched while it plays; None for others."""
+        return None
+
     def stop(self) -> None:
         super().stop()
         self._zero = None  # the next start plays from the beginning
+
+    def _look_at_the_file(self) -> None:
+        """A file deleted while it plays goes on from memory: say once that the next start will refuse it."""
+        path = self._played_file()
+        if path is None:
+            return
+        note = "ok" if path.is_file() else "file deleted"
+        if note != self._note:
+            if note == "ok":
+                log.info("%s: %s is back", self.name, path)
+            else:
+                log.warning("%s: %s was deleted; it plays on from memory, but the next start will refuse it",
+                            self.name, path)
+            self._note = note
 
     def _work(self, worker: SupervisedWorker) -> None:
         if self._zero is None:
@@ -332,7 +354,11 @@ class _TimelineSource(_FrameSource):
         try:
             read = self._make_reader()
             shown: int | None = None
+            next_look = self.clock()
             while not worker.stopping:
+                if self.clock() >= next_look:
+                    self._look_at_the_file()
+                    next_look = self.clock() + FILE_CHECK
                 slot, ends_at = self._slot_at(self.clock() - self._zero)
                 if slot != shown:  # when behind, this jumps straight to the current slot
                     pixels = read(slot)
@@ -454,18 +480,17 @@ class VideoFileSource(_TimelineSource):
     def _nominal_fps(self) -> float:
         return self.index.fps
 
+    def _played_file(self) -> Path:
+        return self.config.path
+
 
 class ImageFolderSource(_TimelineSource):
     """The pictures in a folder in file-name order, each for seconds_per_image, looped."""
 
     def __init__(self, config: ImageFolderConfig, clock: Clock = time.perf_counter):
-        if not config.folder.is_dir():
-            raise FileNotFoundError(f"image folder not found: {config.folder}")
-        self.paths = sorted(p for p in config.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not self.paths:
-            raise ValueError(f"{config.folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
-        super().__init__(f"images {config.folder.name}", clock)
         self.config = config
+        self.paths = self._listing()
+        super().__init__(f"images {config.folder.name}", clock)
         self._cached: tuple[int, np.ndarray] | None = None  # (image number, pixels): one picture at a time
         self._cache_lock = threading.Lock()
 
@@ -473,15 +498,34 @@ class ImageFolderSource(_TimelineSource):
         slot = int(max(0.0, t) // self.config.seconds_per_image)
         return slot, (slot + 1) * self.config.seconds_per_image
 
+    def _listing(self) -> list[Path]:
+        folder = self.config.folder
+        if not folder.is_dir():
+            raise FileNotFoundError(f"image folder not found: {folder}")
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise ValueError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+        return paths
+
     def _make_reader(self) -> Callable[[int], np.ndarray]:
+        # listed again on every (re)start: pictures removed or added while it ran are seen, and an emptied
+        # folder is one fault, said once, rather than one per picture that has gone
+        paths = self._listing()
+        if paths != self.paths:
+            with self._cache_lock:
+                self.paths, self._cached = paths, None
         return self._image
 
     def _image(self, slot: int) -> np.ndarray:
         number = slot % len(self.paths)
         with self._cache_lock:
             if self._cached is None or self._cached[0] != number:
-                with Image.open(self.paths[number]) as image:
-                    self._cached = (number, np.asarray(image.convert("RGB")))
+                try:
+                    with Image.open(self.paths[number]) as image:
+                        self._cached = (number, np.asarray(image.convert("RGB")))
+                except FileNotFoundError:
+                    self._listing()  # an emptied folder is said as such, not as the first picture that went
+                    raise
             return self._cached[1]
 
     def _nominal_fps(self) -> float:
@@ -517,6 +561,9 @@ class GifSource(_TimelineSource):
     def _nominal_fps(self) -> float:
         frames, ends = self._frames_and_ends()
         return len(frames) / ends[-1]
+
+    def _played_file(self) -> Path:
+        return self.config.path
 
 
 def _decode_gif(path: Path, shortest: float, default: float) -> tuple[list[np.ndarray], list[float]]:

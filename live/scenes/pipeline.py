@@ -177,7 +177,10 @@ class PipelineScene(SceneBase):
     def input_status(self) -> str:
         status = self.source.status()
         size = f"{status.granted[0]}x{status.granted[1]}@{status.granted[2]:g}" if status.granted else "-"
-        return f"{size} {'ok' if status.healthy else 'down'}"
+        state = "ok" if status.healthy else "down"
+        if status.healthy and status.message != "ok":  # playing, with something to know ("file deleted")
+            state += f" ({status.message})"
+        return f"{size} {state}"
 
     def use_engine(self, engine: Engine) -> None:
         self.engine, self._io = engine, ImageModelIO(engine.card)

@@ -137,6 +137,61 @@ def test_a_video_gone_bad_is_retried_quietly_and_plays_again_once_it_is_back(vid
         source.stop()
 
 
+def test_a_file_put_back_after_a_long_outage_plays_again_within_two_seconds(tmp_path):
+    """The retries of a file gone bad stay frequent however long it was away: trying a file costs nothing."""
+    clip = write_video(tmp_path / "clip.avi", 20)
+    source = VideoFileSource(VideoFileConfig(path=clip))
+    held = clip.rename(tmp_path / "away.avi")
+    source.start()  # plays nothing: the file is away
+    try:
+        assert wait_for(lambda: source.status().failures >= 6, WAIT)  # the backoff is at its longest by now
+        held.rename(clip)
+        back = time.monotonic()
+        assert wait_for(lambda: source.status().healthy, WAIT), source.status()
+        assert time.monotonic() - back < 2.0
+    finally:
+        source.stop()
+
+
+def test_a_video_deleted_while_it_plays_goes_on_and_says_once_the_next_start_will_refuse_it(video, caplog):
+    caplog.set_level(logging.INFO, logger="latentstage.sources")
+    source = VideoFileSource(VideoFileConfig(path=video))
+    source.start()
+    try:
+        assert wait_for(lambda: source.status().frames >= 2, WAIT)
+        video.unlink()
+        assert wait_for(lambda: source.status().message == "file deleted", WAIT), source.status()
+        playing = source.status().frames
+        assert wait_for(lambda: source.status().frames >= playing + 5, WAIT)  # it plays on, from memory
+        assert source.status().healthy and source.status().message == "file deleted"
+    finally:
+        source.stop()
+    said = [r.getMessage() for r in caplog.records if r.name == "latentstage.sources"]
+    assert len(said) == 1 and "the next start will refuse it" in said[0], said
+
+
+def test_an_emptied_image_folder_is_one_fault_said_once_and_plays_again_when_pictures_return(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="latentstage.worker")
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for name, colour in (("a", (255, 0, 0)), ("b", (0, 255, 0)), ("c", (0, 0, 255)), ("d", (9, 9, 9))):
+        Image.new("RGB", (20, 10), colour).save(folder / f"{name}.png")
+    source = ImageFolderSource(ImageFolderConfig(folder=folder, seconds_per_image=0.02))
+    source.start()
+    try:
+        assert wait_for(lambda: source.status().frames >= 2, WAIT)
+        for picture in folder.iterdir():
+            picture.unlink()
+        assert wait_for(lambda: source.status().failures >= 4, WAIT)
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and "no images" in warnings[0], warnings
+        Image.new("RGB", (20, 10), (0, 255, 0)).save(folder / "e.png")
+        assert wait_for(lambda: source.status().healthy, WAIT), source.status()
+        assert [path.name for path in source.paths] == ["e.png"]
+    finally:
+        source.stop()
+
+
 def test_missing_files_fail_at_construction_naming_the_path(tmp_path):
     missing = tmp_path / "nowhere" / "clip.mp4"
     with pytest.raises(FileNotFoundError, match=str(missing)):
