@@ -312,6 +312,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"presented {stats.presented} frames ({stats.new_frames} new, {stats.dropped} dropped), "
           f"{stats.fps():.1f} fps at the end")
     if recorder is not None:
+        stats.recording = recorder.figures()
         print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)"
               + (f"; the recording stopped early: {recorder.error}" if recorder.error is not None else ""))
     if args.stats_json:

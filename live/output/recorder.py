@@ -62,6 +62,11 @@ class Recorder:
     def dropped(self) -> int:
         return self._dropped_by_submit + self._lost_by_encoder
 
+    def figures(self) -> dict:
+        """Its counters and what stopped it, as plain JSON-able values (for --stats-json)."""
+        return {"path": str(self.path), "submitted": self.submitted, "written": self.written,
+                "dropped": self.dropped, "error": None if self.error is None else str(self.error)}
+
     def start(self) -> None:
         """Open the file (errors here are the caller's: a bad path should stop `--record` before
         the show starts), allocate the pool and start the encoder thread."""
@@ -145,6 +150,10 @@ class Recorder:
             self._writer.close()
         except Exception as error:  # a failed flush loses the tail of the file, not the show
             self._stop(error)
+        if self.error is not None:  # frames the encoder took but the disk never got are lost too
+            playable = frames_in_file(self.path)
+            self._lost_by_encoder += max(0, self.written - playable)
+            self.written = min(self.written, playable)
         logger.info("recorded %d of %d frames (%d dropped) to %s in %.1f s",
                     self.written, self.submitted, self.dropped, self.path, seconds)
 
@@ -153,3 +162,29 @@ class Recorder:
             self.error = error
             logger.error("recording to %s stopped: %s; the show goes on", self.path, error)
         self._failed.set()
+
+
+def frames_in_file(path: Path) -> int:
+    """Video frames a player shows of a recording cut short. The packets are counted without decoding up
+    to the last keyframe (a second before the end at most), and the frames from there decoded, as the
+    last packet may be cut off."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            packets, last_keyframe, before_it = 0, None, 0
+            for packet in container.demux(stream):
+                if packet.size and packet.is_keyframe:
+                    last_keyframe, before_it = packet.pts, packets
+                packets += bool(packet.size)
+            if last_keyframe is None:
+                return 0
+            container.seek(last_keyframe, stream=stream)
+            tail = 0
+            try:
+                for _ in container.decode(stream):
+                    tail += 1
+            except av.error.InvalidDataError:  # the cut-off end of the last fragment
+                pass
+            return before_it + tail
+    except (av.error.FFmpegError, OSError, IndexError):  # nothing readable, or no video at all
+        return 0

@@ -35,6 +35,7 @@ class Stats:
     osc: dict = field(default_factory=dict)  # the OSC server's counters at the end; empty without one
     models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
+    recording: dict = field(default_factory=dict)  # --record's figures at the end; empty without one
     _next_rss: float = 0.0  # show time of the next memory sample
 
     def note_audio(self, features: AudioFeatures) -> None:
@@ -95,6 +96,7 @@ class Stats:
             "osc": self.osc,
             "models": self.models,
             "show_file": self.show_file,
+            "recording": self.recording,
         }
 
 

@@ -4,6 +4,8 @@
 file cut off anywhere plays up to its last whole fragment; a write that fails
 stops the recording, not the show, and the HUD and the summary say so.
 """
+import json
+import re
 import resource
 import signal
 import subprocess
@@ -24,6 +26,18 @@ def decodable_seconds(path) -> float:
     except av.error.InvalidDataError:  # the cut-off tail of the last fragment
         pass
     return last
+
+
+def decodable_frames(path) -> int:
+    """Frames a player shows before the file ends or breaks off."""
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                count += 1
+    except av.error.InvalidDataError:
+        pass
+    return count
 
 
 def test_sigkill_leaves_a_recording_that_plays_up_to_its_last_seconds(tmp_path):
@@ -49,9 +63,9 @@ def limit_file_size() -> None:
 
 
 def test_a_full_disk_stops_the_recording_not_the_show_and_says_so(tmp_path):
-    recording, status = tmp_path / "show.mp4", tmp_path / "status.txt"
+    recording, status, stats = tmp_path / "show.mp4", tmp_path / "status.txt", tmp_path / "stats.json"
     run = subprocess.Popen([installed_command(), "run", str(pattern_show(tmp_path)), "--headless", "--seconds", "600",
-                            "--record", str(recording), "--status-file", str(status)],
+                            "--record", str(recording), "--status-file", str(status), "--stats-json", str(stats)],
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            preexec_fn=limit_file_size)
     try:
@@ -64,3 +78,8 @@ def test_a_full_disk_stops_the_recording_not_the_show_and_says_so(tmp_path):
     assert run.returncode == 0, errors
     assert "the recording stopped early" in out
     assert 0 < decodable_seconds(recording)  # what was written before the disk filled still plays
+    said = int(re.search(r"recorded (\d+) frames", out).group(1))
+    assert said == decodable_frames(recording), out  # the summary counts what plays, not what was encoded
+    figures = json.loads(stats.read_text())["recording"]
+    assert figures["written"] == said and figures["dropped"] == figures["submitted"] - said, figures
+    assert "File too large" in figures["error"] or "space" in figures["error"], figures
