@@ -34,7 +34,7 @@ class FrameSettings:
     band_variation: float = 0.06  # largest large-scale colour change along a row of the band outside a cut
     edge_over_band: float = 2.0  # the edge's step must be this many times the band's own change
     span: float = 0.6  # the middle share of each side that is read
-    frame_share: float = 0.03  # a cut this deep (share of the picture across) counts as a frame on its side
+    frame_share: float = 0.03  # a cut this deep (share of the picture's shorter side) counts as a frame on its side
     plain_band: float = 0.03  # a band whose pixels vary less than this (std, RGB in 0..1) is flat
 
     def __post_init__(self) -> None:
@@ -82,18 +82,17 @@ def find_frame(pixels: np.ndarray, settings: FrameSettings = FrameSettings()) ->
     sides = {"left": across, "top": image, "right": across[::-1], "bottom": image[::-1]}
     evidence = {name: SideEvidence.of(side, settings) for name, side in sides.items()}
     # a frame goes round the picture: a textured band counts only when most sides have one
-    shares = {name: side.deepest_cut() / len(sides[name]) for name, side in evidence.items()}
-    framed = [share for share in shares.values() if share >= settings.frame_share]
+    cuts = {name: side.deepest_cut() for name, side in evidence.items()}
+    frame = settings.frame_share * min(height, width)  # pixels: a frame is about as wide all round
+    framed = {name for name in sides if cuts[name] >= frame}
     depth = {}
     for name, side in evidence.items():
-        length = len(sides[name])
         if len(framed) < 3:
-            depth[name] = side.deepest_cut(plain_or_below=settings.frame_share * length)
-        elif shares[name] >= settings.frame_share:
-            depth[name] = side.deepest_cut()
-        else:  # the others are framed: this side's frame is likely as wide, its edge maybe too weak to pass
-            expected = float(np.mean(framed)) * length
-            depth[name] = side.deepest_peak(int(expected / 2), int(expected * 1.5)) or side.deepest_cut()
+            depth[name] = side.deepest_cut(plain_or_below=frame)
+        elif name in framed:
+            depth[name] = cuts[name]
+        else:  # the others are framed: this side's frame is likely about as wide, its edge maybe too weak to pass
+            depth[name] = side.nearest_peak(float(np.mean([cuts[other] for other in framed]))) or cuts[name]
     return FrameCut(**depth, width=width, height=height)
 
 
@@ -101,8 +100,7 @@ def find_frame(pixels: np.ndarray, settings: FrameSettings = FrameSettings()) ->
 class SideEvidence:
     """What one side shows (the picture turned so the side is on top): [y] is about a cut of y rows."""
 
-    strength: np.ndarray  # (deepest + 1,): the edge's step (see edge_strength)
-    peaks: list[int]  # cuts where the step peaks and passes edge_contrast
+    peaks: list[int]  # cuts where the step along half the side (its median) peaks and passes edge_contrast
     cuts: list[int]  # the peaks with a frame-like band outside, shallowest first
     plain: list[bool]  # for each cut: the band outside is one flat colour (a photograph's background, a plain mat)
 
@@ -113,33 +111,42 @@ class SideEvidence:
         margin = int(width * (1 - settings.span) / 2)
         middle = image[:deepest + EDGE_ROWS, margin:width - margin]
         if deepest < 1 or middle.shape[1] < 8:
-            return cls(np.zeros(1, np.float32), [], [], [])
-        strength = edge_strength(middle, deepest)
+            return cls([], [], [])
+        # the step along 90% of the side (a frame's edge), and along half of it (a weaker edge, for a
+        # side whose neighbours are framed)
+        strength, support = edge_strength(middle, deepest, (10, 50))
         variation = row_variation(middle[:deepest])  # [y]: row y's change along the side
-        peaks = [y for y in range(1, deepest + 1) if strength[y] >= settings.edge_contrast
-                 and strength[y] >= strength[y - 1] and (y == deepest or strength[y] >= strength[y + 1])]
         cuts, plain = [], []
-        for y in peaks:
+        for y in _peaks(strength, settings.edge_contrast):
             band = float(np.percentile(variation[:y], 90))
             if band <= settings.band_variation and strength[y] >= settings.edge_over_band * band:
                 cuts.append(y)
                 plain.append(float(middle[:y].reshape(-1, 3).std(axis=0).max()) <= settings.plain_band)
-        return cls(strength, peaks, cuts, plain)
+        return cls(_peaks(support, settings.edge_contrast), cuts, plain)
 
     def deepest_cut(self, plain_or_below: float | None = None) -> int:
         """The deepest cut (0 if none); with `plain_or_below`, only those with a plain band or shallower."""
         return max((y for y, flat in zip(self.cuts, self.plain)
                     if plain_or_below is None or flat or y < plain_or_below), default=0)
 
-    def deepest_peak(self, low: int, high: int) -> int:
-        """The deepest edge peak from `low` to `high` rows, whatever the band outside (0 if none)."""
-        return max((y for y in self.peaks if low <= y <= high), default=0)
+    def nearest_peak(self, expected: float) -> int:
+        """The edge peak nearest `expected` rows, from half to one and a half times it, whatever the band
+        outside (0 if none)."""
+        near = [y for y in self.peaks if expected / 2 <= y <= expected * 1.5]
+        return min(near, key=lambda y: abs(y - expected), default=0)
 
 
-def edge_strength(image: np.ndarray, deepest: int) -> np.ndarray:
-    """(deepest + 1,): for each row y, the 10th percentile along the side of the colour step between the
-    EDGE_ROWS rows above y and those from y on (0 for y = 0). Columns are smoothed a little first, so
-    noise or grain does not break a line."""
+def _peaks(strength: np.ndarray, floor: float) -> list[int]:
+    """The rows y >= 1 where `strength` peaks at `floor` or above."""
+    last = len(strength) - 1
+    return [y for y in range(1, last + 1) if strength[y] >= floor and strength[y] >= strength[y - 1]
+            and (y == last or strength[y] >= strength[y + 1])]
+
+
+def edge_strength(image: np.ndarray, deepest: int, percentiles: tuple[float, ...]) -> np.ndarray:
+    """(len(percentiles), deepest + 1): for each row y, percentiles along the side of the colour step
+    between the EDGE_ROWS rows above y and those from y on (0 for y = 0). Columns are smoothed a little
+    first, so noise or grain does not break a line."""
     smooth = _box_along(image, 5)
     sums = np.concatenate([np.zeros_like(smooth[:1]), np.cumsum(smooth, axis=0)])  # sums[y] = rows < y
     rows = np.arange(1, deepest + 1)
@@ -147,8 +154,8 @@ def edge_strength(image: np.ndarray, deepest: int) -> np.ndarray:
     above = (sums[rows] - sums[tops]) / (rows - tops)[:, None, None]
     below = (sums[rows + EDGE_ROWS] - sums[rows]) / EDGE_ROWS
     steps = np.linalg.norm(above - below, axis=-1)  # (deepest, W')
-    strength = np.zeros(deepest + 1, np.float32)
-    strength[1:] = np.percentile(steps, 10, axis=1)
+    strength = np.zeros((len(percentiles), deepest + 1), np.float32)
+    strength[:, 1:] = np.percentile(steps, percentiles, axis=1)
     return strength
 
 

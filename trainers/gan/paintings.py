@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,12 @@ class Painting:
         return right - left, bottom - top
 
 
+def _to_stderr(line: str) -> None:
+    tqdm.write(line, file=sys.stderr)  # above the progress bar, not through it
+
+
 def prepare_paintings(source: str | Path, out: str | Path, settings: PaintingSettings = PaintingSettings(),
-                      frames: FrameSettings = FrameSettings(), refuse: Callable[[str], None] = tqdm.write) -> dict:
+                      frames: FrameSettings = FrameSettings(), refuse: Callable[[str], None] = _to_stderr) -> dict:
     """Write DIR (see the module docstring) from the files under `source`; returns the manifest.
     `refuse` gets each refused file's one line. A missing or empty folder, or one with no usable
     picture, raises FileNotFoundError or ValueError in one line; so does a DIR that is not empty."""
