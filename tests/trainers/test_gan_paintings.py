@@ -12,7 +12,8 @@ from PIL import Image
 from tests.conftest import latentstage
 from tests.trainers.painting_frames import as_uint8, framed, gilded, photo, plain
 from trainers import data_cli
-from trainers.gan.paintings import PaintingSettings, crop_windows
+from trainers.gan.frame_finder import FrameSettings
+from trainers.gan.paintings import FINDER_SIDE, PaintingSettings, crop_windows, frame_of
 
 SIZE = 64
 # name -> (scikit-image picture, frame widths left, top, right, bottom, band); 0 widths: no frame
@@ -145,3 +146,13 @@ def test_a_folder_of_only_bad_files_or_a_used_output_folder_is_exit_2(tmp_path, 
     (tmp_path / "used/old.png").write_bytes(b"")
     assert data_cli.main(["paintings", str(source), "-o", str(tmp_path / "used")]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+def test_a_large_painting_is_searched_small_and_its_cut_scaled_back():
+    picture = Image.fromarray(painting("coffee.png"))  # 630 x 444 with its frame
+    large = picture.resize((picture.width * 3, picture.height * 3), Image.Resampling.LANCZOS)
+    cut = frame_of(large, FrameSettings())
+    assert max(large.size) > FINDER_SIDE
+    widths = PAINTINGS["coffee.png"][1]
+    found = (cut.left, cut.top, cut.right, cut.bottom)
+    assert all(abs(f - 3 * w) <= 6 for f, w in zip(found, widths)), (found, widths)

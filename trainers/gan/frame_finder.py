@@ -15,8 +15,16 @@ for the deepest cut that has two pieces of evidence at once:
 
 The deepest such cut wins, so a mat inside a frame is cut with the frame.
 Only the middle of each side is read (`span`), where no other side's frame
-reaches. Pictures with no frame keep every pixel: a side is cut only when
-both tests pass, and never deeper than `max_share` of the picture across.
+reaches, and never deeper than `max_share` of the picture across.
+
+A frame goes round a picture, and a painted pillar or a band of sky can pass
+both tests on one side. So a cut deeper than `frame_share` of the shorter
+side counts only when at least three sides have one; otherwise a side keeps
+only a cut whose band is one flat colour (a photograph's backdrop, a plain
+mat) or a shallow one. When three sides are framed, the fourth, whose edge
+may be too weak for the first test (a painting as dark as its frame there),
+takes the edge along at least half its length nearest the others' mean width.
+Pictures with no frame keep every pixel.
 """
 from __future__ import annotations
 
