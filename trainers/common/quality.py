@@ -3,23 +3,26 @@ the ImageNet VGG16's features.
 
 The API (kept small and stable, so that any trainer can plot it):
 
-- `PictureFeatures(side=128, batch_size=16)`: loads the real ImageNet VGG16 once
-  (trainers.common.loss_networks, Caffe preprocessing there); calling it on
-  pictures gives a (N, 512) float64 tensor: each picture resized to side x side,
-  its last convolution block read out (relu5_3), max-pooled as pool5 does and
-  averaged over space, divided by FEATURE_SCALE. Pictures go through in
-  batches under torch.no_grad on the CPU, so memory stays bounded however many
-  there are; they may be a (N, 3, H, W) tensor in [0, 1] (a generator's
-  batch) or any iterable of file paths, PIL images, (H, W, 3) arrays (uint8,
-  or float in [0, 1]) or (3, H, W) tensors in [0, 1].
-- `kid(real, fake, subsets=100, subset_size=1000, seed=0) -> KID`: the kernel
-  inception distance's estimator on these features: the unbiased MMD^2 with
-  the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, over `subsets` random
-  subsets of min(subset_size, len(real), len(fake)) of each (drawn without
-  replacement, seeded); the mean and standard deviation over subsets. Being
-  unbiased it can go below 0 when two sets come from one distribution.
-  `KID.describe()` names what it measured: "KID on ImageNet VGG16 pool5
-  features" (never FID or Inception, which it is not).
+- `PictureFeatures(side=128, batch_size=16, device="cpu")`: loads the real
+  ImageNet VGG16 once (trainers.common.loss_networks, Caffe preprocessing
+  there); calling it on pictures gives a (N, 512) float64 CPU tensor: each
+  picture resized to side x side, its last convolution block read out
+  (relu5_3), max-pooled as pool5 does, averaged over space and divided by
+  FEATURE_SCALE. Pictures go through in batches under torch.no_grad (on the
+  CPU unless `device` says), so memory stays bounded however many there are;
+  they may be a (N, 3, H, W) tensor in [0, 1] (a generator's batch) or any
+  iterable of file paths, PIL images, (H, W, 3) arrays (uint8, or float in
+  [0, 1]) or (3, H, W) tensors in [0, 1]. `.name` says what they are, e.g.
+  "ImageNet VGG16 pool5 features (128 px)".
+- `kid(real, fake, subsets=100, subset_size=1000, seed=0, features=NAME) -> KID`:
+  the kernel inception distance's estimator on these features: the unbiased
+  MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, over
+  `subsets` random subsets of min(subset_size, len(real), len(fake)) of each
+  (drawn without replacement, seeded); the mean and standard deviation over
+  subsets. Being unbiased it can go below 0 when two sets come from one
+  distribution. `KID.describe()` names what it measured from `features`
+  (pass PictureFeatures' `.name`): "KID on ImageNet VGG16 pool5 features
+  (128 px): ...", never FID or Inception, which it is not.
 - `nearest_neighbours(samples, training) -> (indices, distances)`: for each
   sample's features, the nearest training picture's index and the Euclidean
   distance in that feature space (an exact copy is at 0).
@@ -28,7 +31,7 @@ The API (kept small and stable, so that any trainer can plot it):
   under it, so a person sees whether samples copy training pictures.
 
 Figures are comparable only between runs that share the feature network, the
-side and FEATURE_SCALE; the features' name says all three.
+side and FEATURE_SCALE (the name says the first two; the scale is fixed here).
 """
 from __future__ import annotations
 
@@ -54,12 +57,14 @@ Picture = str | Path | Image.Image | np.ndarray | torch.Tensor
 class PictureFeatures:
     """Pictures -> (N, 512) float64 pooled ImageNet VGG16 features (see the module docstring)."""
 
-    def __init__(self, side: int = 128, batch_size: int = 16, network: LossNetwork | None = None):
+    def __init__(self, side: int = 128, batch_size: int = 16, network: LossNetwork | None = None,
+                 device: str | torch.device = "cpu"):
         if side < 32:
             raise ValueError(f"side must be at least 32 pixels (pool5 halves it five times), got {side}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.network = network or loss_network("vgg16", deepest=FEATURE_LAYER)
+        self.device = torch.device(device)
+        self.network = (network or loss_network("vgg16", deepest=FEATURE_LAYER)).to(self.device)
         self.side, self.batch_size = side, batch_size
         self.name = f"ImageNet VGG16 pool5 features ({side} px)"
 
@@ -72,8 +77,8 @@ class PictureFeatures:
     @torch.no_grad()
     def _batch(self, batch: torch.Tensor) -> torch.Tensor:
         # (B, 3, side, side) in [0, 1] -> (B, 512)
-        activations = self.network(batch, (FEATURE_LAYER,))[FEATURE_LAYER]
-        return F.max_pool2d(activations, 2).mean(dim=(2, 3)).double() / FEATURE_SCALE
+        activations = self.network(batch.to(self.device), (FEATURE_LAYER,))[FEATURE_LAYER]
+        return F.max_pool2d(activations, 2).mean(dim=(2, 3)).double().cpu() / FEATURE_SCALE
 
 
 @dataclass(frozen=True)
