@@ -62,6 +62,8 @@ def test_the_command_reports_what_it_kept_dropped_and_refused(prepared):
     assert "unreadable picture" in reasons["truncated.png"]
     assert "not a picture" in reasons["notes.jpg"]
     assert "tiny (20x20" in reasons["tiny.png"]
+    dropped = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.startswith("dropped")]
+    assert len(dropped) == 1 and "coffee-copy.jpg: a near-duplicate of coffee.png" in dropped[0]
 
 
 def test_frames_are_cut_and_aspects_kept_in_the_manifest(prepared):

@@ -92,9 +92,9 @@ def _to_stderr(line: str) -> None:
 
 
 def prepare_paintings(source: str | Path, out: str | Path, settings: PaintingSettings = PaintingSettings(),
-                      frames: FrameSettings = FrameSettings(), refuse: Callable[[str], None] = _to_stderr) -> dict:
+                      frames: FrameSettings = FrameSettings(), say: Callable[[str], None] = _to_stderr) -> dict:
     """Write DIR (see the module docstring) from the files under `source`; returns the manifest.
-    `refuse` gets each refused file's one line. A missing or empty folder, or one with no usable
+    `say` gets one line for each refused file and each dropped duplicate. A missing or empty folder, or one with no usable
     picture, raises FileNotFoundError or ValueError in one line; so does a DIR that is not empty."""
     source, out = Path(source), Path(out)
     files = source_files(source, out)
@@ -105,12 +105,15 @@ def prepare_paintings(source: str | Path, out: str | Path, settings: PaintingSet
         painting = read_painting(path, source, settings, frames)
         if isinstance(painting, str):
             refused.append({"file": str(path.relative_to(source)), "reason": painting})
-            refuse(f"refused {path}: {painting}")
+            say(f"refused {path}: {painting}")
         else:
             paintings.append(painting)
     if not paintings:
         raise ValueError(f"{source}: none of its {len(files)} files is a usable picture")
     kept, duplicates = drop_duplicates(paintings, settings)
+    for item in duplicates:
+        say(f"dropped {source / item['source']}: a near-duplicate of {item['duplicate_of']} (hashes "
+            f"{item['hash_bits']} of 64 bits apart, thumbnails {item['thumbnail_distance']:.3f})")
     (out / CROPS).mkdir(parents=True)
     entries, sheet_tiles = [], []
     names = set()
