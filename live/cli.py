@@ -23,7 +23,7 @@ from live.core.logs import configure_logging
 TRAINER_COMMANDS = {
     "cppn": ("trainers.cppn.cli", "CPPN stills, walks, fits and exports"),
     "train": ("trainers.train_cli", "train a pix2pix or style model"),
-    "data": ("trainers.data_cli", "training data: video frames, pix2pix pairs"),
+    "data": ("trainers.data_cli", "training data: video frames, pix2pix pairs, GAN paintings"),
     "stylize": ("trainers.style.stylize", "paint a still in the manner of style pictures (Gatys et al.)"),
 }
 log = logging.getLogger("latentstage.cli")
