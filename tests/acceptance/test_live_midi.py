@@ -22,7 +22,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from live.control.midi import QUEUE_LIMIT
 from tests.acceptance.test_live_osc import osc_port, scale_on_hud
-from tests.acceptance.test_window import CHANGE_TIMEOUT, START_TIMEOUT, LiveShow, cppn_scene, write_show
+from tests.acceptance.test_window import CHANGE_TIMEOUT, START_TIMEOUT, LiveShow, cppn_scene, press, write_show
 from tests.conftest import latentstage, wait_for
 from tests.midi_player import Player
 
@@ -83,6 +83,21 @@ def test_midi_learn_writes_a_mapping_that_check_accepts_and_the_running_show_use
         assert run.stop() == 0, run.errors()
     checked = latentstage("check", str(show))
     assert checked.returncode == 0 and "ok, 1 scenes" in checked.stdout, checked.stderr
+
+
+def test_the_l_key_arms_learn_for_the_parameter_touched_last_by_osc(tmp_path, display):
+    show = midi_show(tmp_path, [])
+    with Player("pads") as pads, LiveShow(show, env=display) as run:
+        run.wait_for_hud(lambda hud: scale_on_hud(hud) == (6.0, False), START_TIMEOUT)
+        SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/cppn/scale", 12.0)  # touched
+        run.wait_for_hud(lambda hud: scale_on_hud(hud) == (12.0, True))
+        press(display["DISPLAY"], "l")
+        run.wait_for_hud(lambda hud: "midi learn: move a control for drift.scale" in hud)
+        pads.note(36, 100)
+        assert wait_for(lambda: "{midi: {note: 36, channel: 1}, to: drift.scale}" in show.read_text(), CHANGE_TIMEOUT)
+        pads.note(36, 0)
+        run.wait_for_hud(lambda hud: scale_on_hud(hud) == (0.1, True))  # the reloaded show: released pad, bottom
+        assert run.stop() == 0, run.errors()
 
 
 def test_midi_learn_from_the_command_line_with_no_show_running(tmp_path, jack_server):
@@ -146,6 +161,6 @@ def test_a_flood_and_garbage_are_counted_and_the_show_goes_on(tmp_path, display)
         assert re.search(r"malformed [1-9]", midi_line(hud)), midi_line(hud)
         assert run.stop() == 0, run.errors()
     counts = run.stats()["midi"]
-    assert counts["received"] >= 4 * QUEUE_LIMIT and counts["malformed"] >= 3 and counts["ignored"] >= 1, counts
+    assert counts["received"] > QUEUE_LIMIT and counts["malformed"] >= 3 and counts["ignored"] >= 1, counts
     assert run.stats()["fps"] > 5, run.stats()
     assert "malformed bytes" in run.errors()
