@@ -58,7 +58,7 @@ class Device:
             for index in range(count):
                 self.output.send_message([status, number, index % 127])
                 if index % 64 == 63:
-                    time.sleep(0.012)  # two JACK cycles (5.3 ms each) to carry them: its buffers hold a few kB
+                    time.sleep(0.02)  # a few JACK cycles (5.3 ms each) to carry them: its buffers hold a few kB
         elif "unplug" in command:
             self.unplug()
         elif "plug" in command:

@@ -190,6 +190,14 @@ def output_range(mapping: MappingConfig, parameter: Parameter) -> tuple[float, f
     return mapping.out or value_bounds(parameter)
 
 
+def controller_value(mapping: MappingConfig, parameter: Parameter, raw: float) -> Value:
+    """The value a controller mapping with no smoothing writes for the source value `raw`: what the
+    Mapper writes on the next frame, for a controller that writes it at once (MIDI does, to be as quick
+    as OSC's own addresses)."""
+    level = apply_curve(normalise(raw, *mapping.in_), mapping.curve)
+    return _parameter_value(parameter, level, output_range(mapping, parameter))
+
+
 def source_value(mapping: MappingConfig, parameter: Parameter, value: Value) -> float:
     """The source value that makes `mapping` write `value` (its steps backwards, smoothing aside), clamped
     to its `in` range: what a controller's fader or LED should show for the parameter's base value."""

@@ -38,7 +38,7 @@ from pydantic import Field
 
 from live.control.bus import ControlBus
 from live.control.controller import Controller
-from live.control.mappings import MappingConfig, check_target, source_value
+from live.control.mappings import MappingConfig, check_target, controller_value, source_value
 from live.control.midi_messages import MidiEvent, MidiParser, device_label, input_keys, source_of
 from live.control.midi_ports import PortWatcher, WatchedPort
 from live.control.parameters import ControlError, Value
@@ -207,15 +207,32 @@ class MidiController(Controller):
                                                 f"{' '.join(f'{b:02X}' if isinstance(b, int) and 0 <= b < 256 else '??' for b in message[:12])}; "
                                                 "ignored")
         bus = self.bus  # read once: a reloaded show may hand over a new one meanwhile
+        mappings = self.mappings
         for event in events:
             self._received_raw[(event.kind, event.channel, event.number)] = event.raw
-            for key in input_keys(device, event):
+            keys = input_keys(device, event)
+            for key in keys:
                 bus.set_input(key, event.value)
+            self._write_at_once(bus, mappings, keys, event.value)
             if event.kind == "program":  # a press: the mapping sees the peak, then it is over
                 for key in input_keys(device, event):
                     bus.set_input(key, 0.0)
             if event.value > 0 and self._learning():
                 self._learn(bus, event, device)
+
+    def _write_at_once(self, bus: ControlBus, mappings: list[MappingConfig], keys: list[str], value: float) -> None:
+        """Write what an unsmoothed mapping of this control will write, now rather than at the next frame
+        tick, so a MIDI control acts as soon as an OSC address does. The tick's Mapper then writes the same
+        value (no change); smoothed mappings and presses of triggers are left to it."""
+        for mapping in mappings:
+            if mapping.input_key not in keys or mapping.attack or mapping.release:
+                continue
+            try:
+                parameter = bus.declaration(mapping.to)
+                if parameter.kind != "trigger":
+                    bus.set(mapping.to, controller_value(mapping, parameter, value), source="midi")
+            except ControlError:  # an alias whose kind is not on screen: the Mapper says so once
+                continue
 
     def _learning(self) -> str:
         try:

@@ -113,13 +113,13 @@ def test_a_flood_is_bounded_per_frame_counted_and_the_last_value_wins(tmp_path, 
         rig = Rig(show)
         try:
             assert rig.until(rig.opened)
-            # while no frame is stepped, at most one frame's budget is applied; the queue keeps the newest
-            flood = QUEUE_LIMIT + 2 * MAX_PER_FRAME
-            pads.command(flood=[[0xB0, 70], flood])
+            # while no frame is stepped, at most one frame's budget is applied; the queue keeps the newest.
+            # (JACK may lose some of a flood on a busy machine: the counts are checked against what arrived.)
+            pads.command(flood=[[0xB0, 70], 3 * QUEUE_LIMIT])  # values 0..126
             pads.cc(70, 127)
-            assert wait_for(lambda: rig.midi.received == flood + 1, 30.0), rig.midi.received
-            assert wait_for(lambda: len(rig.midi._queue) == QUEUE_LIMIT, 10.0)
-            assert rig.midi.dropped == flood + 1 - MAX_PER_FRAME - QUEUE_LIMIT
+            assert wait_for(lambda: rig.midi._queue and rig.midi._queue[-1][1] == [0xB0, 70, 127], 30.0)
+            assert len(rig.midi._queue) == QUEUE_LIMIT and rig.midi.received > QUEUE_LIMIT + MAX_PER_FRAME
+            assert rig.midi.dropped == rig.midi.received - MAX_PER_FRAME - QUEUE_LIMIT
             assert f"dropped {rig.midi.dropped}" in rig.midi.status()
             assert rig.until(lambda: bus_value(rig) == 10.0)  # a few frames on, the newest value is on
             assert rig.midi.counters()["events"] == MAX_PER_FRAME + QUEUE_LIMIT
