@@ -168,8 +168,10 @@ def jack_server(tmp_path_factory):
         env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1",
                "JACK_NO_AUDIO_RESERVATION": "1", "LATENTSTAGE_MIDI_API": "jack"}
         with open(log_path, "w") as log_file:
-            server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                                      env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            # 2048 frames: a 43 ms cycle, so that on a busy machine a client late to its cycle (an xrun,
+            # whose MIDI is lost) is rare; the tests wait for effects, never for the cycle
+            server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p",
+                                       "2048"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
         if wait_for(lambda: server.poll() is not None or _jack_answers(env), 20.0, 0.2) and server.poll() is None:
             break
     else:

@@ -34,7 +34,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from pydantic import Field
+import mido
+from pydantic import Field, field_validator
 
 from live.control.bus import ControlBus
 from live.control.controller import Controller
@@ -59,6 +60,15 @@ Learned = Callable[[str, dict, str], None]  # (parameter, the midi source as the
 class MidiConfig(Settings):
     inputs: list[str | int] = Field(default_factory=list)  # devices: part of a port's name, or its index
     feedback: str | int | None = None  # the output port (name part or index) that hears mapped values
+
+    @field_validator("inputs")
+    @classmethod
+    def _once_each(cls, inputs: list[str | int]) -> list[str | int]:
+        labels = [device_label(entry) for entry in inputs]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed twice; name each device once")
+        return inputs
 
 
 class MidiController(Controller):
@@ -203,9 +213,7 @@ class MidiController(Controller):
         before = parser.counts.malformed
         events = parser.feed(message)
         if parser.counts.malformed != before:
-            self._warnings.warning("malformed", f"MIDI from {device}: malformed bytes "
-                                                f"{' '.join(f'{b:02X}' if isinstance(b, int) and 0 <= b < 256 else '??' for b in message[:12])}; "
-                                                "ignored")
+            self._warnings.warning("malformed", f"MIDI from {device}: malformed bytes {_hex(message)}; ignored")
         bus = self.bus  # read once: a reloaded show may hand over a new one meanwhile
         mappings = self.mappings
         for event in events:
@@ -309,10 +317,14 @@ class MidiController(Controller):
                     self._warnings.warning("feedback", f"MIDI feedback: {self.output.status()}")
 
 
+def _hex(message: list[int]) -> str:
+    """The first bytes of a message as a log line shows them: "F0 7E 01 ..."."""
+    shown = " ".join(f"{b:02X}" if isinstance(b, int) and 0 <= b < 256 else "??" for b in message[:12])
+    return shown + (" ..." if len(message) > 12 else "")
+
+
 def feedback_messages(kind: str, channel: int, number: int, raw: int) -> list[list[int]]:
     """The bytes that set a control to `raw` (0..127; 0..16383 for cc14 and pitch bend)."""
-    import mido
-
     channel -= 1
     if kind == "cc":
         return [mido.Message("control_change", channel=channel, control=number, value=raw).bytes()]
