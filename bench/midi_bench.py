@@ -46,6 +46,7 @@ from live.show.stage import Stage
 
 PORT = "midi bench pads"
 MIRROR_CC, SCENE_CC = 80, 81
+LOST_AFTER = 3.0  # seconds: a change not on screen by then was lost (JACK drops a late client's MIDI)
 
 
 @dataclass
@@ -77,13 +78,20 @@ def midi_system() -> subprocess.Popen | None:
     raise SystemExit("jackd -d dummy did not start")
 
 
-def play_controllers(controls: Conductor, probes: Probes, stop: threading.Event, scenes: int, midi) -> None:
+def play_controllers(controls: Conductor, probes: Probes, stop: threading.Event, scenes: int, midi,
+                     lost: list[RoutedProbe]) -> None:
     client = SimpleUDPClient(*bound_address(controls, stop))
     client.send_message("/latentstage/fade", 0.0)
     rng = random.Random(7)
     mirror, scene = False, 0
     while not stop.wait(rng.uniform(0.25, 0.5)):
         with probes.lock:
+            if probes.pending and time.perf_counter() - probes.pending[0].sent_at > LOST_AFTER:
+                lost.append(probes.pending.pop())  # the screen stayed as it was: so do we
+                if lost[-1].kind == "mirror":
+                    mirror = not mirror
+                else:
+                    scene = (scene - 1) % scenes
             if probes.pending:  # one change at a time, so each effect has one cause
                 continue
             via = "midi" if rng.random() < 0.5 else "osc"
@@ -123,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
         controls = Conductor.build(show, stage.scenes, clock=clock)
         probes = Probes()
+        lost: list[RoutedProbe] = []
         performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
         stop = threading.Event()
         controller = threading.Thread(target=play_controllers,
-                                      args=(controls, probes, stop, len(show.scenes), player))
+                                      args=(controls, probes, stop, len(show.scenes), player, lost))
         controller.start()
         try:
             performance.run(args.seconds)
@@ -140,19 +149,22 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-    publish(_table(probes.done, show.output.fps), args.markdown)
+    publish(_table(probes.done, lost, show.output.fps), args.markdown)
     return 0
 
 
-def _table(done: list[RoutedProbe], fps: float) -> str:
+def _table(done: list[RoutedProbe], lost: list[RoutedProbe], fps: float) -> str:
     lines = [f"Controller message to effect in a drawn frame, demo show headless at {fps:g} fps: OSC over loopback "
              "UDP and MIDI through the show's mapping, in one run", "",
-             "| change | by | messages | p50 ms | p99 ms | max ms |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+             "| change | by | messages | lost | p50 ms | p99 ms | max ms |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for kind in ("mirror", "scene"):
         for via, name in (("osc", f"/latentstage/{kind}"), ("midi", f"CC {MIRROR_CC if kind == 'mirror' else SCENE_CC}")):
             latencies = np.array([(p.seen_at - p.sent_at) * 1000 for p in done if p.kind == kind and p.via == via])
+            missing = sum(p.kind == kind and p.via == via for p in lost)
             if latencies.size:
-                lines.append(f"| {kind} | {via.upper()} {name} | {latencies.size} | {statistics.median(latencies):.1f} "
+                lines.append(f"| {kind} | {via.upper()} {name} | {latencies.size} | {missing} "
+                             f"| {statistics.median(latencies):.1f} "
                              f"| {np.percentile(latencies, 99):.1f} | {latencies.max():.1f} |")
     return "\n".join(lines)
 
