@@ -164,3 +164,31 @@ def test_a_flood_and_garbage_are_counted_and_the_show_goes_on(tmp_path, display)
     assert counts["received"] > QUEUE_LIMIT and counts["malformed"] >= 3 and counts["ignored"] >= 1, counts
     assert run.stats()["fps"] > 5, run.stats()
     assert "malformed bytes" in run.errors()
+
+
+def test_a_night_played_on_midi_replays_to_the_same_frames(tmp_path, display):
+    """`run --record-events` journals MIDI's raw inputs and writes like OSC's; `rehearse --replay` (no
+    device at all) gives the screenshots' frames again, bit for bit."""
+    from tests.acceptance.test_event_replay import entries, same_as_replayed
+
+    show = midi_show(tmp_path, [{"midi": {"cc": 70, "channel": 1}, "to": "drift.scale", "out": [2.0, 10.0]},
+                                {"midi": {"note": 36}, "to": "mirror"}])
+    log, shots = tmp_path / "night.log", tmp_path / "shots"
+    with Player("pads") as pads, LiveShow(show, "--record-events", str(log), "--screenshots", str(shots),
+                                          "--screenshot-every", "0.1", env=display) as run:
+        run.wait_for_hud(lambda hud: scale_on_hud(hud) == (6.0, False), START_TIMEOUT)
+        for step in range(5):  # a fader pushed up, each move in the log before the next
+            pads.cc(70, 30 * step)
+            assert wait_for(lambda step=step: sum(e.get("name") == "midi:pads/cc/1/70" for e in entries(log)) > step)
+        pads.note(36, 100)  # the mirror while the pad is held
+        run.wait_for_hud(lambda hud: scale_on_hud(hud) == (round(2.0 + 8.0 * 120 / 127, 2), True) and "mirror on" in hud)
+        taken = len(list(shots.glob("*.png")))
+        assert wait_for(lambda: len(list(shots.glob("*.png"))) >= taken + 5, 60)
+        assert run.stop() == 0, run.errors()
+    recorded = entries(log)
+    assert any(e["event"] == "control" and e["source"] == "midi" for e in recorded)
+    replay = latentstage("rehearse", str(show), "--replay", str(log), "-o", str(tmp_path / "replay.mp4"),
+                         "--frames", str(tmp_path / "replayed"))
+    assert replay.returncode == 0, replay.stderr
+    assert same_as_replayed(tmp_path, recorded) >= 10
+    assert len({Image.open(path).tobytes() for path in shots.glob("*.png")}) >= 3, "the night moved"
