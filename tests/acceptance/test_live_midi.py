@@ -192,3 +192,17 @@ def test_a_night_played_on_midi_replays_to_the_same_frames(tmp_path, display):
     assert replay.returncode == 0, replay.stderr
     assert same_as_replayed(tmp_path, recorded) >= 10
     assert len({Image.open(path).tobytes() for path in shots.glob("*.png")}) >= 3, "the night moved"
+
+
+def test_midi_list_names_the_ports_with_their_indexes_or_says_what_to_start(jack_server):
+    with Player("list pads"):
+        listed = latentstage("midi", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "MIDI through JACK" in listed.stdout
+    inputs, outputs = listed.stdout.split("outputs (midi.feedback")
+    assert re.search(r"^  \d+  list pads-player:list pads$", inputs, re.MULTILINE), listed.stdout
+    assert re.search(r"^  \d+  list pads-player-feedback:list pads feedback$", outputs, re.MULTILINE), listed.stdout
+    nothing = latentstage("midi", "list", env={"JACK_DEFAULT_SERVER": "no-server-here"})
+    assert nothing.returncode == 2
+    assert nothing.stderr.strip() == ("latentstage: no MIDI here: no JACK server is running "
+                                      "(start one: jackd -d dummy, or with your sound card)")
