@@ -31,15 +31,8 @@ def xvfb_display():
         server.kill()
         pytest.fail("Xvfb did not start")
     yield f":{number}"
-    server.terminate()  # a clean exit gives its slot back
+    server.terminate()
     server.wait(timeout=10)
-
-
-def _jack_answers(env: dict[str, str]) -> bool:
-    """Whether a JACK client can connect to the server `env` names, asked by a fresh process so that
-    this one's environment names the server only once it is up."""
-    probe = "import rtmidi; rtmidi.MidiIn(rtmidi.API_UNIX_JACK, 'probe').get_ports()"
-    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
 
 
 def wait_for(condition, timeout: float = 3.0, poll: float = 0.02) -> bool:
@@ -153,11 +146,10 @@ def pulse_sink(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def jack_server(tmp_path_factory):
+def jack_session(tmp_path_factory):
     """A private JACK server on the dummy backend (`jackd -d dummy`, Debian jackd2): real MIDI ports
-    with no sound card. Its name goes into JACK_DEFAULT_SERVER for the whole
-    session, and LATENTSTAGE_MIDI_API=jack, so every process the tests start (the show, a player) meets
-    there even on a machine with an ALSA sequencer. Yields the env that reaches it."""
+    with no sound card, one for the session. Yields the variables that name it; tests take it through
+    `jack_server`."""
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed: run `bash .ci/setup` (apt package jackd2)")
     log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
@@ -178,17 +170,23 @@ def jack_server(tmp_path_factory):
         server.kill()
         server.wait()
         pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
-    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER",
-                                                     "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")}
-    os.environ.update({key: env[key] for key in previous})
-    yield env
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield {key: env[key] for key in JACK_ENV}
     server.terminate()  # a clean exit gives its slot back
     server.wait(timeout=10)
+
+
+JACK_ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER", "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")
+
+
+@pytest.fixture
+def jack_server(jack_session, monkeypatch):
+    """The session's JACK server, named in this test's environment (JACK_DEFAULT_SERVER,
+    LATENTSTAGE_MIDI_API=jack) so that this process and every one the test starts (the show, a player)
+    meet there, even on a machine with an ALSA sequencer. For this test only: a show another test starts
+    must not find JACK (PortAudio would take its dummy ports for a sound card). Yields the env."""
+    for key, value in jack_session.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ)
 
 
 def _jack_answers(env: dict[str, str]) -> bool:
