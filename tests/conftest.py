@@ -143,3 +143,54 @@ def pulse_sink(tmp_path_factory):
     except subprocess.TimeoutExpired:
         daemon.kill()
         daemon.wait()
+
+
+@pytest.fixture(scope="session")
+def jack_session(tmp_path_factory):
+    """A private JACK server on the dummy backend (`jackd -d dummy`, Debian jackd2): real MIDI ports
+    with no sound card, one for the session. Yields the variables that name it; tests take it through
+    `jack_server`."""
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is not installed: run `bash .ci/setup` (apt package jackd2)")
+    log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
+    # JACK keeps 8 server slots per machine in shared memory, and a server that dies uncleanly holds
+    # its slot until a server of the same name starts: a few fixed names, the first one free, so test
+    # sessions never use them all up, and two sessions at once (another checkout's) never share one.
+    for name in (f"latentstage-test-{slot}" for slot in range(4)):
+        env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1",
+               "JACK_NO_AUDIO_RESERVATION": "1", "LATENTSTAGE_MIDI_API": "jack"}
+        with open(log_path, "w") as log_file:
+            # 2048 frames: a 43 ms cycle, so that on a busy machine a client late to its cycle (an xrun,
+            # whose MIDI is lost) is rare; the tests wait for effects, never for the cycle
+            server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p",
+                                       "2048"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        if wait_for(lambda: server.poll() is not None or _jack_answers(env), 20.0, 0.2) and server.poll() is None:
+            break
+    else:
+        server.kill()
+        server.wait()
+        pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
+    yield {key: env[key] for key in JACK_ENV}
+    server.terminate()  # a clean exit gives its slot back
+    server.wait(timeout=10)
+
+
+JACK_ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER", "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")
+
+
+@pytest.fixture
+def jack_server(jack_session, monkeypatch):
+    """The session's JACK server, named in this test's environment (JACK_DEFAULT_SERVER,
+    LATENTSTAGE_MIDI_API=jack) so that this process and every one the test starts (the show, a player)
+    meet there, even on a machine with an ALSA sequencer. For this test only: a show another test starts
+    must not find JACK (PortAudio would take its dummy ports for a sound card). Yields the env."""
+    for key, value in jack_session.items():
+        monkeypatch.setenv(key, value)
+    return dict(os.environ)
+
+
+def _jack_answers(env: dict[str, str]) -> bool:
+    """Whether a JACK client can connect to the server `env` names, asked by a fresh process so that
+    this one's environment names the server only once it is up."""
+    probe = "import rtmidi; rtmidi.MidiIn(rtmidi.API_UNIX_JACK, 'probe').get_ports()"
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
