@@ -6,14 +6,16 @@ of that kind is on screen (`/latentstage/cppn/scale 12.0`). Any other address
 is a controller's own (`/1/fader1 0.4`) and its first number is stored as the
 raw input "osc:/1/fader1" for mappings to read. `<prefix>/query` and
 `<prefix>/list` answer the sender (a query of a name that does not exist with
-`<prefix>/error ADDRESS WHY`, so a controller can tell it from a lost packet); `<prefix>/follow <name>` lets a parameter
-follow the show again. The server runs python-osc's blocking UDP server on its own
-daemon thread, so messages are handled one at a time in arrival order, and
-handlers only write plain values to the bus. Nothing in a packet can stop the
-listener: unparsable datagrams, unknown addresses, wrong types and
-out-of-range values are counted, remembered in `last_error` and logged at most
-once every few seconds, with the sender's text clipped to a few hundred characters. Addresses match exactly (OSC wildcards are not
-expanded) and bundle time tags are ignored: a bundle applies when it arrives.
+`<prefix>/error ADDRESS WHY`, so a controller can tell it from a lost packet);
+`<prefix>/follow <name>` lets a parameter follow the show again. The server
+runs python-osc's blocking UDP server on its own daemon thread, so messages
+are handled one at a time in arrival order, and handlers only write plain
+values to the bus. Nothing in a packet can stop the listener: unparsable
+datagrams, unknown addresses, wrong types and out-of-range values are
+counted, remembered in `last_error` and logged at most once every few
+seconds, with the sender's text clipped to a few hundred characters.
+Addresses match exactly (OSC wildcards are not expanded) and bundle time
+tags are ignored: a bundle applies when it arrives.
 """
 from __future__ import annotations
 
