@@ -143,3 +143,46 @@ def pulse_sink(tmp_path_factory):
     except subprocess.TimeoutExpired:
         daemon.kill()
         daemon.wait()
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory):
+    """A private JACK server on the dummy backend (`jackd -d dummy`, Debian jackd2): real MIDI ports
+    with no sound card. Its name (unique to this session) goes into JACK_DEFAULT_SERVER for the whole
+    session, and LATENTSTAGE_MIDI_API=jack, so every process the tests start (the show, a player) meets
+    there even on a machine with an ALSA sequencer. Yields the env that reaches it."""
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is not installed: run `bash .ci/setup` (apt package jackd2)")
+    name = f"latentstage-test-{os.getpid()}"
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1", "JACK_NO_AUDIO_RESERVATION": "1",
+           "LATENTSTAGE_MIDI_API": "jack"}
+    log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
+    with open(log_path, "w") as log_file:
+        server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER",
+                                                     "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")}
+    os.environ.update({key: env[key] for key in previous})
+
+    def answers() -> bool:
+        if server.poll() is not None:
+            return True
+        from live.control.midi_ports import MidiUnavailable, port_names
+        try:
+            port_names("input")
+            return True
+        except MidiUnavailable:
+            return False
+
+    if not wait_for(answers, 20.0, 0.2) or server.poll() is not None:
+        server.kill()
+        server.wait()
+        pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
+    yield env
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    server.terminate()
+    server.wait(timeout=10)
