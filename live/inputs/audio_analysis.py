@@ -5,7 +5,8 @@ same times at every sample rate) and derives, frame by frame: the level, four
 band energies, the spectral flux of the log-compressed magnitude below 5 kHz,
 onsets picked against an adaptive threshold, the tempo from the autocorrelation
 of the onset envelope (its octave pinned near a tempo the show or the operator
-gives, where the music supports it) and a beat grid phased onto that envelope. Continuous
+gives, where the music supports it) and a beat grid phased onto that envelope and
+the low band's flux (the kick), held once locked. Continuous
 features are auto-gained into 0..1 by a decaying peak (the bands within 12 dB
 of the loudest one) and smoothed with attack/release. The
 spectral and tempo maths are plain functions beside it, testable on their own;
