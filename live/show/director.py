@@ -170,8 +170,11 @@ class Director:
             return tempo.offset + max(0, math.ceil((at - tempo.offset) / period - 1e-9)) * period
         # heard beats: a bar starts on a source's downbeat, or where it does not know bars, every
         # `every` beats counting from the first beat heard
-        return next((beat for index, (beat, downbeat) in enumerate(self._beats) if beat >= at and
-                     (downbeat if downbeat is not None else index % every == 0)), None)
+        def starts_a_bar(index: int, downbeat: bool | None) -> bool:
+            return downbeat if downbeat is not None else index % every == 0
+
+        return next((beat for index, (beat, downbeat) in enumerate(self._beats)
+                     if beat >= at and (quantise == "beat" or starts_a_bar(index, downbeat))), None)
 
     def show_time(self, t: float) -> float:
         """t folded into the show's length when the cue list repeats."""

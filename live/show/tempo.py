@@ -256,7 +256,6 @@ class Tempo:
             self._clock_out = MidiClockOut(config.midi_out, clock, config.beats_per_bar)
         self.leading: TempoSource | None = None
         self._since = -math.inf  # show time of the previous update
-        self._bpm_led: float | None = None
 
     def _source(self, name: str) -> TempoSource:
         if name == "fixed":
@@ -313,17 +312,18 @@ class Tempo:
             log.warning("tempo: %s lost; falling back to %s", lost, now.name)
 
     def _lead_others(self, t: float) -> None:
-        """Hand the leading tempo to Link and MIDI clock, as the show's `lead` says."""
+        """Hand the leading tempo to Link and MIDI clock, as the show's `lead` says. Link's tempo is set
+        again whenever the session's moves away from it: joining a session that was there first takes
+        that session's tempo."""
         leading = self.leading
         if leading is None or leading.name == "link":
             return
         bpm = leading.bpm()
         if bpm is None:
             return
-        if self._link is not None and "link" in self.config.lead and bpm != self._bpm_led:
-            beat = leading.beat_at(t) if leading.name == "fixed" else None
-            self._link.lead(bpm, t, beat)
-            self._bpm_led = bpm
+        reading = self._link.reading(t) if self._link is not None and "link" in self.config.lead else None
+        if reading is not None and abs(reading.bpm - bpm) > 0.01:  # set, or a session joined since moved it
+            self._link.lead(bpm, t, leading.beat_at(t) if leading.name == "fixed" else None)
         if self._clock_out is not None:
             self._clock_out.follow(bpm, leading.beat_at(t), t)
 
