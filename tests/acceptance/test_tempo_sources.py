@@ -76,3 +76,40 @@ def test_the_show_leads_links_tempo_from_its_own_grid(tmp_path):
         assert wait_for(lambda: peer.latest["peers"] >= 1 and abs(peer.latest["tempo"] - 140.0) < 0.01,
                         JOIN_TIMEOUT), peer.latest
         assert run.stop() == 0, run.errors()
+
+
+def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
+    """A drum machine's MIDI clock at 128 BPM from a second process on a real JACK server (dummy backend).
+    Its beats are stamped on time.perf_counter, the show's on its own clock (perf_counter from its start):
+    the GO's arrival, stamped by both sides, ties the two together to within a loopback UDP packet."""
+    import time
+
+    from tests.live.show.test_tempo import ClockPlayer
+
+    show = write_show(tmp_path, [cppn_scene("drift"), cppn_scene("bloom", "cppn-sine.onnx", 2, 4.0)],
+                      cues=[{"at": 0, "scene": "drift"}, {"go": True, "scene": "bloom", "quantise": "beat"}],
+                      tempo={"source": "midi", "midi_in": "tr clock", "fallback": ["fixed"], "bpm": 90},
+                      window={"hud": True})
+    log = tmp_path / "night.log"
+    player = ClockPlayer("tr clock", 128.0, seconds=60.0)
+    try:
+        with LiveShow(show, "--headless", "--record-events", str(log), env=jack_server) as run:
+            run.wait_for_hud(lambda hud: "fixed  (midi lost)" in hud, START_TIMEOUT)
+            player.play()
+            run.wait_for_hud(lambda hud: re.search(r"tempo 12[78]\.\d bpm  beat [1-4] of 4  midi", hud))
+            sent = time.perf_counter()
+            SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])
+            run.wait_for_hud(lambda hud: scene_on_screen(hud) == "bloom")
+            assert run.stop() == 0, run.errors()
+    finally:
+        player.close()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    cue = next(line for line in lines if line["event"] == "cue" and line["scene"] == "bloom")
+    go = next(line for line in lines if line["event"] == "control" and line["name"] == "go")
+    assert cue["tempo"]["source"] == "midi" and abs(cue["tempo"]["bpm"] - 128.0) < 1.0, cue
+    on_player_clock = cue["t"] + sent - go["t"]  # perf_counter seconds, to a loopback packet's time
+    error = min(abs(on_player_clock - beat) for beat in player.beats)
+    print(f"the cue fired {1000 * error:.1f} ms from the drum machine's beat")
+    assert error < 0.030, error  # a beat is 469 ms; its ticks 19.5 ms apart
+    read_go = next(line for line in lines if line["event"] == "frame" and line["controls"] >= go["n"])
+    assert read_go["t"] <= cue["t"] <= read_go["t"] + 60 / 128 + 0.030

@@ -106,8 +106,7 @@ class ClockPlayer:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.write("done\n")
-            self.process.stdin.close()
+            self.process.terminate()  # done with it, playing or not
             self.process.wait(timeout=10)
 
 
