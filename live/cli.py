@@ -119,6 +119,14 @@ def _parser() -> argparse.ArgumentParser:
     osc.add_argument("show", type=Path, nargs="?", help="show file (default: the bundled demo)")
     osc.set_defaults(command=_osc)
 
+    midi = commands.add_parser("midi", help="MIDI ports and learn: `latentstage midi list`, "
+                                            "`latentstage midi learn SHOW PARAM`")
+    midi.add_argument("action", choices=("list", "learn"))
+    midi.add_argument("show", type=Path, nargs="?", help="learn: the show file to write the mapping into")
+    midi.add_argument("parameter", nargs="?", help="learn: the parameter the next control moved drives (drift.scale)")
+    midi.add_argument("--timeout", type=float, default=60.0, help="learn: seconds to wait for a control (default 60)")
+    midi.set_defaults(command=_midi)
+
     check = commands.add_parser("check", help="validate a show file and the models it names")
     check.add_argument("show", type=Path)
     check.set_defaults(command=_check)
@@ -359,6 +367,38 @@ def _osc(args: argparse.Namespace) -> int:
     print(address_table(bus, show.osc.prefix))
     print()
     print(MODULATION_RULE)
+    return 0
+
+
+def _midi(args: argparse.Namespace) -> int:
+    from live.control.midi_ports import MidiUnavailable, api_name, port_names
+    from live.show.schema import ShowError
+
+    if args.action == "list":
+        try:
+            inputs, outputs = port_names("input"), port_names("output")
+        except MidiUnavailable as error:
+            print(f"latentstage: {error}", file=sys.stderr)
+            return 2
+        print(f"MIDI through {api_name().upper()}; a show names a port by part of its name or by its index")
+        for title, names in (("inputs (midi.inputs: controllers to read)", inputs),
+                             ("outputs (midi.feedback: where values are echoed)", outputs)):
+            print(title + ":" + ("" if names else " none"))
+            for index, name in enumerate(names):
+                print(f"  {index}  {name}")
+        return 0
+    if args.show is None or args.parameter is None:
+        raise ShowError("midi learn needs a show file and a parameter: latentstage midi learn SHOW drift.scale")
+    from live.show.conductor import Conductor
+    from live.show.midi_learning import learn_once
+    from live.show.schema import load_show
+    from live.show.stage import Stage
+
+    show = load_show(args.show)
+    stage = Stage.build(show, rehearsal=True, warm_up=False)  # the scenes' parameters, for the bus to check against
+    bus = Conductor.build(show, stage.scenes, rehearsal=True).bus
+    parameter = learn_once(show, bus, args.parameter, args.timeout)
+    print(f"{args.show}: the control moved now drives {parameter}; `latentstage check` accepts the show")
     return 0
 
 

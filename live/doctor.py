@@ -36,6 +36,8 @@ LIBRARIES = {
     "av": ("av",),
     "sounddevice": ("sounddevice",),
     "python-osc": ("python-osc",),
+    "mido": ("mido",),
+    "python-rtmidi": ("python-rtmidi",),
 }
 
 # Each probe prints one JSON line. Kept as source text: they run in a fresh interpreter.
@@ -105,12 +107,13 @@ def collect() -> dict[str, dict[str, Any]]:
         "onnxruntime": _onnxruntime(),
         "cameras": _cameras(),
         "osc": _osc_port(),
+        "midi": _midi(),
     }
     results = {name: _finish_probe(process) for name, process in probes.items()}
     report["display"] = _display(results["window"], results["headless"])
     report["audio"] = _audio(results["audio"])
     report["cppn"] = _cppn(results["cppn"])
-    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc")
+    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi")
     return {name: report[name] for name in order}
 
 
@@ -279,6 +282,19 @@ def _osc_port() -> dict[str, Any]:
             return _section(WARN, f"{address} is taken ({error.strerror}); set another OSC port in the show",
                             address=address, free=False)
     return _section(OK, f"{address} is free", address=address, free=True)
+
+
+def _midi() -> dict[str, Any]:
+    from live.control.midi_ports import MidiUnavailable, api_name, port_names
+
+    api = api_name()
+    try:
+        inputs, outputs = port_names("input"), port_names("output")
+    except MidiUnavailable as error:
+        return _section(WARN, f"{error}; a show's MIDI devices stay absent (the show runs without them)",
+                        api=api, inputs=[], outputs=[])
+    return _section(OK, f"{api.upper()}: {len(inputs)} input(s), {len(outputs)} output(s) "
+                        "(`latentstage midi list` names them)", api=api, inputs=inputs, outputs=outputs)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,15 @@ def xvfb_display():
         server.kill()
         pytest.fail("Xvfb did not start")
     yield f":{number}"
-    server.terminate()
+    server.terminate()  # a clean exit gives its slot back
     server.wait(timeout=10)
+
+
+def _jack_answers(env: dict[str, str]) -> bool:
+    """Whether a JACK client can connect to the server `env` names, asked by a fresh process so that
+    this one's environment names the server only once it is up."""
+    probe = "import rtmidi; rtmidi.MidiIn(rtmidi.API_UNIX_JACK, 'probe').get_ports()"
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
 
 
 def wait_for(condition, timeout: float = 3.0, poll: float = 0.02) -> bool:
@@ -148,41 +155,44 @@ def pulse_sink(tmp_path_factory):
 @pytest.fixture(scope="session")
 def jack_server(tmp_path_factory):
     """A private JACK server on the dummy backend (`jackd -d dummy`, Debian jackd2): real MIDI ports
-    with no sound card. Its name (unique to this session) goes into JACK_DEFAULT_SERVER for the whole
+    with no sound card. Its name goes into JACK_DEFAULT_SERVER for the whole
     session, and LATENTSTAGE_MIDI_API=jack, so every process the tests start (the show, a player) meets
     there even on a machine with an ALSA sequencer. Yields the env that reaches it."""
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed: run `bash .ci/setup` (apt package jackd2)")
-    name = f"latentstage-test-{os.getpid()}"
-    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1", "JACK_NO_AUDIO_RESERVATION": "1",
-           "LATENTSTAGE_MIDI_API": "jack"}
     log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
-    with open(log_path, "w") as log_file:
-        server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER",
-                                                     "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")}
-    os.environ.update({key: env[key] for key in previous})
-
-    def answers() -> bool:
-        if server.poll() is not None:
-            return True
-        from live.control.midi_ports import MidiUnavailable, port_names
-        try:
-            port_names("input")
-            return True
-        except MidiUnavailable:
-            return False
-
-    if not wait_for(answers, 20.0, 0.2) or server.poll() is not None:
+    # JACK keeps 8 server slots per machine in shared memory, and a server that dies uncleanly holds
+    # its slot until a server of the same name starts: a few fixed names, the first one free, so test
+    # sessions never use them all up, and two sessions at once (another checkout's) never share one.
+    for name in (f"latentstage-test-{slot}" for slot in range(4)):
+        env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1",
+               "JACK_NO_AUDIO_RESERVATION": "1", "LATENTSTAGE_MIDI_API": "jack"}
+        with open(log_path, "w") as log_file:
+            # 2048 frames: a 43 ms cycle, so that on a busy machine a client late to its cycle (an xrun,
+            # whose MIDI is lost) is rare; the tests wait for effects, never for the cycle
+            server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p",
+                                       "2048"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        if wait_for(lambda: server.poll() is not None or _jack_answers(env), 20.0, 0.2) and server.poll() is None:
+            break
+    else:
         server.kill()
         server.wait()
         pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
+    previous = {key: os.environ.get(key) for key in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER",
+                                                     "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")}
+    os.environ.update({key: env[key] for key in previous})
     yield env
     for key, value in previous.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    server.terminate()
+    server.terminate()  # a clean exit gives its slot back
     server.wait(timeout=10)
+
+
+def _jack_answers(env: dict[str, str]) -> bool:
+    """Whether a JACK client can connect to the server `env` names, asked by a fresh process so that
+    this one's environment names the server only once it is up."""
+    probe = "import rtmidi; rtmidi.MidiIn(rtmidi.API_UNIX_JACK, 'probe').get_ports()"
+    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0

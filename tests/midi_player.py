@@ -4,6 +4,8 @@ lands), on the machine's MIDI system (JACK's dummy server in the tests).
 
 It reads one JSON command per line on stdin and answers "ok" (or "error ...") on stdout:
   {"send": [176, 21, 64]}     one message as bytes (rtmidi sends 1-3 bytes, or a SysEx F0 ... of any length)
+  {"flood": [[176, 21], 2000]}  that many CCs (values counting 0..126 round), 128 every 0.1 s: as many as
+                              JACK carries on a busy machine without losing them
   {"unplug": true}            close both ports, as a device pulled out
   {"plug": true}              offer them again under the same names
   {"heard": true}             answers with the JSON list of messages heard on the feedback port so far
@@ -15,6 +17,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
 from tests.conftest import REPO
 
@@ -51,6 +54,12 @@ class Device:
     def answer(self, command: dict):
         if "send" in command:
             self.output.send_message(command["send"])
+        elif "flood" in command:
+            (status, number), count = command["flood"]
+            for index in range(count):
+                self.output.send_message([status, number, index % 127])
+                if index % 128 == 127:
+                    time.sleep(0.1)  # two JACK cycles (43 ms in the tests) to carry them: its buffers hold a few kB
         elif "unplug" in command:
             self.unplug()
         elif "plug" in command:

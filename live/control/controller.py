@@ -1,7 +1,7 @@
 """What every controller is: outside events in, bus writes and raw inputs out.
 
-A controller (the OSC server, the window's keys, a rehearsal's OSC script;
-MIDI next) knows nothing of shows, cues or scenes: it writes parameters and
+A controller (the OSC server, MIDI devices, the window's keys, a rehearsal's
+OSC script) knows nothing of shows, cues or scenes: it writes parameters and
 triggers on the control bus it is given, or raw inputs (`osc:/1/fader1`,
 `key:j`) that the show's mappings read. The conductor holds the show's
 controllers as a list, hands each the bus (and a reloaded show's new one),
@@ -14,7 +14,10 @@ it needs.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from live.control.bus import ControlBus
+from live.control.mappings import MappingConfig
 
 
 class Controller:
@@ -26,6 +29,10 @@ class Controller:
     def use_bus(self, bus: ControlBus) -> None:
         """Write to `bus` from now on: the show's bus before `start`, a reloaded show's new one while it runs."""
         self.bus = bus
+
+    def use_mappings(self, mappings: Sequence[MappingConfig]) -> None:
+        """The show's mappings (a reloaded show's new ones), for a controller that shows mapped values
+        back on its own controls (MIDI feedback); most ignore them."""
 
     def start(self) -> None:
         """Begin taking outside events (open a socket, bind a window's keys); OSError if it cannot."""

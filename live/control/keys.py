@@ -2,7 +2,9 @@
 
 Every key held is a raw input (`key:j` is 1 while held, so a mapping can use
 it); space, the digits, h and m write the bus's show parameters, so OSC
-feedback follows them; f toggles the window's fullscreen mode.
+feedback follows them; f toggles the window's fullscreen mode; l arms MIDI
+learn for the parameter a performer touched last (by OSC or a key): touch it
+on the OSC controller, press l, move the MIDI control.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from live.control.controller import Controller
 
 TOGGLES = {"h": "hud", "m": "mirror"}  # key -> the on/off parameter it flips
+LEARN_KEY = "l"  # arms MIDI learn (the bus's `learn`) for the parameter touched last
 
 
 def key_name(symbol: int) -> str:
@@ -31,12 +34,24 @@ class Keys(Controller):
         self.window = window
         self.space = space
         self._bound = False
+        self.touched: str | None = None  # the parameter a performer set last, by OSC or a key
+        self._unsubscribe = None
+
+    def use_bus(self, bus) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = bus.subscribe(self._touch)
+        self.bus = bus
 
     def start(self) -> None:
         self.window.push_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
+        self._unsubscribe = self.bus.subscribe(self._touch)
         self._bound = True
 
     def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._bound:
             self.window.remove_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
             self._bound = False
@@ -53,6 +68,12 @@ class Keys(Controller):
             bus.set("scene", int(name) - 1, source="key")
         elif name in TOGGLES:
             bus.set(TOGGLES[name], not bus.get(TOGGLES[name]), source="key")
+        elif name == LEARN_KEY and self.touched is not None:
+            bus.set("learn", self.touched, source="key")
+
+    def _touch(self, name: str, value, source: str) -> None:
+        if (source.startswith("osc:") or source == "key") and name != "learn":
+            self.touched = name
 
     def on_key_release(self, symbol: int, modifiers: int) -> None:
         from pyglet.window import key

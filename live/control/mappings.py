@@ -1,12 +1,12 @@
-"""Mappings: audio features, LFOs, OSC faders and keys driving parameters, declared in the show as data.
+"""Mappings: audio features, LFOs, OSC faders, MIDI controls and keys driving parameters, declared in the show as data.
 
 A mapping reads one source (an audio feature, a controller's own OSC address,
-a key, or an LFO), places it in its input range, bends it with a curve,
+a MIDI control, a key, or an LFO), places it in its input range, bends it with a curve,
 smooths it with attack/release against the frame clock t, and spreads it over
 an output range. `Mapper.update(t, features)` runs them once per frame tick,
 so a rehearsal on a virtual clock gives the same values.
 
-Controllers set, modulators move. A mapping from a controller (OSC, keys)
+Controllers set, modulators move. A mapping from a controller (OSC, MIDI, keys)
 writes the parameter's base value on the bus, as the controller's own message
 would. A mapping from audio or an LFO never writes: it modulates the base per
 frame. With nobody at the controls the parameter moves over the mapping's
@@ -32,6 +32,7 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from live.control.bus import ControlBus
+from live.control.midi_messages import MidiSource
 from live.control.parameters import (
     NAME_PATTERN,
     ControlError,
@@ -42,7 +43,7 @@ from live.control.parameters import (
     value_bounds,
 )
 from live.core.config import Settings, matching
-from live.core.curves import Curve, apply_curve
+from live.core.curves import Curve, apply_curve, invert_curve
 from live.core.smoothing import smooth
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class MappingConfig(Settings):
 
     audio: AudioFeature | None = None
     osc: str | None = None  # a controller's own address, e.g. /1/fader1
+    midi: MidiSource | None = None  # a MIDI control: {cc: 21, channel: 1}, {note: 36}, {pitchbend: true}
     key: str | None = None  # held = 1, released = 0
     lfo: LfoConfig | None = None
     to: str  # a parameter name; whether it exists is checked against the bus (check_targets)
@@ -142,10 +144,10 @@ class MappingConfig(Settings):
 
     @model_validator(mode="after")
     def _one_source(self) -> MappingConfig:
-        given = [name for name in ("audio", "osc", "key", "lfo") if getattr(self, name) is not None]
+        given = [name for name in ("audio", "osc", "midi", "key", "lfo") if getattr(self, name) is not None]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            raise ValueError(f"a mapping needs exactly one source among audio, osc, key, lfo; found {found}")
+            raise ValueError(f"a mapping needs exactly one source among audio, osc, midi, key, lfo; found {found}")
         return self
 
     @property
@@ -155,6 +157,8 @@ class MappingConfig(Settings):
             return f"audio:{self.audio}"
         if self.osc is not None:
             return f"osc:{self.osc}"
+        if self.midi is not None:
+            return f"midi:{self.midi.label}"
         if self.key is not None:
             return f"key:{self.key}"
         return f"lfo:{self.lfo.shape}/{self.lfo.period:g}s"
@@ -162,8 +166,17 @@ class MappingConfig(Settings):
 
     @property
     def modulates(self) -> bool:
-        """Audio and LFOs move a parameter around its base; controllers (OSC, keys) set the base."""
+        """Audio and LFOs move a parameter around its base; controllers (OSC, MIDI, keys) set the base."""
         return self.audio is not None or self.lfo is not None
+
+    @property
+    def input_key(self) -> str | None:
+        """The raw bus input a controller mapping reads ("osc:/1/fader1", "key:j", "midi:*/cc/1/21")."""
+        if self.osc is not None:
+            return f"osc:{self.osc}"
+        if self.key is not None:
+            return f"key:{self.key}"
+        return self.midi.input_key if self.midi is not None else None
 
     def rest(self, out: tuple[float, float]) -> float:
         """Where the modulation sits when its source is at rest: an LFO's middle, silence's bottom."""
@@ -175,6 +188,26 @@ def output_range(mapping: MappingConfig, parameter: Parameter) -> tuple[float, f
     if parameter.kind in ("bool", "trigger"):
         return 0.0, 1.0
     return mapping.out or value_bounds(parameter)
+
+
+def controller_value(mapping: MappingConfig, parameter: Parameter, raw: float) -> Value:
+    """The value a controller mapping with no smoothing writes for the source value `raw`: what the
+    Mapper writes on the next frame, for a controller that writes it at once (MIDI does, to be as quick
+    as OSC's own addresses)."""
+    level = apply_curve(normalise(raw, *mapping.in_), mapping.curve)
+    return _parameter_value(parameter, level, output_range(mapping, parameter))
+
+
+def source_value(mapping: MappingConfig, parameter: Parameter, value: Value) -> float:
+    """The source value that makes `mapping` write `value` (its steps backwards, smoothing aside), clamped
+    to its `in` range: what a controller's fader or LED should show for the parameter's base value."""
+    low, high = output_range(mapping, parameter)
+    if parameter.kind == "str":
+        number = float(parameter.choices.index(value)) if value in parameter.choices else low
+    else:
+        number = float(value)
+    level = invert_curve(normalise(number, low, high) if high != low else 0.0, mapping.curve)
+    return mapping.in_[0] + level * (mapping.in_[1] - mapping.in_[0])
 
 
 def check_targets(mappings: Sequence[MappingConfig], bus: ControlBus) -> None:
@@ -259,6 +292,8 @@ class Mapper:
         inputs = self.bus.take_inputs()
         for route in self._routes:
             self._follow(route, t, features, inputs)
+            if route.last_t is None:
+                continue  # a controller not moved yet: the parameter follows the show until it is
             mapping = route.mapping
             if mapping.modulates and route.parameter.kind in CONTINUOUS:
                 swing = _Swing(_number_at(route.level, route.out), mapping.rest(route.out))
@@ -317,8 +352,9 @@ class Mapper:
             return feature_value(features, mapping.audio)
         if mapping.lfo is not None:
             return lfo(t, mapping.lfo.shape, mapping.lfo.period, mapping.lfo.phase)
-        latest, peak = inputs.get(f"osc:{mapping.osc}" if mapping.osc is not None else f"key:{mapping.key}",
-                                  (0.0, 0.0))
+        if mapping.input_key not in inputs:
+            return math.nan
+        latest, peak = inputs[mapping.input_key]
         # a switch or trigger must see a tap that came and went within the frame; a fader or a rotary
         # choosing among names, where it is now
         return peak if route.parameter.kind in ("bool", "trigger") else latest

@@ -35,6 +35,7 @@ from live.control.controller import Controller
 from live.control.osc_packet import MalformedPacket, Message, parse_packet
 from live.control.parameters import ControlError, Parameter, Value
 from live.core.config import Settings, matching
+from live.core.rate_limited_log import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ class OscServer(Controller):
         self.malformed = 0
         self.refused = 0
         self.last_error: str | None = None
-        self._warnings = _RateLimitedLog(log, LOG_INTERVAL)
+        self._warnings = RateLimitedLog(log, LOG_INTERVAL)
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._feedback: SimpleUDPClient | None = None
@@ -446,24 +447,3 @@ class _PacketDispatcher(Dispatcher):
 
     def call_handlers_for_packet(self, data: bytes, client_address: tuple[str, int]) -> list:
         return self._handle_packet(data, client_address)
-
-
-class _RateLimitedLog:
-    """At most one warning per cause per interval (seconds); the ones in between are counted into
-    that cause's next line, so a flood of junk cannot hide a refused sender."""
-
-    def __init__(self, logger: logging.Logger, interval: float):
-        self._logger = logger
-        self._interval = interval
-        self._last: dict[str, float] = {}  # cause -> time.monotonic() of its last warning written
-        self._skipped: dict[str, int] = {}  # cause -> warnings held back since
-
-    def warning(self, cause: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last.get(cause, -math.inf) < self._interval:
-            self._skipped[cause] = self._skipped.get(cause, 0) + 1
-            return
-        skipped = self._skipped.pop(cause, 0)
-        suffix = f" ({skipped} more since the last report)" if skipped else ""
-        self._logger.warning("%s%s", text, suffix)
-        self._last[cause] = now

@@ -161,4 +161,6 @@ def show_parameters(scene_names: Sequence[str]) -> list[Parameter]:
         Parameter("fade", "float", 1.0, 0.0, 30.0, description="seconds of crossfade for a performer's scene change"),
         Parameter("hud", "bool", False, description="on/off: the heads-up display of fps, latency and errors"),
         Parameter("mirror", "bool", False, description="on/off: flip the picture left-right, like a mirror"),
+        Parameter("learn", "str", "", description="MIDI learn: a parameter's name; the next MIDI control moved "
+                                                  "drives it, written into the show file"),
     ]

@@ -26,3 +26,15 @@ def apply_curve(x: float, curve: str) -> float:
     if curve == "smooth":
         return x * x * (3.0 - 2.0 * x)
     raise ValueError(f"unknown curve {curve!r}; curves are {', '.join(get_args(Curve))}")
+
+
+def invert_curve(y: float, curve: str) -> float:
+    """The x in 0..1 that `apply_curve(x, curve)` takes to y (every curve rises, so halving finds it)."""
+    y = min(max(y, 0.0), 1.0)
+    if curve == "linear" or y in (0.0, 1.0):  # the ends are fixed (and flat for smooth: halving creeps there)
+        return y
+    low, high = 0.0, 1.0
+    for _ in range(40):  # 2**-40: far below any value a controller can show
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if apply_curve(middle, curve) < y else (low, middle)
+    return (low + high) / 2.0

@@ -24,6 +24,7 @@ from pathlib import Path
 from live.control.bus import SHOW, ControlBus
 from live.control.mappings import Mapper
 from live.control.controller import Controller
+from live.control.midi import MidiController
 from live.control.osc import OscServer
 from live.control.osc_script import OscCue, OscScript
 from live.core.clock import Clock
@@ -97,6 +98,7 @@ class Conductor:
     def add(self, controller: Controller) -> None:
         """One more controller on the show's bus (before `start`)."""
         controller.use_bus(self.bus)
+        controller.use_mappings(self.show.mappings)
         self.controllers.append(controller)
 
     def start(self) -> None:
@@ -115,6 +117,11 @@ class Conductor:
     def osc(self) -> OscServer | None:
         """The OSC server while it listens, for its address and counters."""
         return next((controller for controller in self.controllers if isinstance(controller, OscServer)), None)
+
+    @property
+    def midi(self) -> MidiController | None:
+        """The MIDI devices' controller while it runs, for its counters."""
+        return next((controller for controller in self.controllers if isinstance(controller, MidiController)), None)
 
     def stop(self) -> None:
         self.audio.stop()
@@ -145,6 +152,7 @@ class Conductor:
             self.journal(bus)
         for controller in self.controllers:
             controller.use_bus(bus)
+            controller.use_mappings(show.mappings)
 
     def step(self, stage: Stage, t: float, copy: bool = False) -> Layers:
         """The frame at t (seconds of show time), the one step the live loop and a rehearsal share:

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from live.control.controller import Controller
+from live.control.midi import MidiController
 from live.control.osc import OscServer
+from live.show.midi_learning import learned_into
 from live.show.schema import Show
 
 
@@ -23,7 +25,14 @@ def osc_server(show: Show, rehearsal: bool) -> Controller | None:
     return None if rehearsal else OscServer(show.osc)
 
 
-CONTROLLERS: tuple[Callable[[Show, bool], Controller | None], ...] = (osc_server,)
+def midi_devices(show: Show, rehearsal: bool) -> Controller | None:
+    """The show's MIDI devices, live, when it names any; learned mappings go into its file."""
+    if rehearsal or not (show.midi.inputs or show.midi.feedback is not None):
+        return None
+    return MidiController(show.midi, learned_into(show))
+
+
+CONTROLLERS: tuple[Callable[[Show, bool], Controller | None], ...] = (osc_server, midi_devices)
 
 
 def show_controllers(show: Show, rehearsal: bool) -> list[Controller]:

@@ -130,6 +130,8 @@ class LiveRun:
             self.stats.models = self.stage.model_counts()
             if self.conductor.osc is not None:
                 self.stats.osc = self.conductor.osc.counters()
+            if self.conductor.midi is not None:
+                self.stats.midi = self.conductor.midi.counters()
         return self.stats
 
     def _space_trigger(self) -> str:

@@ -25,6 +25,7 @@ class Stats:
     tempo_bpm: float | None = None  # the newest estimate
     parameter_ranges: dict = field(default_factory=dict)  # "scene.parameter" -> [lowest, highest] rendered
     osc: dict = field(default_factory=dict)  # the OSC server's counters at the end; empty without one
+    midi: dict = field(default_factory=dict)  # the MIDI controller's counters at the end; empty without one
     models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
     _next_rss: float = 0.0  # show time of the next memory sample
@@ -70,6 +71,7 @@ class Stats:
                       "onsets": self.onsets, "tempo_bpm": self.tempo_bpm},
             "parameters": self.parameter_ranges,
             "osc": self.osc,
+            "midi": self.midi,
             "models": self.models,
             "show_file": self.show_file,
         }

@@ -18,6 +18,8 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from live.control.mappings import MappingConfig, MappingTargetError, check_target
+from live.control.midi import MidiConfig
+from live.control.midi_messages import device_label
 from live.control.osc import OscConfig
 from live.control.parameters import ControlError, coerce
 from live.core.config import LocatedError, Settings, read_user_file
@@ -156,7 +158,8 @@ class Show(Settings):
     tempo: TempoConfig | None = None  # the beats that quantised cues fire on
     audio: AudioConfig = Field(default_factory=AudioConfig)  # none by default: a show needs no sound card
     osc: OscConfig = Field(default_factory=OscConfig)  # 127.0.0.1:9000 unless the show opens it
-    mappings: list[MappingConfig] = Field(default_factory=list)  # sources (audio, OSC, keys, LFOs) to parameters
+    midi: MidiConfig = Field(default_factory=MidiConfig)  # MIDI devices to read, and one to echo values to
+    mappings: list[MappingConfig] = Field(default_factory=list)  # sources (audio, OSC, MIDI, keys, LFOs) to parameters
     # When a scene fails (a camera unplugged, a model erroring), its last good frame holds
     # for `hold` seconds, then the idle scene shows until it recovers. None: the first CPPN
     # scene, or the bundled CPPN if the show has none.
@@ -199,7 +202,15 @@ class Show(Settings):
         for index, cue in enumerate(self.cues):
             for name, value in cue.set.items():
                 _check_cue_setting(bus, cue.scene, name, value, ("cues", index, "set", name))
+        devices = [device_label(entry) for entry in self.midi.inputs]
         for index, mapping in enumerate(self.mappings):
+            if mapping.midi is not None and not devices:
+                raise LocatedError(("mappings", index, "midi"), "the show reads no MIDI device: add "
+                                   "`midi: {inputs: [NAME]}` (part of a port's name from `latentstage midi list`)")
+            if mapping.midi is not None and mapping.midi.device is not None \
+                    and device_label(mapping.midi.device) not in devices:
+                raise LocatedError(("mappings", index, "midi", "device"), f"{mapping.midi.device!r} is not one of "
+                                   f"the show's MIDI inputs ({', '.join(devices)}); write it as midi.inputs does")
             try:
                 check_target(mapping, bus)
             except MappingTargetError as error:

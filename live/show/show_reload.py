@@ -48,10 +48,11 @@ log = logging.getLogger("latentstage.reload")
 
 POLL_EVERY = 0.1  # seconds between looks at the file: an edit is taken 0.1 to 0.2 s after the save
 # Settings the running process cannot change: the window and its render size were made, the
-# sessions' providers chosen, the OSC port bound and the sound card opened when the show started.
+# sessions' providers chosen, the OSC port bound, the MIDI devices and the sound card opened when the show
+# started.
 RESTART_ONLY = ("output.width", "output.height", "output.render_scale", "window.fullscreen", "window.screen",
                 "window.width", "window.height", "window.vsync", "window.fit", "window.hide_cursor",
-                "engine", "osc", "audio")
+                "engine", "osc", "midi", "audio")
 RELOAD = "reload"  # the bus source of values carried over: a performer's, so they stay held
 
 
@@ -250,7 +251,7 @@ class ShowReloader:
         restart = [key for key in RESTART_ONLY if _setting(file_show, key) != _setting(self._started_as, key)]
         show = file_show.model_copy(update={
             "output": running.output.replaced(fps=file_show.output.fps), "window": running.window,
-            "engine": running.engine, "osc": running.osc, "audio": running.audio})
+            "engine": running.engine, "osc": running.osc, "midi": running.midi, "audio": running.audio})
         return show, restart
 
     def _build(self, file_show: Show, show: Show, text: str, restart: list[str]) -> _Prepared:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc"]
+SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi"]
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
@@ -89,3 +89,18 @@ def test_plain_output_is_a_short_table_and_the_probe_is_quiet(xvfb_display):
     # ORT's provider-loading errors are turned into reasons, not printed.
     assert "EP Error" not in result.stdout + result.stderr
     assert "onnxruntime:Default" not in result.stderr
+
+
+def test_midi_names_the_ports_a_jack_server_offers_and_says_what_to_start_without_one(jack_server):
+    from tests.midi_player import Player
+
+    with Player("doctor pads"):
+        report = json.loads(run_doctor("--json", env=jack_server).stdout)
+    midi = report["midi"]
+    assert midi["verdict"] == "ok" and midi["api"] == "jack", midi
+    assert any("doctor pads" in name for name in midi["inputs"]), midi
+    assert any("doctor pads feedback" in name for name in midi["outputs"]), midi
+    result = run_doctor(env={**jack_server, "JACK_DEFAULT_SERVER": "no-server-here"})
+    line = next(line for line in result.stdout.splitlines() if line.split()[:1] == ["midi"])
+    assert line.split()[1] == "warn" and "no JACK server is running (start one: jackd -d dummy" in line, line
+    assert "JackShm" not in result.stderr and "Cannot connect" not in result.stderr  # libjack's noise held back

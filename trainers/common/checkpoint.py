@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 
 # raise when the layout changes; older files are refused rather than misread
 FORMAT_VERSION = 1

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from live.core.imaging import to_uint8 as convert_to_uint8
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 
 
 def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 
 
 def save_loss_plot(losses: Mapping[str, Sequence[float]], path: str | Path, title: str) -> Path:

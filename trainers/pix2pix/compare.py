@@ -27,7 +27,7 @@ from live.inference.engine import Engine, EngineConfig, EngineError
 from live.inference.model_io import ImageModelIO, model_size
 from trainers.common.cli import OneLineParser, positive_int
 from trainers.common.data import open_image
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 from trainers.common.images import image_grid, save_png
 from trainers.common.metrics import mean_absolute_error, ssim
 from trainers.pix2pix.pairs import PairSettings, network_input

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 from trainers.common.images import image_grid, save_png
 from trainers.common.metrics import mean_absolute_error, ssim
 from trainers.pix2pix.model import Pix2PixGenerator

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from live.scenes.filters import auto_canny, to_gray
 from trainers.common.data import open_image, picture_files, video_frames
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 
 INPUTS = ("edges", "gray")
 DIRECTIONS = ("AtoB", "BtoA")

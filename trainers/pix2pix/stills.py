@@ -26,7 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from trainers.common.data import open_image, picture_files
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 from trainers.pix2pix.pairs import MANIFEST, PairSettings, save_pair, side_by_side
 
 

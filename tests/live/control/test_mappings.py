@@ -16,6 +16,7 @@ from live.control.mappings import (
     check_targets,
     lfo,
     normalise,
+    source_value,
 )
 from live.control.parameters import ControlError, Parameter
 from live.core.curves import apply_curve
@@ -196,6 +197,30 @@ def test_osc_inputs_and_keys_drive_parameters(bus):
     bus.set_input("osc:/1/rotary1", 0.5)
     mapper.update(0.1)
     assert bus.get("hud") is True and bus.get("scene") == "bloom"
+
+
+def test_a_controller_not_yet_moved_leaves_its_parameter_following_the_show(bus):
+    mapper = Mapper([mapping(osc="/1/fader1", to="fade", out=[0, 10]), mapping(midi={"cc": 7}, to="hud")], bus)
+    for t in (0.0, 0.1):
+        mapper.update(t)
+    assert bus.get("fade") == 1.0 and not bus.held("fade") and not bus.held("hud")  # not out[0], not held
+    bus.set_input("midi:*/cc/*/7", 1.0)
+    mapper.update(0.2)
+    assert bus.get("hud") is True and bus.held("hud") and not bus.held("fade")
+
+
+@pytest.mark.parametrize("curve", ["linear", "exp", "log", "smooth"])
+def test_source_value_runs_a_mapping_backwards(bus, curve):
+    """What a controller's fader should show: the input that makes the mapping write the value."""
+    forward = mapping(midi={"cc": 7}, to="fade", out=[2, 10], curve=curve, **{"in": [0.2, 1.0]})
+    mapper = Mapper([forward], bus)
+    for raw in (0.2, 0.35, 0.6, 1.0):
+        bus.set_input("midi:*/cc/*/7", raw)
+        mapper.update(raw)
+        assert source_value(forward, bus.declaration("fade"), bus.get("fade")) == pytest.approx(raw, abs=1e-6)
+    scene = mapping(midi={"cc": 8}, to="scene")
+    assert [source_value(scene, bus.declaration("scene"), name) for name in ("mirror", "bloom", "snow")] == \
+        [0.0, 0.5, 1.0]
 
 
 def test_key_presses_a_trigger_once_per_press(bus):
