@@ -4,8 +4,10 @@ In: the port's callback (rtmidi's thread) stamps each real-time byte with the
 show's clock and queues it; the frame tick (`beats_until`) plays the queue: a
 start counts from the bar's first beat, song position (in sixteenths) moves the
 count while stopped, continue resumes from it, and every 24th tick is a beat at
-the moment its tick arrived. The tempo is the mean tick gap of the last two
-beats. The clock is lost when stopped, or with no tick for MIDI_LOST_AFTER.
+the time the line through the last FIT_TICKS ticks' arrivals gives it: a MIDI
+system hands messages over in bursts (JACK once a cycle, up to 43 ms apart), and
+the line takes that jitter out. Its slope is the tempo. The clock is lost when
+stopped, or with no tick for MIDI_LOST_AFTER.
 
 Out: a thread sends a tick every 1/24 beat on the grid the frame tick hands it
 (`follow(bpm, beat, t)`): the first tick is preceded by song position (the next
@@ -19,6 +21,8 @@ import math
 import threading
 from collections import deque
 
+import numpy as np
+
 from live.control.midi_ports import PortWatcher, WatchedPort
 from live.core.clock import Clock
 
@@ -28,6 +32,8 @@ TICKS_PER_BEAT = 24
 TICK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
 MIDI_LOST_AFTER = 0.5  # seconds without a tick while running: the clock (or its cable) is gone
 QUEUE = 4096  # real-time messages held between two frames (a flood beyond this is dropped, counted)
+FIT_TICKS = 4 * TICKS_PER_BEAT  # ticks the tempo and beat times are fitted to: four beats
+MIN_FIT_TICKS = TICKS_PER_BEAT // 2  # before this many, a beat is where its tick arrived
 
 
 class MidiClockIn:
@@ -44,7 +50,7 @@ class MidiClockIn:
         # frame tick only
         self._running = False
         self._tick = 0  # ticks since the bar-aligned origin; the next tick's number
-        self._tick_times: deque[float] = deque(maxlen=2 * TICKS_PER_BEAT + 1)
+        self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)  # (tick number, arrival), since (re)start
         self.problem = ""
 
     def start(self) -> None:
@@ -83,39 +89,44 @@ class MidiClockIn:
         for at, status, position in arrived:
             if status == START:
                 self._running, self._tick = True, 0
-                self._tick_times.clear()
+                self._ticks.clear()
             elif status == CONTINUE:
                 self._running = True
-                self._tick_times.clear()
+                self._ticks.clear()
             elif status == STOP:
                 self._running = False
             elif status == SONG_POSITION and not self._running:
                 self._tick = position * (TICKS_PER_BEAT // 4)  # sixteenths: 6 ticks each
             elif status == TICK and self._running:
+                self._ticks.append((self._tick, at))
                 if self._tick % TICKS_PER_BEAT == 0:
-                    beats.append((at, (self._tick // TICKS_PER_BEAT) % self.beats_per_bar == 0))
+                    beats.append((self._tick_time(self._tick), (self._tick // TICKS_PER_BEAT) % self.beats_per_bar == 0))
                 self._tick += 1
-                self._tick_times.append(at)
         return beats
 
     def running(self, t: float) -> bool:
-        return self._running and bool(self._tick_times) and t - self._tick_times[-1] < MIDI_LOST_AFTER
+        return self._running and bool(self._ticks) and t - self._ticks[-1][1] < MIDI_LOST_AFTER
 
-    def _period(self) -> float | None:
-        """Seconds a beat, from the ticks of the last two beats."""
-        if len(self._tick_times) < TICKS_PER_BEAT // 2:
+    def _line(self) -> tuple[float, float] | None:
+        """(seconds a tick, arrival time of tick 0) fitted by least squares to the recent ticks."""
+        if len(self._ticks) < MIN_FIT_TICKS:
             return None
-        return (self._tick_times[-1] - self._tick_times[0]) / (len(self._tick_times) - 1) * TICKS_PER_BEAT
+        numbers = np.array([tick for tick, _ in self._ticks], float)
+        times = np.array([at for _, at in self._ticks])
+        slope, intercept = np.polyfit(numbers, times, 1)
+        return (float(slope), float(intercept)) if slope > 0 else None
+
+    def _tick_time(self, tick: int) -> float:
+        line = self._line()
+        return line[1] + line[0] * tick if line else self._ticks[-1][1]
 
     def bpm(self) -> float | None:
-        period = self._period()
-        return 60.0 / period if period else None
+        line = self._line()
+        return 60.0 / (line[0] * TICKS_PER_BEAT) if line else None
 
     def beat_at(self, t: float) -> float | None:
-        period = self._period()
-        if period is None:
-            return None
-        return (self._tick - 1) / TICKS_PER_BEAT + (t - self._tick_times[-1]) / period
+        line = self._line()
+        return (t - line[1]) / line[0] / TICKS_PER_BEAT if line else None
 
     def status(self) -> str:
         port = self.port.status() if self.port is not None else ""

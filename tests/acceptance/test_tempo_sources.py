@@ -96,6 +96,7 @@ def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
         with LiveShow(show, "--headless", "--record-events", str(log), env=jack_server) as run:
             run.wait_for_hud(lambda hud: "fixed  (midi lost)" in hud, START_TIMEOUT)
             player.play()
+            assert wait_for(lambda: len(player.beats) >= 6, 30.0)  # four beats of ticks to fit the tempo to
             run.wait_for_hud(lambda hud: re.search(r"tempo 12[78]\.\d bpm  beat [1-4] of 4  midi", hud))
             sent = time.perf_counter()
             SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])
@@ -110,6 +111,7 @@ def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
     on_player_clock = cue["t"] + sent - go["t"]  # perf_counter seconds, to a loopback packet's time
     error = min(abs(on_player_clock - beat) for beat in player.beats)
     print(f"the cue fired {1000 * error:.1f} ms from the drum machine's beat")
-    assert error < 0.030, error  # a beat is 469 ms; its ticks 19.5 ms apart
+    # a beat is 469 ms; JACK hands the ticks over once a 43 ms cycle, so the fitted beats lag ~20 ms
+    assert error < 0.060, error
     read_go = next(line for line in lines if line["event"] == "frame" and line["controls"] >= go["n"])
-    assert read_go["t"] <= cue["t"] <= read_go["t"] + 60 / 128 + 0.030
+    assert read_go["t"] <= cue["t"] <= read_go["t"] + 60 / 128 + 0.060

@@ -124,10 +124,12 @@ def test_midi_clock_in_gives_the_drum_machines_tempo_beats_and_bars(jack_server,
         tempo.stop()
         player.close()
     assert len(player.beats) >= 12 and len(midi) >= len(player.beats) - 2
-    errors = [min(abs(beat.at - sent) for sent in player.beats) for beat in midi]
-    # on the tick itself (one is 19.5 ms at 128): typically a JACK period (5.3 ms); a busy machine's
-    # scheduler can hold either process back a few tens of ms now and then
-    assert np.median(errors) < 0.008 and max(errors) < 0.080, errors
+    lags = np.array([beat.at - min(player.beats, key=lambda sent: abs(beat.at - sent)) for beat in midi])
+    print(f"show's beat after the drum machine's, ms: median {1000 * np.median(lags):.1f}, "
+          f"from {1000 * lags.min():.1f} to {1000 * lags.max():.1f}")
+    # JACK hands MIDI over once a cycle (43 ms in the test server): the beats, fitted to the ticks'
+    # arrivals, lag by about half a cycle, steadily; never by a tick's worth of jitter (19.5 ms at 128)
+    assert -0.010 < np.median(lags) < 0.060 and np.percentile(lags[1:], 90) - np.percentile(lags[1:], 10) < 0.020, lags
     sent_index = [int(np.argmin([abs(beat.at - sent) for sent in player.beats])) for beat in midi]
     assert all(beat.downbeat == (index % 4 == 0) for beat, index in zip(midi, sent_index))
     said = [record.getMessage() for record in caplog.records]
