@@ -38,6 +38,7 @@ LIBRARIES = {
     "python-osc": ("python-osc",),
     "mido": ("mido",),
     "python-rtmidi": ("python-rtmidi",),
+    "ableton-link": ("LinkPython-extern",),  # the Link tempo source and leader (import link)
 }
 
 # Each probe prints one JSON line. Kept as source text: they run in a fresh interpreter.

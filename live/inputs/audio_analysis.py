@@ -5,7 +5,8 @@ same times at every sample rate) and derives, frame by frame: the level, four
 band energies, the spectral flux of the log-compressed magnitude below 5 kHz,
 onsets picked against an adaptive threshold, the tempo from the autocorrelation
 of the onset envelope (its octave pinned near a tempo the show or the operator
-gives, where the music supports it) and a beat grid phased onto that envelope. Continuous
+gives, where the music supports it) and a beat grid phased onto that envelope and
+the low band's flux (the kick), held once locked. Continuous
 features are auto-gained into 0..1 by a decaying peak (the bands within 12 dB
 of the loudest one) and smoothed with attack/release. The
 spectral and tempo maths are plain functions beside it, testable on their own;
@@ -55,6 +56,18 @@ TEMPO_MIN_CONFIDENCE = 0.1  # normalised autocorrelation at the chosen lag below
 # whose autocorrelation reaches this fraction of the tracker's own choice's. A kick-only track at 90 has
 # nothing on its off-beats, so a pin at 180 leaves it at 90: the pin never invents a tempo.
 PIN_SUPPORT = 0.5
+# The beat grid's phase is fitted to the low band's flux (below 150 Hz: the kick) plus the whole
+# flux: hats and claps on the off-beats are often louder in the flux than the kick, and a grid
+# fitted to them alone fired on the off-beat (a house loop: 17 of 55 beats half-way between kicks).
+PHASE_MAX_HZ = BAND_EDGES[1]
+# Once locked, the grid keeps its phase, following the best phase within PHASE_DRIFT frames of it;
+# another phase takes over only after scoring PHASE_SWITCH_MARGIN times as well on PHASE_SWITCH_VOTES
+# estimates in a row. A tempo change of more than RELOCK_TEMPO_CHANGE (a ratio) re-locks at once.
+PHASE_DRIFT = 2
+PHASE_HALF_LIFE = 2.0  # seconds: the phase is fitted to the recent envelope, so a new track's phase wins soon
+PHASE_SWITCH_MARGIN = 1.3
+PHASE_SWITCH_VOTES = 2
+RELOCK_TEMPO_CHANGE = 0.02
 
 
 @dataclass(frozen=True)
@@ -193,17 +206,24 @@ def pinned_octave(correlation: np.ndarray, lag: int, frame_rate: float, pin: flo
     return min(candidates, key=lambda k: abs(math.log2(refined_bpm(correlation, k, frame_rate) / pin)))
 
 
-def beat_phase(envelope: np.ndarray, period: float) -> int:
-    """Frames from the newest envelope frame back to the best-fitting beat (0 .. period-1).
-
-    Each candidate phase sums the envelope on a comb of beats spaced `period` frames
-    (float) apart, reaching back over the whole envelope; the largest sum wins."""
+def phase_scores(envelope: np.ndarray, period: float) -> np.ndarray:
+    """(P,) how well a beat grid of `period` frames (float) fits a (L,) envelope, for each phase:
+    entry p sums the envelope on a comb of beats p, p + period, ... frames back from its newest frame."""
     phases = np.arange(max(1, round(period)))  # (P,)
     beats = np.arange(int((len(envelope) - 1) // period) + 1)  # (K,)
     index = len(envelope) - 1 - phases[:, None] - np.round(beats[None, :] * period).astype(int)  # (P, K)
-    comb = np.where(index >= 0, envelope[np.clip(index, 0, None)], 0.0).sum(axis=1)
-    return int(np.argmax(comb))
+    return np.where(index >= 0, envelope[np.clip(index, 0, None)], 0.0).sum(axis=1)
 
+
+def held_phase(scores: np.ndarray, current: float, margin: float = PHASE_SWITCH_MARGIN) -> tuple[int, bool]:
+    """(phase, challenged): the phase to keep, given a (P,) `phase_scores` and the running grid's
+    phase `current` (frames back, float). The grid follows the best phase within PHASE_DRIFT frames of
+    its own (tempo drift); a phase elsewhere challenges it only when it scores `margin` times that."""
+    size = len(scores)
+    near = [(round(current) + shift) % size for shift in range(-PHASE_DRIFT, PHASE_DRIFT + 1)]
+    local = max(near, key=lambda k: scores[k])
+    best = int(np.argmax(scores))
+    return local, best not in near and scores[best] > margin * scores[local]
 
 
 # ---------------------------------------------------------------- the analyser
@@ -218,6 +238,7 @@ class Analyser:
         self.frame_rate = config.samplerate / self.hop  # Hz, analysis frames per second
         self._window = hann(self.window_size)
         self._bands = band_slices(self.window_size, config.samplerate)
+        self._phase_bins = slice(1, round(PHASE_MAX_HZ * self.window_size / config.samplerate) + 1)  # no DC
         self._flux_bins = min(self.window_size // 2, round(FLUX_MAX_HZ * self.window_size / config.samplerate)) + 1
         self._onset_threshold = config.onset_threshold
         self._gain_decay = math.exp(-1.0 / (config.gain_window * self.frame_rate))  # per frame
@@ -245,7 +266,9 @@ class Analyser:
         self._frames = 0  # frames analysed since reset
         self._novelty = deque(maxlen=max(self._mean_frames, self._max_frames))  # raw flux, newest last
         self._envelope = np.zeros(self._tempo_frames)  # (T,) onset envelope ring for tempo and beats
+        self._low_flux = np.zeros(self._tempo_frames)  # (T,) the low band's flux, the same ring's slots
         self._envelope_next = 0  # ring index the next envelope value goes to
+        self._previous_low = np.zeros(self._phase_bins.stop - self._phase_bins.start, np.float32)
         self._last_onset = -self._min_onset_frames  # frame index
         names = ("level",) + BAND_NAMES + ("flux",)
         self._peaks = {name: 0.0 for name in names}  # decaying peaks, raw units
@@ -256,6 +279,8 @@ class Analyser:
         self._beat = False
         self._tempo: float | None = None  # BPM
         self._next_beat: float | None = None  # frame index of the next predicted beat
+        self._phase_votes = 0  # estimates in a row that another phase challenged the grid's
+        self._locked_tempo: float | None = None  # BPM when the grid last took the best phase outright
         self._last_beat = -math.inf  # frame index
         self.onset_times.clear()
         self.beat_times.clear()
@@ -297,6 +322,9 @@ class Analyser:
         compressed = log_compress(magnitudes[:self._flux_bins])
         flux = spectral_flux(compressed, self._previous_compressed)
         self._previous_compressed = compressed
+        low = log_compress(magnitudes[self._phase_bins])
+        self._low_flux[self._envelope_next] = spectral_flux(low, self._previous_low)  # before _pick_onset moves on
+        self._previous_low = low
         raw = dict(zip(BAND_NAMES, band_amplitudes(magnitudes, self._bands)), level=self._rms, flux=flux)
         loudest_band = max(self._peaks[name] * self._gain_decay for name in BAND_NAMES)
         loudest_band = max(loudest_band, *(raw[name] for name in BAND_NAMES))
@@ -350,10 +378,30 @@ class Analyser:
             return
         self._tempo = estimate[0]
         period = 60.0 * self.frame_rate / self._tempo  # frames
-        next_beat = self._frames - beat_phase(envelope, period) + period
-        while next_beat - self._last_beat < 0.5 * period:  # never fire twice for one beat
+        pulse = envelope + np.roll(self._low_flux, -self._envelope_next)[-history:]  # (history,) oldest first
+        pulse *= 0.5 ** ((history - 1 - np.arange(history)) / (PHASE_HALF_LIFE * self.frame_rate))
+        phase = self._grid_phase(phase_scores(pulse, period), period)
+        next_beat = self._frames - phase  # the beat the grid is phased on: this frame's, or one before
+        # the first one still to come (a beat on this very frame fires now: it was skipped once), never
+        # firing twice for one beat
+        while next_beat < self._frames - 0.5 or next_beat - self._last_beat < 0.5 * period:
             next_beat += period
         self._next_beat = next_beat
+
+    def _grid_phase(self, scores: np.ndarray, period: float) -> int:
+        """Frames back from this frame to the beat the grid is phased on: the best fit on the first
+        estimate and after a tempo change, else the running grid's own, with hysteresis."""
+        relock = self._next_beat is None or self._locked_tempo is None or \
+            abs(math.log(self._tempo / self._locked_tempo)) > RELOCK_TEMPO_CHANGE
+        if relock:
+            self._phase_votes, self._locked_tempo = 0, self._tempo
+            return int(np.argmax(scores))
+        phase, challenged = held_phase(scores, (self._frames - self._next_beat) % period)
+        self._phase_votes = self._phase_votes + 1 if challenged else 0
+        if self._phase_votes >= PHASE_SWITCH_VOTES:
+            self._phase_votes, self._locked_tempo = 0, self._tempo
+            return int(np.argmax(scores))
+        return phase
 
     def _advance_beat(self) -> None:
         if self._next_beat is None or self._tempo is None or self._frames < self._next_beat - 0.5:

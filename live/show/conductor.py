@@ -36,6 +36,7 @@ from live.show.controllers import show_controllers
 from live.show.director import Director
 from live.show.schema import Cue, Show
 from live.show.stage import Layers, Stage
+from live.show.tempo import Beat, Tempo
 
 log = logging.getLogger("latentstage.conductor")
 
@@ -47,9 +48,14 @@ class Conductor:
     """Once per frame, the show's one step: read the controls, direct the scenes, compose the frame."""
 
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, controllers: list[Controller],
-                 parameter_names: dict[str, list[str]]):
-        """`parameter_names`: each of the show's scenes -> the names of its parameters."""
+                 parameter_names: dict[str, list[str]], clock: Clock = time.perf_counter, rehearsal: bool = False):
+        """`parameter_names`: each of the show's scenes -> the names of its parameters; `clock` and
+        `rehearsal`: for the show's tempo sources (Link and MIDI clock stamp with it; a rehearsal has none)."""
         self.show = show
+        self._clock, self._rehearsal = clock, rehearsal
+        self.tempo = Tempo(show.tempo, clock, rehearsal) if show.tempo is not None else None
+        self._beats: list[Beat] = []  # the leading tempo source's beats this frame
+        self._t = 0.0  # show time of the last update
         self.bus = bus
         self.mapper = mapper
         self.audio = audio
@@ -87,7 +93,7 @@ class Conductor:
         controllers = show_controllers(show, rehearsal)
         if osc_script:
             controllers.append(OscScript(osc_script, show.osc.prefix))
-        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes))
+        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal)
 
     def add(self, controller: Controller) -> None:
         """One more controller on the show's bus (before `start`)."""
@@ -97,6 +103,8 @@ class Conductor:
 
     def start(self) -> None:
         self.audio.start()
+        if self.tempo is not None:
+            self.tempo.start()
         for controller in list(self.controllers):
             try:
                 controller.start()
@@ -117,6 +125,8 @@ class Conductor:
 
     def stop(self) -> None:
         self.audio.stop()
+        if self.tempo is not None:
+            self.tempo.stop()
         for controller in self.controllers:
             controller.stop()
 
@@ -126,6 +136,12 @@ class Conductor:
         running; presses not yet acted on and cue ramps under way carry over. The event log, if one is
         kept, journals the new bus before any controller can reach it."""
         pending = {trigger: self.bus.count(trigger) - seen for trigger, seen in self._seen_presses.items()}
+        if show.tempo != self.show.tempo:  # a new tempo section: its sources from this frame on
+            if self.tempo is not None:
+                self.tempo.stop()
+            self.tempo = Tempo(show.tempo, self._clock, self._rehearsal) if show.tempo is not None else None
+            if self.tempo is not None:
+                self.tempo.start()
         self.show, self.bus = show, bus
         self.mapper = Mapper(show.mappings, bus)
         self._cue_settings = self._cue_settings.carried_over(bus, scenes)
@@ -155,11 +171,16 @@ class Conductor:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
         each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
         the frame sees each of them whole, and `outside_writes` says how many it has seen."""
+        self._t = t
         with self.bus.tick() as self.outside_writes:
             for controller in self.controllers:
                 controller.poll(t)
             self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
             self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
+            if self.tempo is not None:
+                osc_beats = self.bus.count("beat") - self._seen_presses["beat"]
+                self._seen_presses["beat"] = self.bus.count("beat")
+                self._beats = self.tempo.update(t, self.features, osc_beats)
             self.mapper.update(t, self.features)
             self._direct(t, director)
             self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
@@ -181,6 +202,8 @@ class Conductor:
         """HUD lines: audio health and level, the controllers' traffic and problems, a cue list's standby
         cue, and the on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
+        if self.tempo is not None:
+            lines.append(self.tempo.hud_line(self._t))
         if self.standby:
             lines.append(self.standby)
         if scene is not None and scene.parameters:  # None: no parameters to show this frame
@@ -214,13 +237,8 @@ class Conductor:
         version = self.bus.version("scene")
         if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
-        tempo = self.show.tempo
-        beats = self.bus.count("beat")
-        if tempo is not None and tempo.source == "osc" and beats != self._seen_presses["beat"]:
-            director.beat(t)
-        if tempo is not None and tempo.source == "audio" and self.features.beat:
-            director.beat(t)
-        self._seen_presses["beat"] = beats
+        for beat in self._beats:  # the leading tempo source's, at their own times
+            director.beat(beat.at, beat.downbeat)
         presses = self.bus.count("go")
         for _ in range(presses - self._seen_presses["go"]):  # two GOs within a frame fire two cues
             director.go(t)

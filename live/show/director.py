@@ -10,7 +10,8 @@ a rehearsal that presses GO at the same times gets the same frames. A
 performer's manual scene change overrides the cues until the next one fires.
 A cue that says `quantise: beat` (or `bar`) waits, once its trigger has come,
 for the next beat (or first beat of a bar) of the show's tempo: a fixed grid,
-or the beats the audio tracker or another tool (`/latentstage/beat`) reports.
+or the beats the show's leading tempo source reports (live.show.tempo: the audio
+tracker, `/latentstage/beat`, Ableton Link, MIDI clock), at their own times.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Director:
         self._cue_list = show.is_cue_list
         self._cued: list[_Change] = []  # a timed show's every cue; a cue list's cues fired so far
         self._armed: float | None = None  # when the standby cue's trigger came, if it waits for a beat
-        self._beats: list[float] = []  # beats heard (audio or OSC tempo), seconds
+        self._beats: list[tuple[float, bool | None]] = []  # beats heard (seconds, the bar's first beat if known)
         if not self._cue_list:
             for cue in self._cues:
                 self._fire(cue.at)
@@ -116,9 +117,10 @@ class Director:
             fired += [(at, cue) for k in rounds if since < (at := cue.at + k * (length or 0)) <= until]
         return sorted(fired, key=lambda item: item[0])
 
-    def beat(self, t: float) -> None:
-        """A beat heard at t (the audio tracker's, or another tool's `/latentstage/beat`)."""
-        self._beats.append(t)
+    def beat(self, t: float, downbeat: bool | None = None) -> None:
+        """A beat at t from the leading tempo source; `downbeat`: whether it starts a bar, if the source
+        knows bars (Link, MIDI clock, a fixed grid)."""
+        self._beats.append((t, downbeat))
         self._follow(t)
 
     def _fire(self, at: float) -> None:
@@ -166,8 +168,13 @@ class Director:
         if tempo.source == "fixed":
             period = 60.0 / tempo.bpm * every
             return tempo.offset + max(0, math.ceil((at - tempo.offset) / period - 1e-9)) * period
-        # heard beats: bars count from the first beat heard
-        return next((beat for index, beat in enumerate(self._beats) if beat >= at and index % every == 0), None)
+        # heard beats: a bar starts on a source's downbeat, or where it does not know bars, every
+        # `every` beats counting from the first beat heard
+        def starts_a_bar(index: int, downbeat: bool | None) -> bool:
+            return downbeat if downbeat is not None else index % every == 0
+
+        return next((beat for index, (beat, downbeat) in enumerate(self._beats)
+                     if beat >= at and (quantise == "beat" or starts_a_bar(index, downbeat))), None)
 
     def show_time(self, t: float) -> float:
         """t folded into the show's length when the cue list repeats."""

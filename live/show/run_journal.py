@@ -51,7 +51,8 @@ class RunJournal:
         """The frame's line (what a replay needs), and the cues and model reloads that came with it."""
         self.events.frame(seq, t, conductor.outside_writes, conductor.features)
         for at, cue in conductor.fired:
-            self.events.note("cue", at, scene=cue.scene, trigger=cue.trigger)
+            tempo = {"tempo": conductor.tempo.describe(at)} if conductor.tempo is not None else {}
+            self.events.note("cue", at, scene=cue.scene, trigger=cue.trigger, **tempo)
         for scene, path in stage.swapped:
             self.events.note("reload", t, what="model", scene=scene, path=str(path))
 

@@ -97,26 +97,52 @@ class Cue(Settings):
         return f"{when}, {self.quantise}" if self.quantise else when
 
 
+TempoSource = Literal["fixed", "audio", "osc", "link", "midi"]
+
+
 class TempoConfig(Settings):
     """Where a show's beats come from, for cues that fire on the beat or the bar: a fixed tempo
-    (`bpm`, with the first beat at `offset` seconds), the audio input's tempo tracker, or
-    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock).
+    (`bpm`, with the first beat at `offset` seconds), the audio input's tempo tracker,
+    `/latentstage/beat` messages from another tool (a DJ program, a drum machine's clock),
+    Ableton Link's session, or MIDI clock from the device `midi_in`. When the source is lost
+    (Link with no other peer, MIDI clock stopped or silent, no beat heard), the show follows the
+    first of `fallback` that is alive, and returns when the source does.
     With the audio's tracker, `bpm` says "about this tempo": of the octaves the tracker hears
     (x0.5, x1, x2) it takes the one nearest, so a 135 house track never reads 67.5; the
-    operator can move the pin live with /latentstage/tempo (0 unpins it)."""
+    operator can move the pin live with /latentstage/tempo (0 unpins it). With Link, `bpm` is
+    the tempo the session starts at when no one else is in it.
+    `lead: [link, midi]` hands the leading tempo on: Link's session takes it (and a fixed grid's
+    phase), and MIDI clock goes out to the device `midi_out`."""
 
-    source: Literal["fixed", "audio", "osc"] = "fixed"
-    bpm: float | None = Field(None, gt=0, le=400)  # fixed: the tempo; audio: about this tempo
+    source: TempoSource = "fixed"
+    fallback: list[TempoSource] = Field(default_factory=list)  # in order, when the source is lost
+    bpm: float | None = Field(None, gt=0, le=400)  # fixed: the tempo; audio: about this tempo; link: to start at
     offset: float = Field(0.0, ge=0)  # seconds: where a fixed grid's first beat falls
     beats_per_bar: int = Field(4, ge=1, le=16)
+    lead: list[Literal["link", "midi"]] = Field(default_factory=list)  # tools the show hands its tempo to
+    midi_in: str | int | None = None  # the MIDI clock's device: part of its port's name, or its index
+    midi_out: str | int | None = None  # where the show's MIDI clock goes, when it leads midi
 
     @model_validator(mode="after")
     def _fixed_needs_bpm(self) -> TempoConfig:
+        sources = [self.source, *self.fallback]
         if self.source == "fixed" and self.bpm is None:
-            raise ValueError("a fixed tempo needs bpm (or source: audio, or source: osc)")
-        if self.source == "osc" and self.bpm is not None:
+            raise ValueError("a fixed tempo needs bpm (or source: audio, osc, link or midi)")
+        if "fixed" in self.fallback and self.bpm is None:
+            raise LocatedError(("fallback",), "falling back to a fixed tempo needs its bpm: add bpm")
+        if set(sources) == {"osc"} and self.bpm is not None:
             raise LocatedError(("bpm",), "the beats come from /latentstage/beat, so bpm means nothing here; "
                                          "remove it (it pins the tempo of source: audio)")
+        for index, name in enumerate(self.fallback):
+            if name in sources[:index + 1]:
+                raise LocatedError(("fallback", index), f"{name} is already a source before it: each once")
+        if "midi" in sources and self.midi_in is None:
+            raise LocatedError(("midi_in",), "MIDI clock needs the device it comes from: midi_in: NAME (part of its "
+                                             "port's name) or its index")
+        if "midi" in self.lead and self.midi_out is None:
+            raise LocatedError(("midi_out",), "leading with MIDI clock needs the device it goes to: midi_out: NAME")
+        if "link" in self.lead and self.source == "link":
+            raise LocatedError(("lead",), "the show follows Link, so it cannot lead it too: remove link from lead")
         return self
 
 
@@ -159,9 +185,10 @@ class Show(Settings):
         for index, cue in enumerate(self.cues):
             if cue.quantise and self.tempo is None:
                 raise LocatedError(("cues", index, "quantise"), f"fires on the {cue.quantise}, but the show has no "
-                                   "tempo: add `tempo: {bpm: 120}`, `{source: audio}` or `{source: osc}`")
-        if self.tempo is not None and self.tempo.source == "audio" and self.audio.kind == "none":
-            raise LocatedError(("tempo", "source"), "the tempo comes from the audio input, but the show has "
+                                   "tempo: add `tempo: {bpm: 120}`, or `{source: audio}`, `osc`, `link` or `midi`")
+        if self.tempo is not None and "audio" in (self.tempo.source, *self.tempo.fallback) and self.audio.kind == "none":
+            key = "source" if self.tempo.source == "audio" else "fallback"
+            raise LocatedError(("tempo", key), "the tempo comes from the audio input, but the show has "
                                                     "none: add `audio: {kind: input}` (or a file)")
         for index, cue in enumerate(self.cues):
             if cue.scene not in names:

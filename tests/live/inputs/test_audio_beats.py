@@ -23,7 +23,8 @@ class Settings:  # the slice of AudioConfig the analyser reads
 
 
 def sounds(rate: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """A kick (a falling sine with the click of its beater), a closed and an open hi-hat and a clap."""
+    """A kick (a falling sine with the click of its beater), a closed and an open hi-hat, a clap and
+    a bass note (a 55 Hz sawtooth, plucked)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(0.25 * rate)) / rate
     kick = np.sin(2 * np.pi * (50 * t + 100 * (1 - np.exp(-30 * t)) / 30)) * np.exp(-12 * t)
@@ -32,15 +33,18 @@ def sounds(rate: int, seed: int = 0) -> dict[str, np.ndarray]:
     decay = np.exp(-np.arange(len(noise)) / rate * 80)
     return {"kick": kick, "hat": (noise * decay)[: int(0.05 * rate)],
             "open_hat": noise * np.exp(-np.arange(len(noise)) / rate * 15),
-            "clap": rng.standard_normal(int(0.15 * rate)) * np.exp(-np.arange(int(0.15 * rate)) / rate * 25)}
+            "clap": rng.standard_normal(int(0.15 * rate)) * np.exp(-np.arange(int(0.15 * rate)) / rate * 25),
+            "bass": (2 * (55 * t[: int(0.18 * rate)] % 1) - 1) * np.minimum(1, t[: int(0.18 * rate)] / 0.004)
+            * np.exp(-8 * t[: int(0.18 * rate)])}
 
 
 def drum_loop(parts: dict[str, float], seconds: float = 12.0, bpm: float = HOUSE_BPM, rate: int = LOOP_RATE) -> np.ndarray:
     """A house pattern at `bpm`: kick on every beat, hats on the off-beats and sixteenths, a clap on
-    2 and 4 and an open hat on every other off-beat (a figure that repeats every two beats), each
-    part at the gain `parts` gives it (absent: silent)."""
+    2 and 4, an open hat on every other off-beat (a figure that repeats every two beats) and a bass
+    note on every off-beat, each part at the gain `parts` gives it (absent: silent)."""
     kit, loop, beat = sounds(rate), np.zeros(int(seconds * rate)), 60.0 / bpm
-    pattern = {"kick": (0.0, 1), "hat": (0.5, 1), "sixteenth": (0.25, 1), "clap": (0.0, 2), "open_hat": (0.5, 2)}
+    pattern = {"kick": (0.0, 1), "hat": (0.5, 1), "sixteenth": (0.25, 1), "clap": (0.0, 2), "open_hat": (0.5, 2),
+               "bass": (0.5, 1)}
     for part, gain in parts.items():
         offset, every = pattern[part]
         sound = kit["hat" if part == "sixteenth" else part]

@@ -173,6 +173,21 @@ def test_quantised_cues_fire_on_heard_beats_and_count_bars_from_the_first(tmp_pa
     assert d.composition_at(7.05).scene == 1 and d.composition_at(7.1).scene == 2
 
 
+def test_a_source_that_knows_bars_puts_bar_cues_on_its_downbeats_and_beat_cues_on_any_beat(tmp_path):
+    """Link and MIDI clock say which beat starts a bar; a cue on the beat takes the next beat whatever it is."""
+    d = directing(tmp_path, QUANTISED.replace("tempo: {bpm: 120, offset: 0.25}",
+                                              "tempo: {source: link, fallback: [fixed], bpm: 120}"))
+    d.go(1.0)
+    d.beat(1.2, downbeat=False)  # the third beat of the session's bar
+    assert d.composition_at(1.2).scene == 1, "a cue on the beat fires on any beat"
+    for index, beat in enumerate([1.7, 2.2, 2.7, 3.2]):
+        d.beat(beat, downbeat=index == 1)  # 2.2 starts a bar
+    # c armed at 2.3 (1.2 + 1.1): the next downbeat, not the fourth beat counted from the first heard
+    assert d.composition_at(3.2).scene == 1
+    d.beat(4.2, downbeat=True)
+    assert d.composition_at(4.2).scene == 2
+
+
 def test_fired_between_names_each_cue_once_in_every_round_of_a_timed_show(tmp_path):
     d = director(tmp_path)  # length 30: a at 0, b at 10, c at 20
     names = lambda fired: [(at, cue.scene) for at, cue in fired]
