@@ -122,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a show file and the models it names")
     check.add_argument("show", type=Path)
+    check.add_argument("--bench", action="store_true",
+                       help="also time every scene and crossfade on this machine, on the providers and at the sizes "
+                            "the show runs at, and exit 1 if a cue cannot hold the show's frame rate")
+    check.add_argument("--json", action="store_true", help="with --bench: print the figures as JSON")
+    check.add_argument("--camera", type=Path, help="with --bench: a video file standing in for every camera "
+                                                   "(default: the bundled clip)")
     check.set_defaults(command=_check)
 
     model = commands.add_parser("model", help="model files: `latentstage model adopt FILE.onnx -o OUT.onnx` gives "
@@ -373,6 +379,8 @@ def _check(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     show = load_show(args.show)
     preflight(show)
+    if args.bench:
+        return _bench(show, args)
     # The stage as `run` builds it (each scene refuses a model it cannot use), on the CPU: a show is
     # checked at home, where the venue's GPU may not be.
     on_cpu = show.model_copy(update={"engine": show.engine.replaced(providers="cpu", require_gpu=False)})
@@ -384,6 +392,21 @@ def _check(args: argparse.Namespace) -> int:
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0
+
+
+def _bench(show, args: argparse.Namespace) -> int:
+    """`check --bench`: the show timed as it will run here; exit 1 when a cue cannot hold its rate."""
+    from live.show.rehearsal import with_camera_stand_in
+    from live.show.venue_bench import bench_show
+
+    clip = args.camera or Path(str(importlib.resources.files("shows") / "media" / "snow-walk.mp4"))
+    report = bench_show(with_camera_stand_in(show, clip))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+        print(report.verdict())
+    return 0 if report.holds else 1
 
 
 def _model(args: argparse.Namespace) -> int:
