@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record-events", type=Path, metavar="LOG",
                      help="append every control event (OSC, keys, GO, sound features, cues, reloads) to LOG as it "
                           "happens, for `rehearse --replay LOG` (about 7 MB an hour, 25 MB with sound)")
+    run.add_argument("--resume", action="store_true",
+                     help="start where this show was when it last stopped (a crash, a kill, a power cut): its "
+                          "time, cues, held values and latents, from the state every live run keeps (README)")
     run.set_defaults(command=_run)
 
     rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
@@ -306,6 +309,7 @@ def _run(args: argparse.Namespace) -> int:
         conductor = Conductor.build(show, stage.scenes, clock=clock)
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
         live_run = LiveRun(stage, renderer, conductor, clock, reloader)
+        _keep_resume_state(live_run, show, show_path, text, args.resume)
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)
@@ -324,6 +328,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
+
+
+def _keep_resume_state(live_run, show, show_path: Path, text: str, resume: bool) -> None:
+    """The run keeps where it is in the show's resume state; with --resume it first starts from there."""
+    from live.show.resume_state import ResumeWriter, resumption, state_path
+
+    path = state_path(show_path)
+    if resume:
+        resumed, message = resumption(path, show, text)
+        if resumed is None:
+            log.warning("%s", message)
+        else:
+            stage = live_run.stage
+            refused = resumed.apply(stage.director, live_run.conductor.bus, stage.scenes)
+            if refused:
+                message += f"; held values that no longer fit: {', '.join(refused)}"
+            log.info("%s", message)
+            live_run.resume_at(resumed.t, message)
+    log.info("resume state: %s", path)
+    live_run.resume_writer = ResumeWriter(path, show_path)
 
 
 @contextlib.contextmanager

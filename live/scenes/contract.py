@@ -162,6 +162,14 @@ class Scene(Protocol):
         """Render with `engine` from the next frame on: its model file, reloaded while the show runs
         (same card contract, warmed up). Called between frames by the thread that renders."""
 
+    def resume_state(self) -> dict:
+        """What a resumed show needs to carry this scene on from where it was (a latent walk's place), as
+        plain JSON values; {} for a kind that is a function of its moments alone. Called by the
+        thread that renders."""
+
+    def resume(self, state: dict) -> None:
+        """Carry on from a `resume_state` this scene (the same spec) gave before the show stopped."""
+
     def start(self) -> None:
         """Start its inputs (cameras, video files) on their own threads; live runs only."""
 
@@ -199,6 +207,12 @@ class SceneBase:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine
+
+    def resume_state(self) -> dict:
+        return {}
+
+    def resume(self, state: dict) -> None:
+        pass
 
     def start(self) -> None:
         pass
