@@ -150,6 +150,11 @@ class Scene(Protocol):
     def captured_at(self) -> float | None:
         """Clock time its newest input was captured; None when it renders from nothing but t."""
 
+    @property
+    def last_input(self):
+        """(H, W, 3) or (H, W) uint8: the input frame its last render was made from (the flicker figure
+        sets the output's change against it); None for a scene with no input."""
+
     def warm_up(self, width: int, height: int) -> None:
         """Load and run once at this size, so the first cue never waits."""
 
@@ -196,6 +201,7 @@ class SceneBase:
 
     standalone: ClassVar[bool] = False
     captured_at: float | None = None  # a scene with no input frame: latency counts from the render
+    last_input = None  # a scene with no input frame
     engine: Engine | None = None
 
     @property

@@ -41,6 +41,7 @@ class Hud:
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {scene_name}   providers {', '.join(stage.providers) or 'none (no model)'}",
+            *filter(None, [stats.flicker.hud_line(scene_name)]),
             *self.conductor.hud_lines(shown),
             *filter(None, [stage.source_summary(), self._models_line(), self._show_file_line()]),
             self._window_line(),

@@ -78,6 +78,7 @@ class LiveRun:
         self.resume_writer: ResumeWriter | None = None  # keeps where the show is, for `run --resume`
         self.starts_at = 0.0  # show time the clock starts at (a resumed show's moment)
         self._black: np.ndarray | None = None  # (H, W, 3) uint8: what a resumed show fades up from
+        self._measured: tuple[str, float | None] | None = None  # (scene, capture time) of the last picture measured
 
     def resume_at(self, t: float, message: str) -> None:
         """Start at show time t (seconds) with a short fade from black, saying `message` on the HUD a while."""
@@ -180,9 +181,21 @@ class LiveRun:
                 stage = self.stage
                 self.resume_writer.offer(snapshot(started, stage.show, stage.director, conductor.bus, stage.scenes,
                                                   stage.scene_name(index)))
+            self._measure_flicker(self.stage.scene(index), layers)
             self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index)))
             self._seq += 1
             worker.wait(max(0.0, started + period - self.now()))
+
+    def _measure_flicker(self, scene: Scene, layers: Layers) -> None:
+        """Each new picture of the scene in front against its last one, and its input's (live.show.flicker)."""
+        captured = scene.captured_at
+        measured = self._measured
+        if measured is not None and measured[0] == scene.name and captured is not None and captured == measured[1]:
+            return  # no new picture: the same input, the same output
+        if measured is None or measured[0] != scene.name:  # back on screen: not compared with a picture from before
+            self.stats.flicker.forget(scene.name)
+        self.stats.flicker.note(scene.name, layers.current, scene.last_input)
+        self._measured = (scene.name, captured)
 
     def _draw(self) -> bool:
         """Draw the newest composed frame, or the last one again; False before the first has come."""
