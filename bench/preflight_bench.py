@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     for timing in [*report["scenes"], *report["crossfades"]]:
         lines.append(f"| {timing['name']} | {', '.join(map(str, timing['cues']))} | {timing['p50_ms']:.1f} | "
                      f"{timing['p99_ms']:.1f} | {timing['makes_fps']:.1f} | {timing['needs_fps']:.1f} | "
-                     f"{'holds' if timing['holds'] else 'too slow'} |")
+                     f"{('tight' if timing['tight'] else 'holds') if timing['holds'] else 'too slow'} |")
     if args.compare:
         lines += ["", "| scene | bench expects /s | live new pictures /s | live / bench | verdicts agree |",
                   "|---|---|---|---|---|"]

@@ -44,8 +44,11 @@ def test_the_bench_reports_every_scene_and_crossfade_and_a_live_run_measures_wha
     with LiveShow(alone, "--headless", "--seconds", str(LIVE_SECONDS)) as run:  # the last --seconds wins
         assert run.wait_for_exit(timeout=120) == 0, run.errors()
     measured = run.stats()["new_pictures_fps"]
-    predicted = scenes["drift"]["expected_fps"]
-    assert abs(measured - predicted) <= 0.25 * predicted, (measured, predicted)
+    # the bench again just after: a machine shared with other work changes speed over a minute, so the live
+    # figure is set against the mean of the bench either side of it
+    _, again = benched(alone)
+    predicted = (scenes["drift"]["expected_fps"] + again["scenes"][0]["expected_fps"]) / 2
+    assert abs(measured - predicted) <= 0.25 * predicted, (measured, scenes["drift"], again["scenes"][0])
 
 
 def test_a_show_too_heavy_for_this_machine_is_refused_naming_the_cue_and_how_far_short(tmp_path):
