@@ -19,12 +19,11 @@ its shader is timed on its ONNX engine: the bench opens no window.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import os
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 

@@ -46,24 +46,34 @@ def saved(folder: Path) -> dict:
     return json.loads(state_file(folder).read_text())
 
 
+def killed_after_go(show: Path, state_home: Path, presses: int, scene: str, messages: tuple = (),
+                    written=lambda state: True) -> dict:
+    """The show run live, GO pressed `presses` times over UDP until `scene` is on screen, `messages` sent, then
+    SIGKILL once its resume state shows `scene` and `written(state)` holds; that last state."""
+    with fresh(show, env={"XDG_STATE_HOME": str(state_home)}) as run:
+        run.wait_for_hud(lambda hud: "standby: cue 1 (GO) -> drift" in hud, timeout=START_TIMEOUT)
+        client = SimpleUDPClient("127.0.0.1", osc_port(run))
+        for _ in range(presses):
+            client.send_message("/latentstage/go", [])
+        run.wait_for_hud(lambda hud: scene_on_screen(hud) == scene)
+        for address, value in messages:
+            client.send_message(address, value)
+        assert wait_for(lambda: state_file(state_home) is not None and saved(state_home)["scene"] == scene
+                        and written(saved(state_home)), 10.0), run.errors()
+        run.process.send_signal(signal.SIGKILL)
+        run.process.wait(timeout=30)
+    return saved(state_home)
+
+
 def test_a_killed_cue_list_show_resumes_at_its_cue_with_its_held_values_and_latent(tmp_path):
     state_home = tmp_path / "state"
     env = {"XDG_STATE_HOME": str(state_home)}
     show = cue_list(tmp_path)
-    with fresh(show, env=env) as run:
-        run.wait_for_hud(lambda hud: "standby: cue 1 (GO) -> drift" in hud, timeout=START_TIMEOUT)
-        client = SimpleUDPClient("127.0.0.1", osc_port(run))
-        for _ in range(3):
-            client.send_message("/latentstage/go", [])
-        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "portrait" and "standby: cue 4 (GO) -> drift" in hud)
-        client.send_message("/latentstage/portrait/speed", 0.25)  # a performer's value: held, and it slows the walk
-        client.send_message("/latentstage/tempo", 128.0)  # the tempo pin
-        assert wait_for(lambda: state_file(state_home) is not None and saved(state_home)["held"].get(
-            "portrait.speed") == 0.25 and saved(state_home)["held"].get("tempo") == 128.0, 10.0), run.errors()
-        assert wait_for(lambda: saved(state_home)["t"] > 0, 5.0)
-        run.process.send_signal(signal.SIGKILL)
-        run.process.wait(timeout=30)
-    before = saved(state_home)
+    before = killed_after_go(show, state_home, 3, "portrait",
+                             [("/latentstage/portrait/speed", 0.25),  # a performer's value: held; slows the walk
+                              ("/latentstage/tempo", 128.0)],  # the tempo pin
+                             lambda state: state["held"].get("portrait.speed") == 0.25
+                             and state["held"].get("tempo") == 128.0)
     assert before["scene"] == "portrait" and before["cue"]["number"] == 3 and len(before["fired"]) == 3
 
     with fresh(show, "--resume", env=env) as run:
@@ -89,15 +99,7 @@ def test_an_edited_show_resumes_at_the_cue_of_the_same_scene_or_starts_from_the_
     state_home = tmp_path / "state"
     env = {"XDG_STATE_HOME": str(state_home)}
     show = cue_list(tmp_path)
-    with fresh(show, env=env) as run:
-        run.wait_for_hud(lambda hud: "standby: cue 1 (GO) -> drift" in hud, timeout=START_TIMEOUT)
-        client = SimpleUDPClient("127.0.0.1", osc_port(run))
-        client.send_message("/latentstage/go", [])
-        client.send_message("/latentstage/go", [])
-        run.wait_for_hud(lambda hud: scene_on_screen(hud) == "bloom")
-        assert wait_for(lambda: state_file(state_home) is not None and saved(state_home)["scene"] == "bloom", 10.0)
-        run.process.send_signal(signal.SIGKILL)
-        run.process.wait(timeout=30)
+    killed_after_go(show, state_home, 2, "bloom")
 
     # a cue put in front of it: bloom is cue 3 now
     cue_list(tmp_path, [CUES[0], {"go": True, "scene": "portrait"}, *CUES[1:]])
