@@ -73,8 +73,12 @@ class Timing:
         """Fraction of the needed rate it misses (0 when it holds it)."""
         return max(0.0, 1.0 - self.makes_fps / self.needs_fps) if self.needs_fps else 0.0
 
+    @property
+    def where(self) -> str:
+        return f"cue {', '.join(map(str, self.cues))}" if self.cues else "no cue"
+
     def line(self) -> str:
-        where = f"cue {', '.join(map(str, self.cues))}" if self.cues else "no cue"
+        where = self.where
         if self.error:
             return f"{self.name} ({where}): cannot render: {self.error}"
         verdict = f"TOO SLOW, {self.short_by:.0%} short" if not self.holds else \
@@ -133,14 +137,14 @@ class BenchReport:
 
 
 def _shortfall(timing: Timing) -> str:
-    where = f"cue {', '.join(map(str, timing.cues))}" if timing.cues else "no cue"
+    where = timing.where
     if timing.error:
         return f"{where} ({timing.name}) cannot render: {timing.error}"
     return (f"{where} ({timing.name}) makes {timing.makes_fps:.1f} new pictures/s of the {timing.needs_fps:.1f} "
             f"it needs, {timing.short_by:.0%} short")
 
 
-def bench_show(show: Show, progress=None) -> BenchReport:
+def bench_show(show: Show) -> BenchReport:
     """Every scene and every crossfade of `show` timed on this machine, on the providers it will run on."""
     started = time.perf_counter()
     stage = Stage.build(show, rehearsal=True)
@@ -149,14 +153,10 @@ def bench_show(show: Show, progress=None) -> BenchReport:
     shows, fades = cue_plan(show)
     scenes = []
     for index, scene in enumerate(stage.scenes):
-        if progress is not None:
-            progress(f"timing scene {scene.name!r}")
         scenes.append(_timed(scene.name, shows.get(index, ()), [scene], stage, fps))
     crossfades = []
     for (before, after), cues in fades.items():
         name = f"{names[before]} > {names[after]}"
-        if progress is not None:
-            progress(f"timing crossfade {name}")
         crossfades.append(_timed(name, cues, [stage.scenes[before], stage.scenes[after]], stage, fps))
     report = BenchReport(str(show.source), stage.providers, stage.size, fps, scenes, crossfades, resident_mb(),
                          gpu_mb(stage.providers), time.perf_counter() - started)
