@@ -401,6 +401,11 @@ def _check(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # what the models are is printed below: their loading lines would say it twice
         logging.getLogger().setLevel(logging.WARNING)
+    if (args.json or args.camera) and not args.bench:
+        from live.show.schema import ShowError
+
+        raise ShowError(f"--{'json' if args.json else 'camera'} goes with --bench: check SHOW --bench "
+                        f"{'--json' if args.json else '--camera CLIP'}")
     show = load_show(args.show)
     preflight(show)
     if args.bench:
