@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record-events", type=Path, metavar="LOG",
                      help="append every control event (OSC, keys, GO, sound features, cues, reloads) to LOG as it "
                           "happens, for `rehearse --replay LOG` (about 7 MB an hour, 25 MB with sound)")
+    run.add_argument("--resume", action="store_true",
+                     help="start where this show was when it last stopped (a crash, a kill, a power cut): its "
+                          "time, cues, held values and latents, from the state every live run keeps (README)")
     run.set_defaults(command=_run)
 
     rehearse = commands.add_parser("rehearse", help="render a show offline on a virtual clock into a video")
@@ -130,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a show file and the models it names")
     check.add_argument("show", type=Path)
+    check.add_argument("--bench", action="store_true",
+                       help="also time every scene and crossfade on this machine, on the providers and at the sizes "
+                            "the show runs at, and exit 1 if a cue cannot hold the show's frame rate")
+    check.add_argument("--json", action="store_true", help="with --bench: print the figures as JSON")
+    check.add_argument("--camera", type=Path, help="with --bench: a video file standing in for every camera "
+                                                   "(default: the bundled clip)")
     check.set_defaults(command=_check)
 
     model = commands.add_parser("model", help="model files: `latentstage model adopt FILE.onnx -o OUT.onnx` gives "
@@ -308,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
         conductor = Conductor.build(show, stage.scenes, clock=clock)
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
         live_run = LiveRun(stage, renderer, conductor, clock, reloader)
+        _keep_resume_state(live_run, show, show_path, text, args.resume)
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)
@@ -326,6 +336,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
+
+
+def _keep_resume_state(live_run, show, show_path: Path, text: str, resume: bool) -> None:
+    """The run keeps where it is in the show's resume state; with --resume it first starts from there."""
+    from live.show.resume_state import ResumeWriter, resumption, state_path
+
+    path = state_path(show_path)
+    if resume:
+        resumed, message = resumption(path, show, text)
+        if resumed is None:
+            log.warning("%s", message)
+        else:
+            stage = live_run.stage
+            refused = resumed.apply(stage.director, live_run.conductor.bus, stage.scenes)
+            if refused:
+                message += f"; held values that no longer fit: {', '.join(refused)}"
+            log.info("%s", message)
+            live_run.resume_at(resumed.t, message)
+    log.info("resume state: %s", path)
+    live_run.resume_writer = ResumeWriter(path, show_path)
 
 
 @contextlib.contextmanager
@@ -411,8 +441,15 @@ def _check(args: argparse.Namespace) -> int:
 
     if not args.verbose:  # what the models are is printed below: their loading lines would say it twice
         logging.getLogger().setLevel(logging.WARNING)
+    if (args.json or args.camera) and not args.bench:
+        from live.show.schema import ShowError
+
+        raise ShowError(f"--{'json' if args.json else 'camera'} goes with --bench: check SHOW --bench "
+                        f"{'--json' if args.json else '--camera CLIP'}")
     show = load_show(args.show)
     preflight(show)
+    if args.bench:
+        return _bench(show, args)
     # The stage as `run` builds it (each scene refuses a model it cannot use), on the CPU: a show is
     # checked at home, where the venue's GPU may not be.
     on_cpu = show.model_copy(update={"engine": show.engine.replaced(providers="cpu", require_gpu=False)})
@@ -424,6 +461,21 @@ def _check(args: argparse.Namespace) -> int:
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0
+
+
+def _bench(show, args: argparse.Namespace) -> int:
+    """`check --bench`: the show timed as it will run here; exit 1 when a cue cannot hold its rate."""
+    from live.show.rehearsal import with_camera_stand_in
+    from live.show.venue_bench import bench_show
+
+    clip = args.camera or Path(str(importlib.resources.files("shows") / "media" / "snow-walk.mp4"))
+    report = bench_show(with_camera_stand_in(show, clip))
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print("\n".join(report.lines()))
+        print(report.verdict())
+    return 0 if report.holds else 1
 
 
 def _model(args: argparse.Namespace) -> int:

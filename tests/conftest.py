@@ -14,6 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_SHOW = REPO / "shows" / "demo.yaml"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def resume_states_kept_in_the_session(tmp_path_factory):
+    """Every live run keeps a resume state under $XDG_STATE_HOME: the tests' runs keep theirs in a folder
+    of the session, not the home of whoever runs the suite (a test that reads them sets its own)."""
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+
+
 @pytest.fixture(scope="session")
 def xvfb_display():
     """A real X server for pyglet windows; the DISPLAY name to give subprocesses."""

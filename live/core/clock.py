@@ -20,8 +20,9 @@ class ShowClock:
         self._base = base
         self._started = base()
 
-    def start(self) -> None:
-        self._started = self._base()
+    def start(self, at: float = 0.0) -> None:
+        """Count from `at` seconds (a resumed show goes on from where it was) from now on."""
+        self._started = self._base() - at
 
     def __call__(self) -> float:
         return self._base() - self._started

@@ -150,6 +150,11 @@ class Scene(Protocol):
     def captured_at(self) -> float | None:
         """Clock time its newest input was captured; None when it renders from nothing but t."""
 
+    @property
+    def last_input(self):
+        """(H, W, 3) or (H, W) uint8: the input frame its last render was made from (the flicker figure
+        sets the output's change against it); None for a scene with no input."""
+
     def warm_up(self, width: int, height: int) -> None:
         """Load and run once at this size, so the first cue never waits."""
 
@@ -161,6 +166,14 @@ class Scene(Protocol):
     def use_engine(self, engine: Engine) -> None:
         """Render with `engine` from the next frame on: its model file, reloaded while the show runs
         (same card contract, warmed up). Called between frames by the thread that renders."""
+
+    def resume_state(self) -> dict:
+        """What a resumed show needs to carry this scene on from where it was (a latent walk's place), as
+        plain JSON values; {} for a kind that is a function of its moments alone. Called by the
+        thread that renders."""
+
+    def resume(self, state: dict) -> None:
+        """Carry on from a `resume_state` this scene (the same spec) gave before the show stopped."""
 
     def start(self) -> None:
         """Start its inputs (cameras, video files) on their own threads; live runs only."""
@@ -188,6 +201,7 @@ class SceneBase:
 
     standalone: ClassVar[bool] = False
     captured_at: float | None = None  # a scene with no input frame: latency counts from the render
+    last_input = None  # a scene with no input frame
     engine: Engine | None = None
 
     @property
@@ -199,6 +213,12 @@ class SceneBase:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine
+
+    def resume_state(self) -> dict:
+        return {}
+
+    def resume(self, state: dict) -> None:
+        pass
 
     def start(self) -> None:
         pass

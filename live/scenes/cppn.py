@@ -201,6 +201,13 @@ class CppnScene(SceneBase):
                             self.name, engine.path.name, error)
                 self._program = None
 
+    def resume_state(self) -> dict:
+        return {"walk": self.walk.state()}
+
+    def resume(self, state: dict) -> None:
+        if "walk" in state:
+            self.walk.restore(state["walk"])
+
     def warm_up(self, width: int, height: int) -> None:
         moment = Moment(0.0, defaults(self.parameters))
         inputs = self.inputs_at(moment, width, height)

@@ -58,6 +58,27 @@ class LatentWalk:
         self._rng = np.random.default_rng(self._rng_seed)
         self._glide: _Glide | None = None
 
+    def state(self) -> dict:
+        """Where the walk is, as plain JSON values, for a resumed show to carry on from (`restore`)."""
+        glide = self._glide
+        return {"t": self._t, "position": self._position,
+                "move": None if self._move is None else [self._move.keyframe, self._move.at, self._move.seconds,
+                                                         self._move.curve],
+                "glide": None if glide is None else [glide.target, glide.at, glide.seconds, glide.curve,
+                                                     None if glide.start is None else glide.start.tolist()]}
+
+    def restore(self, state: dict) -> None:
+        """Carry on from a `state` of this walk (its keyframes the same): the same latent at its t, a cue's
+        glide under way still gliding, and that cue's move not taken again when its moment brings it."""
+        self.restart()
+        self._t, self._position = state["t"], float(state["position"])
+        if state.get("move") is not None:
+            self._move = KeyframeMove(*state["move"])
+        if state.get("glide") is not None:
+            target, at, seconds, curve, start = state["glide"]
+            self._glide = _Glide(int(target) % len(self.latents), at, seconds, curve,
+                                 None if start is None else np.asarray(start, dtype=np.float32))
+
     def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
         """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""
         self._glide = _Glide(index % len(self.latents), at, seconds, curve)

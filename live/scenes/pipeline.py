@@ -124,6 +124,7 @@ class PipelineScene(SceneBase):
         self.engine = engine
         self.rehearsal = rehearsal
         self.captured_at: float | None = None  # source clock time of the frame last rendered
+        self.last_input: np.ndarray | None = None  # (H, W, 3) uint8 RGB: the source frame last rendered
         self._io = ImageModelIO(engine.card) if engine is not None else None
         self._inputs = declared_inputs(engine.card, str(engine.path)) if engine is not None else []
         self._last_seq = -1
@@ -218,7 +219,7 @@ class PipelineScene(SceneBase):
                     # strength 0 is the input to the bit: addWeighted's 0 * styled + 1 * input
                     cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
         self._last_seq, self._last_values = frame.seq, values
-        self.captured_at = frame.captured_at
+        self.captured_at, self.last_input = frame.captured_at, frame.pixels
         return self._output
 
     def _model_feeds(self, values) -> dict[str, np.ndarray]:

@@ -73,6 +73,35 @@ class Director:
                                        names.index(previous) if previous in names else scene, manual.curve)
         return director
 
+    def state(self) -> dict:
+        """What a resumed show needs of the director, as plain JSON values: when each cue of a cue list
+        fired (a timed show's cues are a function of t) and a performer's scene change, by scene name."""
+        names = [scene.name for scene in self.show.scenes]
+        manual = self._manual
+        return {"fired": [change.at for change in self._cued] if self._cue_list else [],
+                "manual": None if manual is None else {"scene": names[manual.scene], "at": manual.at,
+                                                       "fade": manual.fade, "previous": names[manual.previous],
+                                                       "curve": manual.curve}}
+
+    def resume(self, fired: list[float], manual: dict | None) -> None:
+        """Carry on from a `state`: the first len(fired) cues of a cue list fired at those times (as many
+        as the list has), and the performer's scene change if its scene is still in the show."""
+        if self._cue_list:
+            self._cued, self._armed = [], None
+            for at in fired[:len(self._cues)]:
+                self._fire(at)
+        names = [scene.name for scene in self.show.scenes]
+        if manual is not None and manual["scene"] in names:
+            scene = names.index(manual["scene"])
+            previous = names.index(manual["previous"]) if manual["previous"] in names else scene
+            self._manual = _Change(manual["at"], scene, manual["fade"], previous, manual["curve"])
+
+    def last_fired(self, t: float) -> int | None:
+        """Number (from 1, firing order) of the latest cue fired by t (folded into the show's length); None before any."""
+        folded = self.show_time(t)
+        fired = [index for index, change in enumerate(self._cued) if change.at <= folded]
+        return fired[-1] + 1 if fired else None
+
     @property
     def is_cue_list(self) -> bool:
         return self._cue_list

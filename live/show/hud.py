@@ -23,6 +23,8 @@ class Hud:
         self.window = window
         self.inference = inference
         self.reloader = reloader
+        self.banner = ""  # a line said for a while at the top ("resumed at cue 7 after 4.2 s")
+        self.banner_until = 0.0  # show time it goes at
 
     def text(self, scene_name: str, shown: Scene | None, dropped: int, notes: list[str], now: float) -> str:
         """The HUD at `now` (show seconds) for the scene on screen (`shown`: None while a reloaded show has
@@ -32,12 +34,14 @@ class Hud:
         health = problems or stage.model_problems() or self._show_file_problem() or self._inference_health() \
             or "; ".join(filter(None, notes))
         return "\n".join([
+            *([self.banner] if self.banner and now < self.banner_until else []),
             f"{stats.fps():5.1f} fps  new pictures {stats.new_pictures_fps(now):5.1f}/s   "
             f"frame p99 {stats.percentile_ms(stats.intervals, 99):5.1f} ms",
             f"latency p50 {stats.percentile_ms(stats.latencies, 50):5.1f} ms  p99 "
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {scene_name}   providers {', '.join(stage.providers) or 'none (no model)'}",
+            *filter(None, [stats.flicker.hud_line(scene_name)]),
             *self.conductor.hud_lines(shown),
             *filter(None, [stage.source_summary(), self._models_line(), self._show_file_line()]),
             self._window_line(),

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from live.control.keys import Keys
 from live.core.clock import ShowClock
 from live.core.frames import Mailbox
@@ -28,6 +30,7 @@ from live.scenes.contract import Scene
 from live.show.conductor import Conductor
 from live.show.event_log import EventRecorder
 from live.show.hud import Hud
+from live.show.resume_state import ResumeWriter, snapshot
 from live.show.run_journal import RunJournal
 from live.show.run_outputs import Recording, Screenshots, StatusFile
 from live.show.run_stats import Stats
@@ -35,6 +38,9 @@ from live.show.show_reload import ShowReloader
 from live.show.stage import Layers, Stage
 
 log = logging.getLogger("latentstage.live")
+
+RESUME_FADE = 1.0  # seconds: a resumed show comes up from black over this
+RESUME_BANNER = 60.0  # seconds the HUD says where the show resumed
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,17 @@ class LiveRun:
         self._shown_seq = -1  # the composed frame on screen
         self._last_capture: float | None = None  # capture time of the newest picture on screen
         self._deadline = 0.0  # seconds: when the next present is due
+        self.resume_writer: ResumeWriter | None = None  # keeps where the show is, for `run --resume`
+        self.starts_at = 0.0  # show time the clock starts at (a resumed show's moment)
+        self._black: np.ndarray | None = None  # (H, W, 3) uint8: what a resumed show fades up from
+        self._measured: tuple[str, float | None] | None = None  # (scene, capture time) of the last picture measured
+
+    def resume_at(self, t: float, message: str) -> None:
+        """Start at show time t (seconds) with a short fade from black, saying `message` on the HUD a while."""
+        self.starts_at = t
+        self.hud.banner, self.hud.banner_until = message, t + RESUME_BANNER
+        width, height = self.stage.size
+        self._black = np.zeros((height, width, 3), dtype=np.uint8)
 
     def request_stop(self) -> None:
         """End the run after the frame in progress, as Esc does; safe from a signal handler."""
@@ -89,7 +106,9 @@ class LiveRun:
         self.recording = Recording(recorder) if recorder is not None else None
         screenshots = Screenshots(screenshot_dir, screenshot_every) if screenshot_dir is not None else None
         status = StatusFile(status_file) if status_file is not None else None
-        self.clock.start()  # first: camera frames and audio blocks are stamped in show time from here on
+        self.clock.start(self.starts_at)  # first: camera frames and audio blocks are stamped in show time from here on
+        if self.resume_writer is not None:
+            self.resume_writer.start()
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.conductor.start()
         self.inference.start()
@@ -121,6 +140,8 @@ class LiveRun:
                 self._pace(presented_at)
         finally:
             self.inference.stop()
+            if self.resume_writer is not None:
+                self.resume_writer.stop()
             if self.reloader is not None:
                 self.reloader.stop()
                 self.stats.show_file = self.reloader.counts()
@@ -158,9 +179,25 @@ class LiveRun:
             worker.mark_healthy()
             self.stats.steps.append(self.now() - started)
             index = layers.composition.scene
+            if self.resume_writer is not None and self.resume_writer.due(started):  # between frames, on this thread
+                stage = self.stage
+                self.resume_writer.offer(snapshot(started, stage.show, stage.director, conductor.bus, stage.scenes,
+                                                  stage.scene_name(index)))
+            self._measure_flicker(self.stage.scene(index), layers)
             self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index)))
             self._seq += 1
             worker.wait(max(0.0, started + period - self.now()))
+
+    def _measure_flicker(self, scene: Scene, layers: Layers) -> None:
+        """Each new picture of the scene in front against its last one, and its input's (live.show.flicker)."""
+        captured = scene.captured_at
+        measured = self._measured
+        if measured is not None and measured[0] == scene.name and captured is not None and captured == measured[1]:
+            return  # no new picture: the same input, the same output
+        if measured is None or measured[0] != scene.name:  # back on screen: not compared with a picture from before
+            self.stats.flicker.forget(scene.name)
+        self.stats.flicker.note(scene.name, layers.current, scene.last_input)
+        self._measured = (scene.name, captured)
 
     def _draw(self) -> bool:
         """Draw the newest composed frame, or the last one again; False before the first has come."""
@@ -171,6 +208,11 @@ class LiveRun:
             if layers.previous is not None:
                 self.renderer.upload(0, layers.previous)
             self._mix = layers.composition.mix if layers.previous is not None else 1.0
+            if self._black is not None and layers.previous is None:  # a resumed show, coming up from black
+                self._mix = min(1.0, (self.now() - self.starts_at) / RESUME_FADE)
+                self.renderer.upload(0, self._black)
+                if self._mix >= 1.0:
+                    self._black = None
             self._shown, self._scene_name, self._shown_seq = frame.scene, frame.scene_name, frame.seq
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1

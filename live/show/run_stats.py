@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from live.inputs.audio import AudioFeatures
+from live.show.flicker import FlickerMeter
 
 NEW_PICTURES_WINDOW = 3.0  # seconds the HUD's new-pictures rate is counted over
 
@@ -37,6 +38,7 @@ class Stats:
     models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
     recording: dict = field(default_factory=dict)  # --record's figures at the end; empty without one
+    flicker: FlickerMeter = field(default_factory=FlickerMeter)  # each scene's picture change against its input's
     _next_rss: float = 0.0  # show time of the next memory sample
 
     def note_audio(self, features: AudioFeatures) -> None:
@@ -99,6 +101,7 @@ class Stats:
             "models": self.models,
             "show_file": self.show_file,
             "recording": self.recording,
+            "flicker": self.flicker.summary(),
         }
 
 

@@ -170,3 +170,26 @@ def test_warming_up_on_the_cpu_keeps_no_whole_frame_activations():
     frame = 1280 * 720 * 3 * 4 / 1e6  # MB: the tiles' float32 frame buffer
     assert grown < frame + 60, f"{grown:.0f} MB for a {frame:.0f} MB frame"
     assert s.render(at(s, 0.5), 1280, 720).shape == (720, 1280, 3)
+
+
+def test_a_walk_restored_from_its_state_goes_on_as_the_walk_it_was_saved_from():
+    import json
+
+    from live.scenes.contract import KeyframeMove, Moment
+    from live.scenes.cppn import LatentWalk
+
+    frames = np.random.default_rng(4).uniform(-1, 1, (5, 8)).astype(np.float32)
+    move = KeyframeMove("storm", 1.0, 2.0, "linear")
+    walking = LatentWalk(frames, 2.0, "linear", seed=0, named={"storm": 3})
+    for step in range(1, 16):  # to 1.5 s at 10 fps, at half speed, a cue's glide under way from 1 s
+        walking.follow(Moment(step / 10, keyframe=move if step >= 10 else None), 0.5, 0.0)
+    state = json.loads(json.dumps(walking.state()))  # as it goes through the file
+    resumed = LatentWalk(frames, 2.0, "linear", seed=0, named={"storm": 3})
+    resumed.restore(state)
+    fresh = LatentWalk(frames, 2.0, "linear", seed=0, named={"storm": 3})
+    for t in (1.6, 2.5, 3.5, 5.0):  # the same move comes with each moment: it is not taken again
+        moment = Moment(t, keyframe=move)
+        expected = walking.follow(moment, 0.5, 0.0)
+        assert np.allclose(resumed.follow(moment, 0.5, 0.0), expected, atol=1e-6), t
+        if t == 1.6:  # a walk started afresh at t glides from somewhere else: the state is what carries it
+            assert not np.allclose(fresh.follow(moment, 0.5, 0.0), expected, atol=1e-3)

@@ -212,3 +212,23 @@ cues:
 """)
     assert d.composition_at(4) == Composition(0, None, 1.0)  # only the latent moves
     assert d.composition_at(12) == Composition(1, 0, 0.5)  # pixels cross while b's latent already moves
+
+
+def test_a_cue_list_resumed_from_its_state_has_the_same_cues_fired_standby_and_manual_change(tmp_path):
+    text = SCENES + """cues:
+  - {go: true, scene: a}
+  - {go: true, scene: b, fade: 2}
+  - {go: true, scene: c}
+"""
+    running = directing(tmp_path, text)
+    running.go(1.0)
+    running.go(4.0)
+    running.select(0, 6.0, fade=1.0)
+    state = running.state()
+    assert state["fired"] == [1.0, 4.0] and state["manual"]["scene"] == "a"
+    resumed = directing(tmp_path, text)
+    resumed.resume(state["fired"], state["manual"])
+    assert resumed.standby == running.standby == 2
+    for t in (4.5, 6.5, 8.0):
+        assert resumed.composition_at(t) == running.composition_at(t)
+    assert resumed.last_fired(8.0) == 2
