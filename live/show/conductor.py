@@ -69,6 +69,7 @@ class Conductor:
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
         self._parameter_names = parameter_names
         self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
+        self._mirror = bool(bus.get("mirror"))  # this frame's mirror switch, from `update`
         self.outside_writes = 0  # controllers' writes to the bus the last update saw
         self.fired: list[tuple[float, Cue]] = []  # (when, cue) for each cue the last update fired
         self.rendered: dict[str, Moment] = {}  # scene -> the moment the last step rendered it at
@@ -164,8 +165,9 @@ class Conductor:
 
     @property
     def mirror(self) -> bool:
-        """Whether the picture is flipped left-right now (the `mirror` switch on the bus)."""
-        return bool(self.bus.get("mirror"))
+        """Whether this frame's picture is flipped left-right (the `mirror` switch on the bus, read in the
+        frame's tick with everything else: a switch that arrives while the frame is drawn is the next one's)."""
+        return self._mirror
 
     def update(self, t: float, director: Director) -> None:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
@@ -185,6 +187,7 @@ class Conductor:
             self._direct(t, director)
             self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
                             for scene, names in self._parameter_names.items()}
+            self._mirror = bool(self.bus.get("mirror"))
 
     def moment(self, scene: Scene, t: float) -> Moment:
         """The scene's parameters for this frame, modulation applied, as the last update took them

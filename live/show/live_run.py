@@ -49,6 +49,7 @@ class ComposedFrame:
     seq: int
     scene: Scene  # the one shown (looked up as it was composed: a reloaded show may have others by now)
     scene_name: str
+    mirror: bool  # flipped left-right, as the frame's tick read the switch
 
 
 class LiveRun:
@@ -184,7 +185,8 @@ class LiveRun:
                 self.resume_writer.offer(snapshot(started, stage.show, stage.director, conductor.bus, stage.scenes,
                                                   stage.scene_name(index)))
             self._measure_flicker(self.stage.scene(index), layers)
-            self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index)))
+            self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index),
+                                           conductor.mirror))
             self._seq += 1
             worker.wait(max(0.0, started + period - self.now()))
 
@@ -214,6 +216,7 @@ class LiveRun:
                 if self._mix >= 1.0:
                     self._black = None
             self._shown, self._scene_name, self._shown_seq = frame.scene, frame.scene_name, frame.seq
+            self.renderer.mirror = frame.mirror
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
             if layers.captured_at != self._last_capture:  # a composed frame of an input it showed already is no news
@@ -221,7 +224,6 @@ class LiveRun:
                 self._last_capture = layers.captured_at
         if not self.stats.new_frames:
             return False
-        self.renderer.mirror = self.conductor.mirror
         self.renderer.draw(self._mix)
         if self.conductor.bus.get("hud"):
             self.renderer.draw_hud(self.hud_text())

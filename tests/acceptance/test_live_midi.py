@@ -183,7 +183,7 @@ def test_a_night_played_on_midi_replays_to_the_same_frames(tmp_path, display):
         pads.note(36, 100)  # the mirror while the pad is held
         run.wait_for_hud(lambda hud: scale_on_hud(hud) == (round(2.0 + 8.0 * 120 / 127, 2), True) and "mirror on" in hud)
         taken = len(list(shots.glob("*.png")))
-        assert wait_for(lambda: len(list(shots.glob("*.png"))) >= taken + 5, 60)
+        assert wait_for(lambda: len(list(shots.glob("*.png"))) >= max(taken + 5, 10), 60)  # a busy machine shoots fewer
         assert run.stop() == 0, run.errors()
     recorded = entries(log)
     assert any(e["event"] == "control" and e["source"] == "midi" for e in recorded)
