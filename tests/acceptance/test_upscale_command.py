@@ -103,3 +103,13 @@ def test_bad_input_is_refused_in_one_line(tmp_path, case, said):
     lines = [line for line in done.stderr.splitlines() if " INFO " not in line and " WARNING " not in line]
     assert len(lines) == 1 and said in lines[0], done.stderr
     assert not output.exists()
+
+
+def test_upscale_needs_no_torch(tmp_path):
+    cv2.imwrite(str(tmp_path / "small.png"), skimage.data.coffee()[::10, ::10])  # 40 x 60
+    code = ("import sys; sys.modules['torch'] = None; from live.cli import main; "
+            f"raise SystemExit(main(['upscale', {str(tmp_path / 'small.png')!r}, '-o', "
+            f"{str(tmp_path / 'large.png')!r}, '--model', {str(SHIPPED)!r}, '--providers', 'cpu']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert cv2.imread(str(tmp_path / "large.png")).shape == (160, 240, 3)
