@@ -89,6 +89,8 @@ def test_the_held_out_pictures_are_never_trained_on(paintings):
     assert sr_data.split_held_out(files, 50)[1] == [files[-1]]  # at least one, even when every is large
     with pytest.raises(ValueError, match="at least 2 pictures"):
         sr_data.split_held_out(files[:1], 5)
+    with pytest.raises(ValueError, match="leaves none of the 5 to train on"):
+        sr_data.split_held_out(files, 1)
 
 
 def test_the_degradation_blurs_and_shrinks_and_the_fixed_one_averages():

@@ -35,6 +35,8 @@ def split_held_out(files: list[Path], every: int) -> tuple[list[Path], list[Path
     if len(files) < 2:
         raise ValueError(f"super-resolution needs at least 2 pictures (one is held out), found {len(files)}")
     held = [path for index, path in enumerate(files) if index % every == every - 1] or [files[-1]]
+    if len(held) == len(files):
+        raise ValueError(f"holding out every {every} picture(s) leaves none of the {len(files)} to train on")
     kept = set(held)
     return [path for path in files if path not in kept], held
 
