@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-TRAINERS = {"pix2pix": "trainers.pix2pix.cli", "style": "trainers.style.cli"}
+TRAINERS = {"pix2pix": "trainers.pix2pix.cli", "style": "trainers.style.cli", "sr": "trainers.sr.cli"}
 PROG = "latentstage train"
 
 

@@ -6,6 +6,7 @@ import argparse
 import datetime
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -46,6 +47,52 @@ def non_negative_float(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
+
+
+Handler = Callable[[argparse.Namespace, str], int]  # (parsed arguments, the command line) -> exit code
+
+
+def train_or_export(prog: str, argv: list[str] | None, train: tuple[Callable[[], argparse.ArgumentParser], Handler],
+                    export: tuple[Callable[[], argparse.ArgumentParser], Handler],
+                    errors: tuple[type[Exception], ...] = ()) -> int:
+    """The main() of a trainer command with an `export` sub-command: parse with the train or export parser,
+    set torch's threads (--threads), run its handler with the command line; bad input (UsageError,
+    ValueError, FileNotFoundError, CheckpointError and `errors`) is one line on stderr and exit code 2."""
+    import torch
+
+    from trainers.common.checkpoint import CheckpointError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    exporting = bool(argv) and argv[0] == "export"
+    make_parser, handler = export if exporting else train
+    try:
+        args = make_parser().parse_args(argv[1:] if exporting else argv)
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        return handler(args, " ".join([prog, *argv]))
+    except (UsageError, CheckpointError, FileNotFoundError, ValueError, *errors) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def export_parser(prog: str, kind: str, checkpoint_name: str, fp16: bool = False) -> argparse.ArgumentParser:
+    """The options of `PROG export`: --checkpoint, -o, --threads (and --fp16 where the kind allows it)."""
+    parser = OneLineParser(prog=f"{prog} export", description=f"export a {kind} checkpoint to ONNX, parity-checked")
+    parser.add_argument("--checkpoint", type=Path, required=True, help=f"a {checkpoint_name} that training wrote")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
+    if fp16:
+        parser.add_argument("--fp16", action="store_true",
+                            help="float16 weights and maths (normalisation stays float32)")
+    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
+    return parser
+
+
+def onnx_target(path: Path) -> Path:
+    """`path` for an exported model: it must end in .onnx; its folder is made."""
+    if path.suffix.lower() != ".onnx":
+        raise UsageError(f"{path}: the model file must end in .onnx")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def stopped(checkpoint: Path, is_main: bool) -> int:

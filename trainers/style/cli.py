@@ -18,19 +18,20 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import torch
-
-from trainers.common.checkpoint import CheckpointError, load_checkpoint, mismatch
+from trainers.common.checkpoint import load_checkpoint, mismatch
 from trainers.common.cli import (
     OneLineParser,
     UsageError,
     export_and_report,
+    export_parser,
     non_negative_float,
     non_negative_int,
+    onnx_target,
     positive_float,
     positive_int,
     provenance,
     stopped,
+    train_or_export,
 )
 from trainers.common.distributed import placed
 from trainers.common.loss_networks import LossNetworkError, add_loss_network_options
@@ -48,19 +49,10 @@ PROG = "latentstage train style"
 ONNX_NAME = "style.onnx"
 
 
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    exporting = bool(argv) and argv[0] == "export"
-    command_line = " ".join([PROG, *argv])
-    try:
-        args = (_export_parser() if exporting else _train_parser()).parse_args(argv[1:] if exporting else argv)
-        if args.threads is not None:
-            torch.set_num_threads(args.threads)
-        return (_export if exporting else _train)(args, command_line)
-    except (UsageError, CheckpointError, LossNetworkError, FileNotFoundError, ValueError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+    return train_or_export(PROG, argv, (_train_parser, _train),
+                           (lambda: export_parser(PROG, "style", CHECKPOINT_NAME, fp16=True), _export),
+                           errors=(LossNetworkError,))
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -100,15 +92,6 @@ def _train_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _export_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=f"{PROG} export", description="export a style checkpoint to ONNX, parity-checked")
-    parser.add_argument("--checkpoint", type=Path, required=True, help=f"a {CHECKPOINT_NAME} that training wrote")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.onnx")
-    parser.add_argument("--fp16", action="store_true", help="float16 weights and maths (instance norm stays float32)")
-    parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
-    return parser
-
-
 def _train(args: argparse.Namespace, command_line: str) -> int:
     if not args.style.is_file():
         raise UsageError(f"{args.style}: no such style picture")
@@ -143,10 +126,7 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
 
 
 def _export(args: argparse.Namespace, command_line: str) -> int:
-    if args.output.suffix.lower() != ".onnx":
-        raise UsageError(f"{args.output}: the model file must end in .onnx")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    return _write_onnx(args.output, args.checkpoint, args.fp16, command_line)
+    return _write_onnx(onnx_target(args.output), args.checkpoint, args.fp16, command_line)
 
 
 def load_network(path: Path) -> tuple[StyleNetwork, dict]:
@@ -180,10 +160,6 @@ def _write_onnx(target: Path, checkpoint: Path, fp16: bool, command_line: str) -
     spec = dataclasses.replace(spec, card=dataclasses.replace(spec.card, extra=extra))
     return export_and_report(PROG, network, target, spec, fp16,
                              provenance(str(made_by.get("command") or command_line), made_by))
-
-
-
-
 
 
 if __name__ == "__main__":
