@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from live.core.imaging import to_uint8
-from live.inference.engine import Engine, EngineConfig, EngineError
+from live.inference.engine import Engine, EngineConfig, EngineError, read_card
 from live.inference.model_card import CardKind, register_card_kind
 
 # A GAN makes its picture from a latent alone; its card gives the latent sizes and the picture's side.
@@ -43,6 +43,10 @@ class GanGenerator:
 
     @classmethod
     def load(cls, path: str | Path, config: EngineConfig | None = None) -> GanGenerator:
+        """The generator in the file, refused by its card (before a session opens) if it is not one."""
+        card = read_card(Path(path))
+        if card.kind != "gan":
+            raise EngineError(f"{path}: a {card.kind} model, not a GAN generator (kind gan)")
         return cls(Engine.load(path, config))
 
     @property
