@@ -143,3 +143,11 @@ def pulse_sink(tmp_path_factory):
     except subprocess.TimeoutExpired:
         daemon.kill()
         daemon.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_gan(tmp_path_factory) -> Path:
+    """A 16x16 GAN generator file with the GAN contract's inputs, output and card (tests/gan_model.py)."""
+    from tests.gan_model import write_tiny_gan
+
+    return write_tiny_gan(tmp_path_factory.mktemp("models") / "gan-tiny.onnx")
