@@ -45,25 +45,27 @@ def load_picture(path: str | Path, longest_side: int, channels: int = 3) -> np.n
     return pixels.reshape(height, width, channels)
 
 
-def picture_files(folder: str | Path, what: str = "pictures") -> list[Path]:
-    """The picture files of one folder (not its sub-folders) in sorted name order; a one-line error for a
-    missing folder or one with none. Hidden files are left out: the atomic writers' temporaries start
-    with a dot."""
+def picture_files(folder: str | Path, what: str = "pictures", recursive: bool = False) -> list[Path]:
+    """The picture files of one folder (with `recursive`, of its sub-folders too) in sorted path order; a
+    one-line error for a missing folder or one with none. Hidden files are left out: the atomic writers'
+    temporaries start with a dot."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
-    files = sorted(path for path in folder.iterdir()
-                   if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."))
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    files = sorted(path for path in found
+                   if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file())
     if not files:
         raise ValueError(f"{folder}: no {what} ({', '.join(IMAGE_SUFFIXES)})")
     return files
 
 
 class ImageFolder(Dataset):
-    """The pictures of one folder (not its sub-folders), in sorted file-name order, each fitted to `size`."""
+    """The pictures of one folder (with `recursive`, of its sub-folders too), in sorted path order, each
+    fitted to `size`."""
 
-    def __init__(self, folder: str | Path, size: tuple[int, int], channels: int = 3):
-        self.files = picture_files(folder)
+    def __init__(self, folder: str | Path, size: tuple[int, int], channels: int = 3, recursive: bool = False):
+        self.files = picture_files(folder, recursive=recursive)
         self.size = size  # (width, height) in pixels
         self.channels = channels
 
