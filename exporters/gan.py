@@ -51,8 +51,8 @@ def gan_spec(generator: nn.Module, extra: Mapping[str, str]) -> ExportSpec:
 
     card = ModelCard(
         kind="gan", input="latent", output_layout="NCHW", output_range=(0.0, 1.0), channel_order="RGB",
-        native_size=(resolution, resolution), z_dim=config.z_dim,
-        extra={"w_dim": str(config.w_dim), "resolution": str(resolution), "num_ws": str(config.num_ws),
+        native_size=(resolution, resolution), z_dim=config.z_dim, w_dim=config.w_dim, resolution=resolution,
+        extra={"num_ws": str(config.num_ws),
                "mapping_layers": str(config.mapping_layers), "channel_base": str(config.channel_base),
                "channel_max": str(config.channel_max), **{key: str(value) for key, value in extra.items()}},
     )

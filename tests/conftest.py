@@ -147,7 +147,14 @@ def pulse_sink(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_gan(tmp_path_factory) -> Path:
-    """A 16x16 GAN generator file with the GAN contract's inputs, output and card (tests/gan_model.py)."""
-    from tests.gan_model import write_tiny_gan
+    """An untrained 64x64 GAN generator (z 16, w 16, narrow), exported by the GAN exporter with its card."""
+    import torch
 
-    return write_tiny_gan(tmp_path_factory.mktemp("models") / "gan-tiny.onnx")
+    from exporters.gan import export_gan
+    from trainers.gan.model import GanConfig, Generator
+
+    torch.manual_seed(0)
+    config = GanConfig(resolution=64, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+    path = tmp_path_factory.mktemp("models") / "gan-tiny.onnx"
+    export_gan(Generator(config), path, provenance={"command": "tests/conftest.py tiny_gan"})
+    return path

@@ -10,17 +10,28 @@ through buffers kept between calls, so a live loop allocates nothing per frame.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 
 from live.core.imaging import to_uint8
 from live.inference.engine import Engine, EngineConfig, EngineError, read_card
-from live.inference.model_card import CardKind, register_card_kind
+from live.inference.model_card import CardKind, ModelCard, register_card_kind
+
+
+def _fields_from_extra(card: ModelCard) -> ModelCard:
+    """A card whose w_dim and resolution were written under `extra` (the first GAN exports) with them as
+    the card fields they are."""
+    moved = {name: int(card.extra[name]) for name in ("w_dim", "resolution")
+             if getattr(card, name) is None and card.extra.get(name, "").isdigit()}
+    return dataclasses.replace(card, **moved) if moved else card
+
 
 # A GAN makes its picture from a latent alone; its card gives the latent sizes and the picture's side.
 register_card_kind(CardKind("gan", ("latent",), required=("z_dim", "w_dim", "resolution"),
-                            describe=lambda card: f"z={card.z_dim} w={card.w_dim} {card.resolution}x{card.resolution}"))
+                            describe=lambda card: f"z={card.z_dim} w={card.w_dim} {card.resolution}x{card.resolution}",
+                            upgrade=_fields_from_extra))
 
 
 class GanGenerator:
@@ -76,8 +87,13 @@ class GanGenerator:
         return {"z": z, "truncation": self._truncation}
 
 
+LATENT_STREAM = 0x6A4  # seeds the latents' generator apart from others seeded with the same number
+
+
 def gaussian_latents(seed: int, count: int, z_dim: int) -> np.ndarray:
     """(count, z_dim) float32 latents from the normal distribution a GAN was trained on."""
     if count < 1 or z_dim < 1:
         raise ValueError(f"need at least one latent of at least one dimension, got {count}x{z_dim}")
-    return np.random.default_rng(seed).standard_normal((count, z_dim)).astype(np.float32)
+    # a stream of its own: a walk seeded alike draws its onset kicks from default_rng(seed), and a kick
+    # along a keyframe's own direction is lost to the mapping network's normalisation of z
+    return np.random.default_rng([LATENT_STREAM, seed]).standard_normal((count, z_dim)).astype(np.float32)

@@ -110,6 +110,8 @@ class CardKind:
     inputs: tuple[str, ...]  # what its `input` may say: ("latent",), or the pictures an image model takes
     required: tuple[str, ...] = ()  # ModelCard fields a file of this kind must give
     describe: Callable[[ModelCard], str] | None = None  # its own fields, in a log line
+    # files written before its fields were card fields: the card made current before it is checked
+    upgrade: Callable[[ModelCard], ModelCard] | None = None
 
 
 _KINDS: dict[str, CardKind] = {}
@@ -154,6 +156,9 @@ def _coerce(values: dict[str, object], source: str) -> ModelCard:
         if required not in kwargs:
             raise ModelCardError(f"{source}: metadata lacks {PREFIX}{required}")
     card = ModelCard(**kwargs)
+    kind = card_kind(card.kind)
+    if kind is not None and kind.upgrade is not None:
+        card = kind.upgrade(card)
     _check_choices(card, source)
     return card
 

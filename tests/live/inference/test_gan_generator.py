@@ -17,8 +17,8 @@ def load(path: Path) -> GanGenerator:
 
 def test_the_card_kind_gan_reads_its_latent_sizes_and_resolution(tiny_gan):
     card = load(tiny_gan).engine.card
-    assert (card.kind, card.z_dim, card.w_dim, card.resolution, card.input) == ("gan", 8, 8, 16, "latent")
-    assert "z=8 w=8 16x16" in card.describe()
+    assert (card.kind, card.z_dim, card.w_dim, card.resolution, card.input) == ("gan", 16, 16, 64, "latent")
+    assert "z=16 w=16 64x64" in card.describe()
 
 
 def test_a_gan_card_without_its_resolution_is_refused_in_one_line(tiny_gan):
@@ -32,11 +32,11 @@ def test_the_same_latent_gives_the_same_picture_and_others_differ(tiny_gan):
     generator = load(tiny_gan)
     z_a, z_b = gaussian_latents(1, 2, generator.z_dim)
     first = generator.picture(z_a, 0.7).copy()
-    assert first.shape == (16, 16, 3) and first.dtype == np.uint8
+    assert first.shape == (64, 64, 3) and first.dtype == np.uint8
     assert np.array_equal(first, generator.picture(z_a, 0.7))
     assert np.abs(first.astype(int) - generator.picture(z_b, 0.7)).mean() > 5
     batch = generator.pictures(np.stack([z_a, z_b]), 0.7)
-    assert batch.shape == (2, 16, 16, 3) and np.array_equal(batch[0], first)
+    assert batch.shape == (2, 64, 64, 3) and np.array_equal(batch[0], first)
 
 
 def test_truncation_pulls_every_latent_towards_the_one_mean_picture(tiny_gan):
@@ -77,3 +77,11 @@ def test_gaussian_latents_are_seeded_and_standard_normal():
     with pytest.raises(ValueError):
         gaussian_latents(0, 0, 8)
 
+
+
+def test_a_card_that_wrote_w_dim_and_resolution_under_extra_reads_them_as_its_fields(tiny_gan):
+    props = {p.key: p.value for p in onnx.load(tiny_gan).metadata_props}
+    for name in ("w_dim", "resolution"):  # as the first GAN exports wrote them
+        props[f"latentstage.extra.{name}"] = props.pop(f"latentstage.{name}")
+    card = ModelCard.from_metadata(props, "first-export.onnx")
+    assert (card.w_dim, card.resolution) == (16, 64)

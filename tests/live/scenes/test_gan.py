@@ -40,7 +40,7 @@ def test_parameters_are_declared_once_with_the_show_s_truncation(tiny_gan):
 
 def test_keyframes_are_gaussian_and_the_walk_slerps_between_them(tiny_gan):
     s = scene(tiny_gan, keyframes=4, period=2.0)
-    assert s.latents.shape == (4, 8) and s.walk.interp == "slerp"
+    assert s.latents.shape == (4, 16) and s.walk.interp == "slerp"
     half = s.walk.at(1.0)  # half way from keyframe 0 to 1: on the great circle, not the sagging chord
     chord = 0.5 * (s.latents[0] + s.latents[1])
     assert np.linalg.norm(half) > np.linalg.norm(chord)
