@@ -46,7 +46,7 @@ class ModelCard:
     # fields of the latent kinds (a CPPN's and a GAN's, registered as required where each is run)
     z_dim: int | None = None
     c_dim: int | None = None
-    scale: float | None = None  # default coordinate scale
+    scale: float | None = None  # a CPPN's default coordinate scale; an sr model's upscaling factor
     arch: str | None = None
     latent: tuple[float, ...] | None = None  # the latent it was made or fitted at: its "home" picture
     w_dim: int | None = None  # a GAN's intermediate latent (its mapping network's output) size
@@ -117,7 +117,8 @@ class CardKind:
 _KINDS: dict[str, CardKind] = {}
 # Where the kinds this package brings register themselves; imported at the first look-up, so a card
 # reads the same whichever part of the program came to it first.
-_BUILT_IN = ("live.inference.model_io", "live.inference.cppn_weights", "live.inference.gan_generator")
+_BUILT_IN = ("live.inference.model_io", "live.inference.cppn_weights", "live.inference.gan_generator",
+             "live.inference.upscaler")
 
 
 def register_card_kind(kind: CardKind) -> CardKind:

@@ -1,4 +1,4 @@
-"""Picture similarity for held-out reports: mean absolute error and SSIM.
+"""Picture similarity for held-out reports: mean absolute error, SSIM and PSNR.
 
 SSIM is Wang et al. 2004 with the usual settings (an 11x11 Gaussian window of
 sigma 1.5, K1 = 0.01, K2 = 0.03, population statistics), per channel and
@@ -42,3 +42,12 @@ def ssim(made: np.ndarray, target: np.ndarray) -> float:
 def _local_mean(values: np.ndarray) -> np.ndarray:
     size = 2 * WINDOW_RADIUS + 1
     return cv2.GaussianBlur(values, (size, size), WINDOW_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+
+def psnr(made: np.ndarray, target: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two same-shape float pictures in [0, 1]; higher is closer
+    (+inf for equal pictures). 1 dB more is about 21% less mean squared error."""
+    if made.shape != target.shape:
+        raise ValueError(f"pictures differ in shape: {made.shape} and {target.shape}")
+    mse = float(np.mean((made.astype(np.float64) - target.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse))

@@ -39,3 +39,22 @@ def save_loss_plot(losses: Mapping[str, Sequence[float]], path: str | Path, titl
     with atomic_file(path) as file:
         figure.savefig(file, format="png")
     return Path(path)
+
+
+def save_curves_plot(steps: Sequence[int], curves: Mapping[str, Sequence[float]], path: str | Path, title: str,
+                     ylabel: str) -> Path:
+    """A measure taken now and then (held-out PSNR, KID): one line per name over the steps it was taken at."""
+    figure = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name, values in curves.items():
+        axes.plot(list(steps), list(values), marker="o", markersize=3, linewidth=1.0, label=name)
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel("step")
+    axes.set_ylabel(ylabel)
+    axes.legend()
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png")
+    return Path(path)
