@@ -158,3 +158,17 @@ def tiny_gan(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "gan-tiny.onnx"
     export_gan(Generator(config), path, provenance={"command": "tests/conftest.py tiny_gan"})
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sr(tmp_path_factory) -> Path:
+    """A small untrained 4x super-resolution network (kind sr), exported with its card."""
+    import torch
+
+    from exporters.onnx import export
+    from trainers.sr.model import SRConfig, SRNetwork
+
+    torch.manual_seed(5)
+    path = tmp_path_factory.mktemp("models") / "sr-tiny.onnx"
+    export(SRNetwork(SRConfig(width=8, blocks=1)), path)
+    return path

@@ -102,7 +102,7 @@ def write_show(folder: Path, scene: dict) -> Path:
     return path
 
 
-def test_check_refuses_a_gan_file_as_a_pipeline_s_model_and_as_an_upscaler(tmp_path, tiny_gan):
+def test_check_refuses_a_gan_file_as_a_pipeline_s_model_and_as_an_upscaler(tmp_path, tiny_gan, tiny_sr):
     video = REPO / "shows" / "media" / "snow-walk.mp4"
     pipeline = {"name": "mirror", "kind": "pipeline", "model": str(tiny_gan), "source": {"kind": "video", "path": str(video)}}
     line = one_line_refusal(latentstage("check", str(write_show(tmp_path, pipeline))))
@@ -115,3 +115,9 @@ def test_check_refuses_a_gan_file_as_a_pipeline_s_model_and_as_an_upscaler(tmp_p
     cppn = {"name": "painter", "kind": "gan", "model": str(REPO / "models" / "cppn-tanh.onnx")}
     line = one_line_refusal(latentstage("check", str(write_show(tmp_path, cppn))))
     assert "scenes[0].model: cppn-tanh.onnx is a cppn model, but scene 'painter' is a gan scene, which runs gan" in line
+    sr = {"name": "painter", "kind": "gan", "model": str(tiny_sr)}
+    line = one_line_refusal(latentstage("check", str(write_show(tmp_path, sr))))
+    assert "scenes[0].model: sr-tiny.onnx is a sr model, but scene 'painter' is a gan scene, which runs gan" in line
+    sharp = {"name": "painter", "kind": "gan", "model": str(tiny_gan), "upscale": str(tiny_sr)}
+    checked = latentstage("check", str(write_show(tmp_path, sharp)))
+    assert checked.returncode == 0 and "show.yaml: ok, 1 scenes" in checked.stdout, checked.stderr

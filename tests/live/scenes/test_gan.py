@@ -83,3 +83,17 @@ def test_the_spec_names_the_upscaler_as_a_second_model_of_kind_sr(tmp_path):
     assert set(spec.files()) == {("model",), ("upscale",)} and spec.keyframe_names() == ("calm",)
     with pytest.raises(ValueError, match="keyframe 9, but the walk has 6"):
         GanSceneSpec(name="painter", kind="gan", model="gan.onnx", gan={"named_keyframes": {"far": 9}})
+
+
+def test_an_upscaler_draws_the_square_four_times_larger_before_the_fit(tiny_gan, tiny_sr):
+    from live.inference.upscaler import Upscaler
+
+    sharp = GanScene("painter", GanGenerator.load(tiny_gan, EngineConfig(providers="cpu")), GanSceneConfig(),
+                     Upscaler.load(tiny_sr, EngineConfig(providers="cpu")))
+    plain = scene(tiny_gan)
+    picture = plain.generator.picture(plain.walk.at(1.0), 0.7).copy()  # (64, 64, 3) where both walks are at 1 s
+    expected = sharp.upscaler.upscale(picture)
+    assert expected.shape == (256, 256, 3)
+    made = sharp.render(at(sharp, 1.0), 256, 256)
+    assert np.array_equal(made, expected)
+    assert difference(made, plain.render(at(plain, 1.0), 256, 256)) > 0  # not the plain bilinear enlargement
