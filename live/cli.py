@@ -168,6 +168,8 @@ def _add_gan_commands(commands) -> None:
     sample.add_argument("--n", type=int, default=16, help="how many pictures (default 16)")
     sample.add_argument("--psi", type=float, default=0.7, help="truncation: 0 the mean picture, 1 none (default 0.7)")
     sample.add_argument("--seed", type=int, default=0, help="which latents (default 0)")
+    sample.add_argument("--upscale", type=Path, metavar="SR_MODEL", help="each picture through this super-resolution "
+                                                                         "model (kind sr, 4x)")
     sample.set_defaults(command=_gan, action="sample")
     walk = actions.add_parser("walk", help="a video of a slerp walk through seeded keyframes; with --audio it "
                                            "moves with the song's energy, jumps on its onsets and keeps its tempo")
@@ -191,6 +193,8 @@ def _add_gan_commands(commands) -> None:
                       help="with --audio: an onset's kick, as a fraction of a typical latent's length")
     walk.add_argument("--psi", type=float, default=0.7, help="truncation (default 0.7)")
     walk.add_argument("--seed", type=int, default=0, help="which keyframes (default 0)")
+    walk.add_argument("--upscale", type=Path, metavar="SR_MODEL", help="each picture through this super-resolution "
+                                                                       "model (kind sr, 4x) before the fit")
     walk.set_defaults(command=_gan, action="walk")
 
 
@@ -199,12 +203,13 @@ def _gan(args: argparse.Namespace) -> int:
 
     try:
         if args.action == "sample":
-            grid = gan_media.sample_grid(args.model, args.output, args.n, args.psi, args.seed)
+            grid = gan_media.sample_grid(args.model, args.output, args.n, args.psi, args.seed, upscale=args.upscale)
             print(f"{args.n} pictures at psi {args.psi:g} in {args.output} ({grid.shape[1]}x{grid.shape[0]})")
             return 0
         size = gan_media.aspect_size(args.aspect) if args.aspect else gan_media.parse_size(args.size or "512x512")
         result = gan_media.walk_video(args.model, args.output, size, args.seconds, args.fps, args.keyframes,
-                                      args.psi, args.seed, args.period, args.fit, args.audio, args.beats, args.jitter)
+                                      args.psi, args.seed, args.period, args.fit, args.audio, args.beats, args.jitter,
+                                      args.upscale)
     except gan_media.GanMediaError as error:
         print(f"latentstage: {error}", file=sys.stderr)
         return 2

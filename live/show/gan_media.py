@@ -4,7 +4,8 @@ A sample grid is N seeded latents at one truncation, in one ONNX Runtime run. A
 walk is the live scene's walk (live.scenes.latent_walk): slerp through seeded
 Gaussian keyframes, each frame the generator's square fitted to the video's
 size (`cover` crops it to the aspect, `contain` letterboxes it, `stretch`
-unsquashes it as MachineRay did with its squashed training pictures).
+unsquashes it as MachineRay did with its squashed training pictures), through a
+super-resolution model first when one is given (MachineRay's 4x pass).
 
 With a song the walk dances, through the project's own audio analysis (the
 live input's Analyser, read frame by frame as a rehearsal reads it): the
@@ -29,6 +30,7 @@ from tqdm import tqdm
 from live.core.imaging import FitMode
 from live.inference.engine import EngineConfig
 from live.inference.gan_generator import GanGenerator, gaussian_latents
+from live.inference.upscaler import Upscaler
 from live.inputs.audio import AudioConfig, FileAudio, check_audio_file
 from live.output.video import VideoWriter, song_track
 from live.scenes.filters import fit_to
@@ -59,18 +61,31 @@ def load_generator(model: Path, providers: str = "auto") -> GanGenerator:
     return GanGenerator.load(model, EngineConfig(providers=providers))
 
 
+def load_upscaler(path: Path | None, providers: str = "auto") -> Upscaler | None:
+    """The super-resolution model at `path` (kind sr; any other kind refused in one line), or None."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise GanMediaError(f"{path}: no such model file")
+    return Upscaler.load(path, EngineConfig(providers=providers))
+
+
 def sample_grid(model: Path, output: Path, n: int = 16, psi: float = 0.7, seed: int = 0,
-                providers: str = "auto") -> np.ndarray:
-    """A PNG grid of n pictures (seeded latents, truncation psi), rows of ceil(sqrt(n)); (H, W, 3) uint8."""
+                providers: str = "auto", upscale: Path | None = None) -> np.ndarray:
+    """A PNG grid of n pictures (seeded latents, truncation psi), rows of ceil(sqrt(n)), each through the
+    super-resolution model `upscale` if given; (H, W, 3) uint8."""
     if n < 1:
         raise GanMediaError(f"--n {n}: give at least one picture")
     _check_psi(psi)
     _check_suffix(output, (".png", ".jpg", ".jpeg"), "the grid")
     generator = load_generator(model, providers)
+    upscaler = load_upscaler(upscale, providers)
     pictures = generator.pictures(gaussian_latents(seed, n, generator.z_dim), psi)  # (n, R, R, 3)
+    if upscaler is not None:
+        pictures = np.stack([upscaler.upscale(picture).copy() for picture in pictures])  # (n, sR, sR, 3)
     columns = math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    side = generator.resolution
+    side = pictures.shape[1]
     grid = np.zeros((rows * side, columns * side, 3), dtype=np.uint8)
     for index, picture in enumerate(pictures):
         row, column = divmod(index, columns)
@@ -107,10 +122,11 @@ def aspect_size(text: str, short_side: int = DEFAULT_SHORT_SIDE) -> tuple[int, i
 
 def walk_video(model: Path, output: Path, size: tuple[int, int], seconds: float | None = None, fps: float = 30.0,
                keyframes: int = 6, psi: float = 0.7, seed: int = 0, period: float = 4.0, fit: FitMode = "cover",
-               audio: Path | None = None, beats: float = 8.0, jitter: float = 0.35,
+               audio: Path | None = None, beats: float = 8.0, jitter: float = 0.35, upscale: Path | None = None,
                providers: str = "auto") -> WalkResult:
     """An MP4 of the walk through `keyframes` seeded keyframes at `period` seconds each (with a song:
-    `beats` beats each once its tempo is known), looping, fitted to `size`; the song muxed in."""
+    `beats` beats each once its tempo is known), looping, each picture through the super-resolution model
+    `upscale` if given, fitted to `size`; the song muxed in."""
     _check_suffix(output, (".mp4",), "the walk")
     _check_psi(psi)
     if keyframes < 2:
@@ -123,6 +139,7 @@ def walk_video(model: Path, output: Path, size: tuple[int, int], seconds: float 
     if seconds <= 0:
         raise GanMediaError(f"--seconds {seconds:g}: give a positive length")
     generator = load_generator(model, providers)
+    upscaler = load_upscaler(upscale, providers)
     walk = LatentWalk(gaussian_latents(seed, keyframes, generator.z_dim), period, "slerp", seed)
     kick = jitter * math.sqrt(generator.z_dim)  # latent units: a fraction of a typical latent's length
     width, height = size
@@ -143,7 +160,10 @@ def walk_video(model: Path, output: Path, size: tuple[int, int], seconds: float 
                 speed = (QUIET_SPEED + (LOUD_SPEED - QUIET_SPEED) * features.level) * _tempo_factor(tempo, period, beats)
                 onsets += features.onset
                 z = walk.at(t, speed, kick * (0.5 + features.onset_strength), features.onset)
-            writer.write(fit_to(generator.picture(z, psi), width, height, fit, out=frame))
+            picture = generator.picture(z, psi)  # (R, R, 3)
+            if upscaler is not None:
+                picture = upscaler.upscale(picture)
+            writer.write(fit_to(picture, width, height, fit, out=frame))
         if carry is not None:
             carry(count / fps)
     return WalkResult(count, time.perf_counter() - started, size, audio.name if carry is not None else "none",

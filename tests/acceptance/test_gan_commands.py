@@ -48,6 +48,18 @@ def test_gan_sample_writes_a_grid_of_distinct_pictures_and_psi_0_is_the_mean_pic
     assert np.array_equal(mean[:64, :64], mean[64:, 64:])
 
 
+def test_gan_sample_and_walk_through_an_upscaler_draw_four_times_larger(tmp_path, tiny_gan, tiny_sr):
+    result = latentstage("gan", "sample", str(tiny_gan), "-o", str(tmp_path / "sharp.png"), "--n", "2",
+                         "--upscale", str(tiny_sr))
+    assert result.returncode == 0, result.stderr
+    assert np.asarray(Image.open(tmp_path / "sharp.png")).shape == (256, 2 * 256, 3)
+    result = latentstage("gan", "walk", str(tiny_gan), "-o", str(tmp_path / "sharp.mp4"), "--size", "256x256",
+                         "--seconds", "0.2", "--fps", "10", "--upscale", str(tiny_sr))
+    assert result.returncode == 0, result.stderr
+    refused = latentstage("gan", "walk", str(tiny_gan), "-o", str(tmp_path / "x.mp4"), "--upscale", str(tiny_gan))
+    assert "gan-tiny.onnx: a gan model, not a super-resolution (sr) model" in one_line_refusal(refused)
+
+
 def test_gan_walk_writes_the_size_or_aspect_asked_for(tmp_path, tiny_gan):
     result = latentstage("gan", "walk", str(tiny_gan), "-o", str(tmp_path / "wide.mp4"), "--aspect", "16:9",
                          "--seconds", "1", "--fps", "12")
