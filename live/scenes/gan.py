@@ -19,39 +19,24 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from live.control.parameters import Parameter
-from live.core.config import LocatedError, Settings
 from live.core.imaging import FitMode
 from live.inference.engine import Engine
 from live.inference.gan_generator import GanGenerator, gaussian_latents
 from live.scenes.contract import Moment, Picture, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.filters import fit_to
-from live.scenes.latent_walk import LatentWalk
+from live.scenes.latent_walk import LatentWalk, WalkSettings
 
 
-class GanSceneConfig(Settings):
-    seed: int = 0  # which keyframes: the same seed gives the same walk
+class GanSceneConfig(WalkSettings):
     keyframes: int = Field(6, ge=1)
-    period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next at speed 1
-    interp: Literal["slerp", "linear"] = "slerp"
     truncation: float = Field(0.7, ge=0.0, le=1.5)  # psi the scene starts at
     fit: FitMode = "cover"  # the generator's square onto the stage's frame
-    # Names a show's cues move the latent to (`{scene: painter, keyframe: storm, fade: 4}`): name -> the
-    # index of one of this scene's seeded keyframes (0 .. keyframes - 1).
-    named_keyframes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _named_keyframes_exist(self) -> GanSceneConfig:
-        for name, index in self.named_keyframes.items():
-            if index >= self.keyframes:
-                raise LocatedError(("named_keyframes", name), f"keyframe {index}, but the walk has {self.keyframes} "
-                                   f"(0 .. {self.keyframes - 1}); raise `keyframes` or pick one of those")
-        return self
 
 
 class GanSceneSpec(SceneSpec):
