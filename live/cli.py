@@ -170,6 +170,11 @@ def _add_gan_commands(commands) -> None:
     sample.add_argument("--seed", type=int, default=0, help="which latents (default 0)")
     sample.add_argument("--upscale", type=Path, metavar="SR_MODEL", help="each picture through this super-resolution "
                                                                          "model (kind sr, 4x)")
+    sample.add_argument("--aspects", type=Path, metavar="MANIFEST",
+                        help="each picture at the aspect ratio of a painting drawn from this `data paintings` "
+                             "manifest (MachineRay's shapes), fitted as --fit says")
+    sample.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover",
+                        help="with --aspects: cover crops the square (default), stretch unsquashes it")
     sample.set_defaults(command=_gan, action="sample")
     walk = actions.add_parser("walk", help="a video of a slerp walk through seeded keyframes; with --audio it "
                                            "moves with the song's energy, jumps on its onsets and keeps its tempo")
@@ -203,7 +208,8 @@ def _gan(args: argparse.Namespace) -> int:
 
     try:
         if args.action == "sample":
-            grid = gan_media.sample_grid(args.model, args.output, args.n, args.psi, args.seed, upscale=args.upscale)
+            grid = gan_media.sample_grid(args.model, args.output, args.n, args.psi, args.seed, upscale=args.upscale,
+                                         aspects=args.aspects, fit=args.fit)
             print(f"{args.n} pictures at psi {args.psi:g} in {args.output} ({grid.shape[1]}x{grid.shape[0]})")
             return 0
         size = gan_media.aspect_size(args.aspect) if args.aspect else gan_media.parse_size(args.size or "512x512")

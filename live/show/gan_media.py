@@ -16,6 +16,7 @@ walk changes picture on the music's bars. The song is muxed into the MP4.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import time
@@ -71,13 +72,17 @@ def load_upscaler(path: Path | None, providers: str = "auto") -> Upscaler | None
 
 
 def sample_grid(model: Path, output: Path, n: int = 16, psi: float = 0.7, seed: int = 0,
-                providers: str = "auto", upscale: Path | None = None) -> np.ndarray:
+                providers: str = "auto", upscale: Path | None = None, aspects: Path | None = None,
+                fit: FitMode = "cover") -> np.ndarray:
     """A PNG grid of n pictures (seeded latents, truncation psi), rows of ceil(sqrt(n)), each through the
-    super-resolution model `upscale` if given; (H, W, 3) uint8."""
+    super-resolution model `upscale` if given; with `aspects` (a `data paintings` manifest) each picture
+    takes the aspect ratio of a painting drawn (seeded) from it, fitted (`fit`) and centred in its cell;
+    (H, W, 3) uint8."""
     if n < 1:
         raise GanMediaError(f"--n {n}: give at least one picture")
     _check_psi(psi)
     _check_suffix(output, (".png", ".jpg", ".jpeg"), "the grid")
+    ratios = painting_aspects(aspects, n, seed) if aspects is not None else None
     generator = load_generator(model, providers)
     upscaler = load_upscaler(upscale, providers)
     pictures = generator.pictures(gaussian_latents(seed, n, generator.z_dim), psi)  # (n, R, R, 3)
@@ -89,10 +94,32 @@ def sample_grid(model: Path, output: Path, n: int = 16, psi: float = 0.7, seed: 
     grid = np.zeros((rows * side, columns * side, 3), dtype=np.uint8)
     for index, picture in enumerate(pictures):
         row, column = divmod(index, columns)
-        grid[row * side:(row + 1) * side, column * side:(column + 1) * side] = picture
+        cell = grid[row * side:(row + 1) * side, column * side:(column + 1) * side]
+        if ratios is None:
+            cell[:] = picture
+            continue
+        width, height = (side, max(1, round(side / ratios[index]))) if ratios[index] >= 1 else \
+            (max(1, round(side * ratios[index])), side)
+        top, left = (side - height) // 2, (side - width) // 2
+        fit_to(picture, width, height, fit, out=cell[top:top + height, left:left + width])
     output.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(output)
     return grid
+
+
+def painting_aspects(manifest: Path, n: int, seed: int) -> list[float]:
+    """n aspect ratios (width / height) drawn with replacement, seeded, from the paintings a `latentstage
+    data paintings` manifest lists: the data's own shapes, as MachineRay drew its outputs' shapes."""
+    try:
+        paintings = json.loads(manifest.read_text(encoding="utf-8"))["paintings"]
+        ratios = [float(painting["aspect"]) for painting in paintings]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise GanMediaError(f"{manifest}: not a `data paintings` manifest with each painting's aspect "
+                            f"({type(error).__name__}: {error})") from None
+    ratios = [ratio for ratio in ratios if 0.1 <= ratio <= 10]
+    if not ratios:
+        raise GanMediaError(f"{manifest}: lists no painting with an aspect ratio")
+    return list(np.random.default_rng(seed).choice(ratios, size=n))
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -8,6 +8,7 @@ GAN scene's upscaler.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -46,6 +47,26 @@ def test_gan_sample_writes_a_grid_of_distinct_pictures_and_psi_0_is_the_mean_pic
                        "--psi", "0").returncode == 0
     mean = np.asarray(Image.open(tmp_path / "mean.png"))
     assert np.array_equal(mean[:64, :64], mean[64:, 64:])
+
+
+def test_gan_sample_draws_each_picture_at_the_aspect_of_a_painting_from_the_manifest(tmp_path, tiny_gan):
+    manifest = tmp_path / "manifest.json"  # as `data paintings` writes it (other keys left out)
+    manifest.write_text(json.dumps({"paintings": [{"source": "tall.jpg", "aspect": 0.5},
+                                                  {"source": "wide.jpg", "aspect": 2.0}]}))
+    result = latentstage("gan", "sample", str(tiny_gan), "-o", str(tmp_path / "shapes.png"), "--n", "8",
+                         "--aspects", str(manifest))
+    assert result.returncode == 0, result.stderr
+    grid = np.asarray(Image.open(tmp_path / "shapes.png")).astype(int)
+    shapes = set()
+    for index in range(8):
+        row, column = divmod(index, 3)
+        cell = grid[row * 64:(row + 1) * 64, column * 64:(column + 1) * 64].sum(axis=2)
+        filled_rows, filled_columns = (cell > 0).any(axis=1).sum(), (cell > 0).any(axis=0).sum()
+        shapes.add((int(filled_columns), int(filled_rows)))
+    assert shapes == {(32, 64), (64, 32)}, shapes  # each a painting's shape, both drawn
+    manifest.write_text("{}")
+    refused = latentstage("gan", "sample", str(tiny_gan), "-o", str(tmp_path / "x.png"), "--aspects", str(manifest))
+    assert "not a `data paintings` manifest" in one_line_refusal(refused)
 
 
 def test_gan_sample_and_walk_through_an_upscaler_draw_four_times_larger(tmp_path, tiny_gan, tiny_sr):
