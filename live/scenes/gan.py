@@ -28,12 +28,15 @@ from live.control.parameters import Parameter
 from live.core.imaging import FitMode
 from live.inference.engine import Engine
 from live.inference.gan_generator import GanGenerator, gaussian_latents
+from live.inference.upscaler import Upscaler
 from live.scenes.contract import Moment, Picture, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.filters import fit_to
 from live.scenes.latent_walk import LatentWalk, WalkSettings
 
 
 class GanSceneConfig(WalkSettings):
+    """A gan scene's `gan:` block: the walk's settings, and its own."""
+
     keyframes: int = Field(6, ge=1)
     truncation: float = Field(0.7, ge=0.0, le=1.5)  # psi the scene starts at
     fit: FitMode = "cover"  # the generator's square onto the stage's frame
@@ -81,7 +84,7 @@ class GanScene(SceneBase):
                   description="how far an onset kicks the GAN latent, as a fraction of a typical latent's length"),
     )
 
-    def __init__(self, name: str, generator: GanGenerator, config: GanSceneConfig, upscaler=None):
+    def __init__(self, name: str, generator: GanGenerator, config: GanSceneConfig, upscaler: Upscaler | None = None):
         self.name = name
         self.generator = generator
         self.config = config
@@ -101,11 +104,7 @@ class GanScene(SceneBase):
 
     @classmethod
     def build(cls, spec: GanSceneSpec, context: SceneContext) -> GanScene:
-        upscaler = None
-        if spec.upscale is not None:
-            from live.inference.upscaler import Upscaler
-
-            upscaler = Upscaler.load(spec.upscale, context.engine)
+        upscaler = Upscaler.load(spec.upscale, context.engine) if spec.upscale is not None else None
         return cls(spec.name, GanGenerator.load(spec.model, context.engine), spec.gan, upscaler)
 
     @property
