@@ -65,10 +65,6 @@ class GanGenerator:
         """(width, height) of its pictures."""
         return self.resolution, self.resolution
 
-    def warm_up(self) -> None:
-        """Run it at one latent, so the first frame on stage does not pay for ORT's first run."""
-        self.engine.warm_up(self._inputs(np.zeros(self.z_dim, np.float32), 1.0))
-
     def picture(self, z: np.ndarray, psi: float) -> np.ndarray:
         """(R, R, 3) uint8 RGB of latent z (z_dim,) at truncation psi; reused by the next call."""
         image = self.engine.run(self._inputs(z, psi))["image"][0]  # (3, R, R)

@@ -85,12 +85,13 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     else:
         frames = ((index, index / fps) for index in range(frame_count))
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
+    heard = audio_file or (show.audio.path if show.audio.kind == "file" and replay is None else None)
     started = time.perf_counter()
     try:
         stage.attach_renderer(renderer)
         with contextlib.ExitStack() as files:
             writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
-            song = song_track(files, writer, audio_file)
+            song = song_track(files, writer, heard)  # the stand-in, else the show's own sound file
             bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
             for index, t in frames:
                 layers = conductor.step(stage, t)
@@ -109,7 +110,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         conductor.stop()
     contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
-                           contact_sheet, str(audio_file) if audio_file is not None else "none")
+                           contact_sheet, str(heard) if heard is not None else "none")
 
 
 def _show_reloads(show: Show, stage: Stage, conductor: Conductor, renderer) -> Callable[[str, float], None]:

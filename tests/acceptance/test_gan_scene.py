@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import av
 import numpy as np
 import yaml
 from PIL import Image
@@ -67,6 +68,17 @@ def test_rehearse_gives_the_same_frames_twice_and_a_song_moves_the_walk(tmp_path
     assert all(np.array_equal(a, b) for a, b in zip(first, again)), "the same rehearsal gave other frames"
     assert max(motion(silent)) == 0, "silence (speed 0) moved the picture"
     assert sum(motion(first)) > 20 * FPS * 0.1, motion(first)
+
+
+def test_a_show_whose_sound_is_a_file_dances_to_it_and_its_preview_carries_it(tmp_path, tiny_gan):
+    song = write_song(tmp_path / "song.flac", groove(quiet_bars=0, loud_bars=1))
+    show = rehearsal_show(tmp_path, "own", tiny_gan, mappings=[LEVEL_TO_SPEED])
+    text = yaml.safe_load(show.read_text())
+    show.write_text(yaml.safe_dump({**text, "audio": {"kind": "file", "path": str(song)}}))
+    frames = rehearsed(show, "own", 1.0)
+    assert sum(motion(frames)) > 20 * FPS * 0.1, motion(frames)
+    with av.open(str(tmp_path / "own.mp4")) as preview:
+        assert [stream.type for stream in preview.streams] == ["video", "audio"]
 
 
 def test_a_cue_glides_the_picture_to_the_named_keyframe(tmp_path, tiny_gan):
