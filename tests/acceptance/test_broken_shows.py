@@ -53,6 +53,8 @@ CASES = {
     # what only reading the models and media can tell (live/show/preflight.py), refused alike by all three
     "cppn_model_on_pipeline": (7, "scenes[1].model", ("cppn-sine.onnx is a cppn model, but scene 'mirror' is a "
                                                       "pipeline scene, which runs pix2pix or style models")),
+    "sr_model_on_pipeline": (7, "scenes[1].model", ("sr-paintings.onnx is a sr model, but scene 'mirror' is a "
+                                                    "pipeline scene, which runs pix2pix or style models")),
     "model_is_folder": (3, "scenes[0].model", "models: a folder, not a model file; name the .onnx file in it"),
     "no_pictures": (9, "scenes[1].source.folder", "cannot show its input: " + str(BROKEN / "no_pictures")
                     + ": no images (.png"),
@@ -61,7 +63,7 @@ CASES = {
     "feedback_host_unknown": (6, "osc.feedback", "feedback host 'lighting-desk.invalid' does not resolve"),
     "bad_mapping_out": (7, "mappings[0].out", "[2.0, 300.0] goes outside drift.scale's range 0.1..64.0"),
 }
-PREFLIGHT = ("cppn_model_on_pipeline", "model_is_folder", "no_pictures", "video_not_decodable", "audio_not_sound",
+PREFLIGHT = ("cppn_model_on_pipeline", "sr_model_on_pipeline", "model_is_folder", "no_pictures", "video_not_decodable", "audio_not_sound",
              "feedback_host_unknown", "bad_mapping_out")
 
 

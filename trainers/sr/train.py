@@ -141,9 +141,11 @@ class SRTraining:
     def samples(self) -> np.ndarray:
         """One row per held-out painting: bicubic | SR | original, on a centre crop."""
         scale = self.settings.network.scale
+        shown = self.held_out[:SAMPLE_COUNT]
+        side = min(SAMPLE_SIDE * scale, *(min(picture.shape[:2]) for picture in shown)) // scale * scale
         tiles = []
-        for picture in self.held_out[:SAMPLE_COUNT]:
-            high = centre_crop(picture, SAMPLE_SIDE * scale)
+        for picture in shown:
+            high = centre_crop(picture, side)
             low = downscale(high, scale)
             tiles += [bicubic_upscale(low, scale), upscale(self.model, low, self.device), high]
         return image_grid(tiles, columns=3, gap=2)
