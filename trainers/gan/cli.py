@@ -80,7 +80,7 @@ def _train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-export", action="store_true", help="write no ONNX file at the end")
     group = parser.add_argument_group("networks")
     group.add_argument("--resolution", type=positive_int, default=network.resolution,
-                       help="pictures' side, a power of two from 64 to 1024 (64)")
+                       help="pictures' side, a power of two from 8 to 1024 (64)")
     group.add_argument("--z-dim", type=positive_int, default=network.z_dim, help=f"latent size ({network.z_dim})")
     group.add_argument("--w-dim", type=positive_int, default=network.w_dim, help=f"w size ({network.w_dim})")
     group.add_argument("--mapping-layers", type=positive_int, default=network.mapping_layers,

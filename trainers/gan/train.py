@@ -140,7 +140,8 @@ class GanTraining:
             logits = self.trained_discriminator(self._augment(real_r1))
             gradient, = torch.autograd.grad(logits.sum(), real_r1, create_graph=True)
             penalty = gradient.square().sum(dim=(1, 2, 3)).mean()
-            (penalty * (s.r1_gamma / 2) * s.r1_every).backward()
+            # + 0 * logits: the last bias has no part in the penalty, and DDP waits for a gradient of each parameter
+            (penalty * (s.r1_gamma / 2) * s.r1_every + logits.mean() * 0).backward()
             self.last_r1 = penalty.item()
         self.d_adam.step()
 
@@ -213,6 +214,16 @@ class TrainResult:
     provenance: dict
 
 
+class LatestR1(Callback):
+    """A resumed run reports the R1 penalty its checkpoint last measured until it measures one again
+    (the loss history is the checkpoint's; the recipe's copy of its last value is not)."""
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        measured = trainer.losses.get("r1")
+        if measured:
+            trainer.recipe.last_r1 = measured[-1]
+
+
 class TrainingClock(Callback):
     """Keeps the training time over every run of a resumed chain in the checkpoint's provenance."""
 
@@ -240,7 +251,7 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
     trainer = Trainer(
         recipe, Batches(dataset, config.batch_size, seed=config.seed, rank=placement.rank,
                         world_size=placement.world_size), placement,
-        callbacks=[TrainingClock(earlier_seconds),
+        callbacks=[TrainingClock(earlier_seconds), LatestR1(),
                    *standard_callbacks(out_dir, config.every, f"gan {Path(config.data).name}",
                                        f"GAN {config.network.resolution}px", SAMPLES_NAME, CHECKPOINT_NAME),
                    *callbacks],
