@@ -6,6 +6,8 @@
       pix2pix pairs (edges or gray | picture) split into train/ and val/ by shots, with a manifest
   latentstage data pairs FOLDER -o DIR --views 16 [--min-scale 0.35] [--hold-out 12]
       pairs from stills: random windows (scales, positions, mirrors) of each, whole stills held out
+  latentstage data paintings FOLDER -o DIR [--size 256] [--max-crops 4]
+      GAN training crops from paintings: frames cut, near-duplicates dropped, a contact sheet and a manifest
 
 Bad input (a missing file, a folder with no pictures, an unreadable picture or
 video) is one line on stderr and exit code 2.
@@ -17,6 +19,7 @@ import sys
 from pathlib import Path
 
 from trainers.common.cli import OneLineParser, UsageError, non_negative_int, positive_float, positive_int
+from trainers.gan.paintings import PaintingSettings, prepare_paintings
 from trainers.pix2pix.pairs import (
     DIRECTIONS,
     INPUTS,
@@ -66,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --views: whole stills kept for validation (default: --val of them)")
     pairs.set_defaults(run=_pairs)
 
+    paintings = commands.add_parser("paintings", help="GAN training crops from paintings, frames cut")
+    paintings.add_argument("source", type=Path, help="a folder of paintings (sub-folders too)")
+    paintings.add_argument("-o", "--output", type=Path, required=True, help="folder to write (new or empty)")
+    paintings.add_argument("--size", type=positive_int, default=PaintingSettings.size,
+                           help=f"crop side in pixels (default {PaintingSettings.size})")
+    paintings.add_argument("--max-crops", type=positive_int, default=PaintingSettings.max_crops,
+                           help=f"most square crops along one painting's long side (default {PaintingSettings.max_crops})")
+    paintings.add_argument("--min-side", type=positive_int, default=PaintingSettings.min_side,
+                           help=f"pictures with a shorter side are refused as tiny (default {PaintingSettings.min_side})")
+    paintings.set_defaults(run=_paintings)
+
     for command in (frames, pairs):
         command.add_argument("-o", "--output", type=Path, required=True, help="folder to write")
         command.add_argument("--size", type=_size, default=(286, 286),
@@ -97,6 +111,16 @@ def _pairs(args: argparse.Namespace) -> int:
     print(f"{manifest['frames']} frames in {manifest['shots']} shot(s): {manifest['train_pairs']} pairs in "
           f"{args.output / 'train'}, {manifest['val_pairs']} in {args.output / 'val'}, {manifest['dropped']} left out "
           f"beside the validation blocks")
+    return 0
+
+
+def _paintings(args: argparse.Namespace) -> int:
+    settings = PaintingSettings(size=args.size, max_crops=args.max_crops, min_side=args.min_side)
+    manifest = prepare_paintings(args.source, args.output, settings)
+    cut = sum(not entry["frame"]["found"] == "no frame" for entry in manifest["paintings"])
+    print(f"{len(manifest['paintings'])} paintings ({cut} with a frame cut): {manifest['crops']} crops of "
+          f"{args.size} px in {args.output / 'crops'}; {len(manifest['duplicates'])} near-duplicates dropped, "
+          f"{len(manifest['refused'])} files refused; see {args.output / 'contact-sheet.png'} and manifest.json")
     return 0
 
 

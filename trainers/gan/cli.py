@@ -74,13 +74,20 @@ def _train_parser() -> argparse.ArgumentParser:
                         help="steps between samples, loss plot and checkpoint (500)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="weights, data order and draws (0)")
     parser.add_argument("--resume", type=Path, metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    parser.add_argument("--new-data", action="store_true",
+                        help="with --resume: go on training on DATA, other pictures than the checkpoint's")
+    parser.add_argument("--kid-every", type=non_negative_int, default=defaults.kid_every,
+                        help="steps between KID figures on the ImageNet VGG16's features, plotted to kid.png, "
+                             "and a nearest-neighbour sheet at the end (default 0: none)")
+    parser.add_argument("--kid-samples", type=non_negative_int, default=defaults.kid_samples,
+                        help="generated pictures per KID figure (default: as many as the data)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or a GPU index N (default: cuda when present, else cpu)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: one per core)")
     parser.add_argument("--credit", default="", help="the data's source and licence, for the card")
     parser.add_argument("--no-export", action="store_true", help="write no ONNX file at the end")
     group = parser.add_argument_group("networks")
     group.add_argument("--resolution", type=positive_int, default=network.resolution,
-                       help="pictures' side, a power of two from 64 to 1024 (64)")
+                       help="pictures' side, a power of two from 8 to 1024 (64)")
     group.add_argument("--z-dim", type=positive_int, default=network.z_dim, help=f"latent size ({network.z_dim})")
     group.add_argument("--w-dim", type=positive_int, default=network.w_dim, help=f"w size ({network.w_dim})")
     group.add_argument("--mapping-layers", type=positive_int, default=network.mapping_layers,
@@ -107,14 +114,16 @@ def _train(args: argparse.Namespace, command_line: str) -> int:
     config = TrainConfig(
         data=str(args.data), out_dir=str(args.output), steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         r1_gamma=args.r1_gamma, r1_every=args.r1_every, style_mixing=args.style_mixing, ema_kimg=args.ema_kimg,
-        augment=args.augment, xflip=not args.no_xflip, every=args.every, seed=args.seed, network=network,
-        command=command_line, credit=args.credit)
+        augment=args.augment, xflip=not args.no_xflip, every=args.every, kid_every=args.kid_every,
+        kid_samples=args.kid_samples, seed=args.seed, network=network, command=command_line, credit=args.credit)
+    if args.new_data and args.resume is None:
+        raise UsageError("--new-data goes with --resume")
     earlier = 0.0
     if args.resume is not None:
         earlier = float(load_checkpoint(args.resume, KIND).provenance.get("train_seconds", 0.0))
     with placed(args.device) as placement:
         try:
-            result = train(config, placement, resume=args.resume, earlier_seconds=earlier)
+            result = train(config, placement, resume=args.resume, earlier_seconds=earlier, new_data=args.new_data)
         except KeyboardInterrupt:
             return stopped(args.output / CHECKPOINT_NAME, placement.is_main)
     if not placement.is_main:

@@ -37,7 +37,7 @@ LEAK = 0.2
 
 @dataclass
 class GanConfig:
-    resolution: int = 64  # a power of two, 64 .. 1024
+    resolution: int = 64  # a power of two, 8 .. 1024 (below 64 for tests and quick trials)
     z_dim: int = 128
     w_dim: int = 128
     mapping_layers: int = 4
@@ -49,8 +49,8 @@ class GanConfig:
 
     def __post_init__(self) -> None:
         log2 = math.log2(self.resolution) if self.resolution > 0 else 0.5
-        if log2 != int(log2) or not 64 <= self.resolution <= 1024:
-            raise ValueError(f"resolution must be a power of two from 64 to 1024, got {self.resolution}")
+        if log2 != int(log2) or not 8 <= self.resolution <= 1024:
+            raise ValueError(f"resolution must be a power of two from 8 to 1024, got {self.resolution}")
         for name in ("z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "mbstd_group"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -32,6 +32,7 @@ from trainers.common.loop import Callback, Trainer
 from trainers.common.rng import seed_all
 from trainers.gan.augment import diff_augment, parse_policy
 from trainers.gan.model import Discriminator, GanConfig, Generator
+from trainers.gan.quality import KidCallback
 
 KIND = "gan"
 CHECKPOINT_NAME = "gan.pt"
@@ -40,6 +41,8 @@ SAMPLE_ROWS, SAMPLE_COLUMNS = 4, 8
 SAMPLE_SEED = 1234  # the fixed latents of every sample grid (independent of the run's seed)
 # fields a resumed run may change: how long and where, not what is trained
 RESUME_MAY_CHANGE = ("steps", "out_dir", "every", "command", "credit", "kid_every", "kid_samples")
+# and with --new-data, the data: fine-tuning on other pictures (the card lists every command that took part)
+NEW_DATA = ("data",)
 
 
 @dataclass
@@ -140,7 +143,8 @@ class GanTraining:
             logits = self.trained_discriminator(self._augment(real_r1))
             gradient, = torch.autograd.grad(logits.sum(), real_r1, create_graph=True)
             penalty = gradient.square().sum(dim=(1, 2, 3)).mean()
-            (penalty * (s.r1_gamma / 2) * s.r1_every).backward()
+            # + 0 * logits: the last bias has no part in the penalty, and DDP waits for a gradient of each parameter
+            (penalty * (s.r1_gamma / 2) * s.r1_every + logits.mean() * 0).backward()
             self.last_r1 = penalty.item()
         self.d_adam.step()
 
@@ -213,6 +217,16 @@ class TrainResult:
     provenance: dict
 
 
+class LatestR1(Callback):
+    """A resumed run reports the R1 penalty its checkpoint last measured until it measures one again
+    (the loss history is the checkpoint's; the recipe's copy of its last value is not)."""
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        measured = trainer.losses.get("r1")
+        if measured:
+            trainer.recipe.last_r1 = measured[-1]
+
+
 class TrainingClock(Callback):
     """Keeps the training time over every run of a resumed chain in the checkpoint's provenance."""
 
@@ -228,19 +242,24 @@ class TrainingClock(Callback):
 
 
 def train(config: TrainConfig, placement: Placement | None = None, resume: str | Path | None = None,
-          callbacks: Sequence[Callback] = (), earlier_seconds: float = 0.0) -> TrainResult:
+          callbacks: Sequence[Callback] = (), earlier_seconds: float = 0.0, new_data: bool = False) -> TrainResult:
     """Train on config.data; writes samples, a loss plot and a checkpoint into config.out_dir.
-    A stop request (Ctrl-C) saves the last completed step, then raises KeyboardInterrupt."""
+    A stop request (Ctrl-C) saves the last completed step, then raises KeyboardInterrupt.
+    With `new_data` a resumed run may train on other pictures than its checkpoint's."""
     placement = placement or Placement()
     seed_all(config.seed)  # the first weights; a resume restores the saved streams instead
     dataset = load_pictures(config.data, config.network.resolution)
     recipe = GanTraining(config, placement)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    quality = []
+    if config.kid_every:  # before the checkpointing callback, so a checkpoint holds its step's figure
+        pictures = torch.from_numpy(dataset.frames).permute(0, 3, 1, 2).float() / 255
+        quality = [KidCallback(out_dir, pictures, config.kid_every, config.kid_samples)]
     trainer = Trainer(
         recipe, Batches(dataset, config.batch_size, seed=config.seed, rank=placement.rank,
                         world_size=placement.world_size), placement,
-        callbacks=[TrainingClock(earlier_seconds),
+        callbacks=[TrainingClock(earlier_seconds), LatestR1(), *quality,
                    *standard_callbacks(out_dir, config.every, f"gan {Path(config.data).name}",
                                        f"GAN {config.network.resolution}px", SAMPLES_NAME, CHECKPOINT_NAME),
                    *callbacks],
@@ -248,7 +267,7 @@ def train(config: TrainConfig, placement: Placement | None = None, resume: str |
                     "credit": config.credit},
     )
     if resume is not None:
-        trainer.resume(resume, may_change=RESUME_MAY_CHANGE)
+        trainer.resume(resume, may_change=RESUME_MAY_CHANGE + (NEW_DATA if new_data else ()))
     started = time.perf_counter()
     trainer.run(config.steps)
     return TrainResult(recipe, trainer.losses, out_dir / CHECKPOINT_NAME, out_dir / SAMPLES_NAME,
