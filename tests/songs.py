@@ -22,7 +22,9 @@ def groove(bpm: float = 120.0, quiet_bars: int = 2, loud_bars: int = 6, rate: in
     beat = 60.0 / bpm
     seconds = (quiet_bars + loud_bars) * 4 * beat
     t = np.arange(round(seconds * rate)) / rate
-    chord = (110.0, 138.6, 164.8)  # A minor-ish pad
+    # the pad's partials far apart (harmonics of 110 Hz): close ones beat within an analysis window, and
+    # the beating reads as a stream of onsets where the music is meant to be quiet
+    chord = (110.0, 220.0, 330.0)
     song = sum(0.05 * np.sin(2 * np.pi * f * t) * (0.6 + 0.4 * np.sin(2 * np.pi * t / (8 * beat))) for f in chord)
     start = quiet_bars * 4 * beat
     for index in range(loud_bars * 4):
