@@ -10,7 +10,9 @@ The shipped file itself is timed through the runner too.
 
 Part 2: `latentstage run --headless` with a one-scene show, the shipped
 generator's walk fitted to a 640x360 stage (rendered at 320x180), paced at 30
-and 60 fps: new frames a second, the inference step against the generator alone.
+and 60 fps, and at 30 with the scene drawn through the shipped super-resolution
+model (64 -> 256 pixels): new frames a second, the inference step against the
+generator alone.
 
     .venv/bin/python -m bench.gan_bench --markdown out/bench_gan.md
 """
@@ -33,6 +35,7 @@ from trainers.gan.model import GanConfig, Generator
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "models" / "gan-paintings.onnx"
+SHIPPED_SR = REPO / "models" / "sr-paintings.onnx"
 STAGE = (640, 360)
 RENDER_SCALE = 0.5
 PSI = 0.7
@@ -68,11 +71,14 @@ def runner_ms(model: Path, runs: int) -> float:
     return median_ms(lambda: runner.picture(z, PSI), runs)
 
 
-def live_loop(model: Path, folder: Path, fps: int, seconds: float) -> dict:
+def live_loop(model: Path, folder: Path, fps: int, seconds: float, upscale: Path | None = None) -> dict:
+    scene = {"name": "painter", "kind": "gan", "model": str(model), "gan": {"period": 2.0}}
+    if upscale is not None:
+        scene["upscale"] = str(upscale)
     show = {"name": "bench-gan", "engine": {"providers": "cpu"},
             "output": {"width": STAGE[0], "height": STAGE[1], "fps": fps, "render_scale": RENDER_SCALE},
-            "scenes": [{"name": "painter", "kind": "gan", "model": str(model), "gan": {"period": 2.0}}]}
-    path = folder / f"gan-{fps}.yaml"
+            "scenes": [scene]}
+    path = folder / f"gan-{fps}{'-sharp' if upscale is not None else ''}.yaml"
     path.write_text(yaml.safe_dump(show))
     return run_loop(path, seconds)
 
@@ -82,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=SHIPPED, help="GAN file (default the shipped one)")
     parser.add_argument("--runs", type=int, default=30, help="timed runs per figure")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per live-loop run")
+    parser.add_argument("--upscale", type=Path, default=SHIPPED_SR if SHIPPED_SR.exists() else None,
+                        help="an sr file for one more loop run with the scene drawn through it (default the shipped one)")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args(argv)
     config = layout_of(args.model)
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(temporary)
         eager, ort = generator_times(config, folder, args.runs)
         shipped = runner_ms(args.model, args.runs)
-        loops = {fps: live_loop(args.model, folder, fps, args.seconds) for fps in (30, 60)}
+        loops = {str(fps): live_loop(args.model, folder, fps, args.seconds) for fps in (30, 60)}
+        if args.upscale is not None:
+            loops[f"30, through {args.upscale.name}"] = live_loop(args.model, folder, 30, args.seconds, args.upscale)
     side = config.resolution
     lines = [
         f"GAN generator {side}x{side} (z {config.z_dim}, w {config.w_dim}, mapping {config.mapping_layers}, "
