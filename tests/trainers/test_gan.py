@@ -3,6 +3,7 @@ user would go: a tiny GAN learns the colours of its pictures, a resumed run is t
 the exported file agrees with PyTorch and keeps the contract, bad input is one line."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -182,3 +183,19 @@ def test_torchrun_trains_the_gan_on_two_processes_as_the_module_docstring_says(o
     checkpoint = load_checkpoint(tmp_path / "ddp/gan.pt", "gan")
     assert checkpoint.step == 4 and len(checkpoint.rng) == 2  # both processes' random states
     assert (tmp_path / "ddp/gan.onnx").is_file() and result.stdout.count("wrote ") == 1  # rank 0 speaks
+
+
+def test_kid_is_plotted_as_it_trains_kept_across_a_resume_and_named_on_the_card(orange, tmp_path):
+    arguments = [str(orange), "-o", str(tmp_path / "run"), *TINY, "--batch-size", "4", "--kid-every", "3"]
+    assert main([*arguments, "--steps", "3", "--no-export"]) == 0
+    assert main([*arguments, "--steps", "6", "--resume", str(tmp_path / "run/gan.pt")]) == 0
+    measured = json.loads((tmp_path / "run/kid.json").read_text())
+    assert measured["features"] == "ImageNet VGG16 pool5 features (128 px)"
+    assert [figure["step"] for figure in measured["figures"]] == [3, 6]
+    assert all(np.isfinite(figure["mean"]) and figure["samples"] == 8 for figure in measured["figures"])
+    for picture in ("kid.png", "nearest.png"):
+        assert Image.open(tmp_path / "run" / picture).size[0] > 200
+    card = {prop.key: prop.value for prop in onnx.load(tmp_path / "run/gan.onnx").metadata_props}
+    assert card[PREFIX + "extra.kid_features"] == measured["features"]
+    assert card[PREFIX + "extra.kid"].startswith(f"{measured['figures'][-1]['mean']:.4f}")
+    assert card[PREFIX + "extra.kid_step"] == "6"
