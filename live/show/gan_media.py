@@ -160,6 +160,11 @@ def walk_video(model: Path, output: Path, size: tuple[int, int], seconds: float 
         raise GanMediaError(f"--keyframes {keyframes}: a walk needs at least 2")
     if not 1 <= fps <= 240:
         raise GanMediaError(f"--fps {fps:g}: give 1 to 240 frames a second")
+    for option, value in (("--period", period), ("--beats", beats)):
+        if value <= 0:
+            raise GanMediaError(f"{option} {value:g}: give a positive length")
+    if jitter < 0:
+        raise GanMediaError(f"--jitter {jitter:g}: give 0 (no kicks) or more")
     sound = _song(audio) if audio is not None else None
     if seconds is None:
         seconds = sound.duration if sound is not None else keyframes * period

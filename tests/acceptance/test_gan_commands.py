@@ -122,6 +122,7 @@ def test_gan_walk_with_a_song_moves_more_on_its_onsets_than_in_its_quiet_bars(tm
     (["gan", "walk", "TINY", "-o", "out.gif"], "the walk is written as .mp4"),
     (["gan", "walk", "TINY", "-o", "out.mp4", "--audio", "nothing.wav"], "nothing.wav: no such sound file"),
     (["gan", "sample", "TINY", "-o", "grid.png", "--psi", "3"], "truncation runs from 0"),
+    (["gan", "walk", "TINY", "-o", "out.mp4", "--beats", "0"], "--beats 0: give a positive length"),
 ])
 def test_bad_input_is_refused_in_one_line(tmp_path, tiny_gan, args, says):
     args = [str(tiny_gan) if arg == "TINY" else arg for arg in args]
