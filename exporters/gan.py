@@ -3,8 +3,9 @@
 Inputs `z` float32 (N, z_dim) and `truncation` float32 (N,) (psi: 1 none, 0 the
 mean picture); output `image` float32 (N, 3, R, R), RGB in [0, 1]. The mapping
 network, the mean w and the synthesis network are inside the graph, and the
-per-layer noise is the generator's fixed noise, baked in as constants, so one z
-and psi always give one picture. The export goes through exporters.onnx.export,
+per-layer noise is a fixed function of z and psi (its projections and the
+fixed noise baked in as constants; trainers.gan.model.Generator.latent_noise),
+so one z and psi always give one picture and psi 0 the one mean picture. The export goes through exporters.onnx.export,
 whose parity check here runs two latents at two truncations (psi 1 and 0.5) as
 one batch of four: ONNX Runtime must agree with PyTorch on all of them or
 nothing is written.
@@ -26,7 +27,7 @@ PARITY_TRUNCATIONS = (1.0, 0.5)
 
 
 class GanGraph(nn.Module):
-    """What the file computes: (z, truncation) -> the generator's picture in [0, 1], fixed noise."""
+    """What the file computes: (z, truncation) -> the generator's picture in [0, 1], noise made from z."""
 
     def __init__(self, generator: nn.Module):
         super().__init__()

@@ -100,7 +100,8 @@ def test_the_exported_file_keeps_the_contract_and_agrees_with_pytorch(tmp_path):
     assert [i.name for i in model.graph.input] == ["z", "truncation"] and model.graph.output[0].name == "image"
     card = {prop.key: prop.value for prop in model.metadata_props}
     assert card[PREFIX + "kind"] == "gan" and card[PREFIX + "z_dim"] == "12"
-    assert card[PREFIX + "extra.w_dim"] == "10" and card[PREFIX + "extra.resolution"] == "16"
+    # w_dim and resolution: card fields once the gan kind declares them (gan-live), under extra before
+    assert [card.get(PREFIX + name, card.get(PREFIX + "extra." + name)) for name in ("w_dim", "resolution")] == ["10", "16"]
     assert card[PREFIX + "output_range"] == "0.0,1.0" and card[PREFIX + "channel_order"] == "RGB"
     assert card[PREFIX + "extra.kid"] == "0.5" and card[PREFIX + "steps"] == "3"
 
@@ -113,11 +114,31 @@ def test_the_exported_file_keeps_the_contract_and_agrees_with_pytorch(tmp_path):
             want = graph(torch.from_numpy(z), torch.full((3,), psi)).numpy()
         assert got.shape == (3, 3, 16, 16) and 0 <= got.min() and got.max() <= 1
         np.testing.assert_allclose(got, want, atol=1e-4)
-    # fixed noise: one z and psi is one picture, alone or in a batch; psi 0 is the mean picture for any z
+    # noise made from z: one z and psi is one picture, alone or in a batch; psi 0 is the mean picture for any z
     np.testing.assert_allclose(_pictures(session, z[1:2]), _pictures(session, z)[1:2], atol=1e-5)
     mean = _pictures(session, z, 0.0)
     np.testing.assert_allclose(mean[0], mean[2], atol=1e-5)
     assert np.abs(_pictures(session, z)[0] - _pictures(session, z)[2]).mean() > 1e-3
+
+
+def test_each_latent_has_noise_of_its_own_and_truncation_pulls_it_to_the_fixed_noise():
+    torch.manual_seed(0)
+    generator = Generator(GanConfig(resolution=16, z_dim=32, w_dim=8, mapping_layers=1, channel_base=32,
+                                    channel_max=8))
+    layer = generator.layers[-1]
+    z = torch.randn(2, 32)
+    own = generator.latent_noise(layer, z, 1.0)
+    assert own.shape == (2, 1, 16, 16) and 0.7 < own.std() < 1.3  # about N(0, 1) per pixel
+    assert torch.equal(generator.latent_noise(layer, z, 1.0), own)  # a fixed function of z
+    assert (own[0] - own[1]).abs().mean() > 0.5  # two latents, two noise maps
+    assert (own - layer.fixed_noise).abs().mean() > 0.5
+    torch.testing.assert_close(generator.latent_noise(layer, z, 0.0), layer.fixed_noise.expand(2, -1, -1, -1))
+    half = generator.latent_noise(layer, z, 0.5)
+    assert 0.7 < half.std() < 1.3  # still unit variance between the two
+    # the projections are made again from their seeds: not in a checkpoint, the same in a new generator
+    assert "layers.0.noise_projection" not in generator.state_dict()
+    again = Generator(generator.config)
+    assert torch.equal(again.layers[-1].noise_projection, layer.noise_projection)
 
 
 class _RandomNoiseGraph(GanGraph):

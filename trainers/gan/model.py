@@ -11,7 +11,10 @@ demodulation coefficients): the same maths as a per-sample weight, with no
 batch-sized grouped convolution, so the traced ONNX graph keeps N free.
 Upsampling is bilinear (ONNX Resize), where the paper uses a transposed
 convolution and a FIR filter. The generator keeps the mean w (w_avg, tracked
-while training) for truncation, and fixed noise buffers so one z gives one picture.
+while training) for truncation. Training draws the noise at random; outside
+training each latent makes its own noise through fixed random projections
+(Generator.latent_noise), so one z and psi always give one picture, and psi 0
+the mean picture with the fixed noise.
 
 Discriminator: FromRGB at full resolution, residual blocks (two 3x3 convolutions,
 the second after a 2x average pool; a 1x1 skip; their sum over sqrt 2) down to
@@ -33,6 +36,7 @@ from torch import nn
 
 SQRT2 = math.sqrt(2.0)
 LEAK = 0.2
+NOISE_SEED = 9000  # the latent-to-noise projections' seeds: NOISE_SEED + the layer's index
 
 
 @dataclass
@@ -142,22 +146,26 @@ class ModulatedConv(nn.Module):
 class StyledLayer(nn.Module):
     """Modulated 3x3 conv, noise, bias, leaky ReLU; optionally doubling the size first."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, upsample: bool):
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, upsample: bool,
+                 z_dim: int, noise_seed: int):
         super().__init__()
         self.conv = ModulatedConv(in_channels, out_channels, 3, w_dim)
         self.upsample = upsample
         self.noise_strength = nn.Parameter(torch.zeros(()))
-        # the noise of the exported graph and the sample grids: fixed, so one z is one picture
+        # the noise of the mean picture (psi 0): fixed
         self.register_buffer("fixed_noise", torch.randn(1, 1, resolution, resolution))
+        # a fixed projection that turns a latent into this layer's noise map (see Generator.latent_noise);
+        # made again from its seed, so it is not kept in checkpoints
+        projection = torch.randn(z_dim, resolution * resolution, generator=torch.Generator().manual_seed(noise_seed))
+        self.register_buffer("noise_projection", projection / math.sqrt(z_dim), persistent=False)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, random_noise: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        """`noise` (N or 1, 1, H, W); None draws it at random for each picture (training)."""
         if self.upsample:
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         x = self.conv(x, w)
-        if random_noise:
+        if noise is None:
             noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device)
-        else:
-            noise = self.fixed_noise
         x = x + noise * self.noise_strength + self.conv.bias[None, :, None, None]
         return F.leaky_relu(x, LEAK) * SQRT2
 
@@ -177,21 +185,32 @@ class Generator(nn.Module):
         for resolution in config.resolutions:
             out_channels = config.channels(resolution)
             if resolution > 4:
-                self.layers.append(StyledLayer(in_channels, out_channels, config.w_dim, resolution, upsample=True))
+                self.layers.append(StyledLayer(in_channels, out_channels, config.w_dim, resolution, upsample=True,
+                                               z_dim=config.z_dim, noise_seed=NOISE_SEED + len(self.layers)))
             self.layers.append(StyledLayer(out_channels if resolution > 4 else in_channels, out_channels,
-                                           config.w_dim, resolution, upsample=False))
+                                           config.w_dim, resolution, upsample=False, z_dim=config.z_dim,
+                                           noise_seed=NOISE_SEED + len(self.layers)))
             self.to_rgb.append(ModulatedConv(out_channels, 3, 1, config.w_dim, demodulate=False))
             in_channels = out_channels
         self.register_buffer("w_avg", torch.zeros(config.w_dim))
 
-    def synthesis(self, ws: torch.Tensor, random_noise: bool = True) -> torch.Tensor:
-        """ws (N, num_ws, w_dim): layer i takes ws[:, i]; each ToRGB the w of the layer after it."""
+    def synthesis(self, ws: torch.Tensor, random_noise: bool = True, z: torch.Tensor | None = None,
+                  truncation: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """ws (N, num_ws, w_dim): layer i takes ws[:, i]; each ToRGB the w of the layer after it.
+        The noise: random (training), else made from `z` at `truncation` (latent_noise), else the fixed noise."""
         x = self.constant[None].expand(ws.shape[0], -1, -1, -1)
         picture = None
         layer = 0
         for index, to_rgb in enumerate(self.to_rgb):
             for _ in range(1 if index == 0 else 2):
-                x = self.layers[layer](x, ws[:, layer], random_noise)
+                styled = self.layers[layer]
+                if random_noise:
+                    noise = None
+                elif z is None:
+                    noise = styled.fixed_noise
+                else:
+                    noise = self.latent_noise(styled, z, truncation)
+                x = styled(x, ws[:, layer], noise)
                 layer += 1
             rgb = to_rgb(x, ws[:, layer]) + to_rgb.bias[None, :, None, None]
             if picture is not None:
@@ -215,9 +234,24 @@ class Generator(nn.Module):
             return ws
         return torch.cat([ws[:, :cutoff], self.ws(mix, truncation)[:, cutoff:]], dim=1)
 
+    @staticmethod
+    def latent_noise(layer: StyledLayer, z: torch.Tensor, truncation: torch.Tensor | float) -> torch.Tensor:
+        """A layer's noise for latent z, (N, 1, H, W): a fixed random projection of the normalised z (about
+        N(0, 1) per pixel), so each picture has noise of its own, the same for the same z, and a walk's
+        noise moves with its latent instead of lying still over every picture (one fixed noise map did
+        that: an immature generator draws much of its detail from the noise). Truncation pulls it towards
+        the fixed noise as it pulls w towards w_avg: psi 0 is the one mean picture."""
+        side = layer.fixed_noise.shape[-1]
+        z = z * torch.rsqrt(z.square().mean(dim=1, keepdim=True) + 1e-8)
+        own = (z @ layer.noise_projection).reshape(-1, 1, side, side)
+        psi = torch.as_tensor(truncation, dtype=z.dtype, device=z.device).reshape(-1, 1, 1, 1)
+        mixed = psi * own + (1 - psi) * layer.fixed_noise
+        return mixed * torch.rsqrt(psi.square() + (1 - psi).square())  # unit variance at every psi
+
     def forward(self, z: torch.Tensor, truncation: torch.Tensor | float = 1.0, random_noise: bool = False,
                 mix: torch.Tensor | None = None, cutoff: int | None = None) -> torch.Tensor:
-        return self.synthesis(self.mixed_ws(z, mix, cutoff, truncation), random_noise)
+        """Pictures of z: with random noise while training, else with each latent's own noise."""
+        return self.synthesis(self.mixed_ws(z, mix, cutoff, truncation), random_noise, z, truncation)
 
 
 class DiscriminatorBlock(nn.Module):

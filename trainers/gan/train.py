@@ -197,7 +197,7 @@ class GanTraining:
             average.copy_(current)  # w_avg and the fixed noise
 
     def made(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """The EMA generator's pictures for `z`, fixed noise, (N, 3, R, R) in [0, 1]."""
+        """The EMA generator's pictures for `z`, each with its latent's noise, (N, 3, R, R) in [0, 1]."""
         pictures = self.generator_ema(z.to(self.device), truncation=truncation, random_noise=False)
         return ((pictures + 1) / 2).clamp(0, 1)
 
