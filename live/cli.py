@@ -168,10 +168,80 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--samples", type=Path, help="a folder of pictures to probe with (default: built-in ones)")
     model.set_defaults(command=_model)
 
+    _add_gan_commands(commands)
+
     commands.add_parser("doctor", help="what this machine can run: providers, display, audio, cameras, OSC")
     for name, (_, summary) in TRAINER_COMMANDS.items():
         commands.add_parser(name, help=f"{summary} (`latentstage {name} --help`; needs the train extra)")
     return parser
+
+
+def _add_gan_commands(commands) -> None:
+    gan = commands.add_parser("gan", help="a GAN file's pictures: `gan sample MODEL -o GRID.png`, "
+                                          "`gan walk MODEL -o OUT.mp4 [--audio SONG]`")
+    actions = gan.add_subparsers(title="actions", required=True, metavar="ACTION")
+    sample = actions.add_parser("sample", help="a grid of seeded pictures at one truncation")
+    sample.add_argument("model", type=Path, help="GAN generator (.onnx, card kind gan)")
+    sample.add_argument("-o", "--output", type=Path, required=True, help="the grid (.png)")
+    sample.add_argument("--n", type=int, default=16, help="how many pictures (default 16)")
+    sample.add_argument("--psi", type=float, default=0.7, help="truncation: 0 the mean picture, 1 none (default 0.7)")
+    sample.add_argument("--seed", type=int, default=0, help="which latents (default 0)")
+    sample.add_argument("--upscale", type=Path, metavar="SR_MODEL", help="each picture through this super-resolution "
+                                                                         "model (kind sr, 4x)")
+    sample.add_argument("--aspects", type=Path, metavar="MANIFEST",
+                        help="each picture at the aspect ratio of a painting drawn from this `data paintings` "
+                             "manifest (MachineRay's shapes), fitted as --fit says")
+    sample.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover",
+                        help="with --aspects: cover crops the square (default), stretch unsquashes it")
+    sample.set_defaults(command=_gan, action="sample")
+    walk = actions.add_parser("walk", help="a video of a slerp walk through seeded keyframes; with --audio it "
+                                           "moves with the song's energy, jumps on its onsets and keeps its tempo")
+    walk.add_argument("model", type=Path, help="GAN generator (.onnx, card kind gan)")
+    walk.add_argument("-o", "--output", type=Path, required=True, help="the video (.mp4)")
+    walk.add_argument("--audio", type=Path, help="a song (WAV, FLAC, MP3, a video's sound) the walk dances to; "
+                                                 "muxed into the video, whose length it sets")
+    walk.add_argument("--seconds", type=float, help="length (default: the song's, else one loop of the keyframes)")
+    walk.add_argument("--fps", type=float, default=30.0, help="frames a second (default 30)")
+    shape = walk.add_mutually_exclusive_group()
+    shape.add_argument("--size", help="WIDTHxHEIGHT in even pixels (default 512x512)")
+    shape.add_argument("--aspect", help="width:height (16:9, 3:4) or a number, short side 512 pixels")
+    walk.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover",
+                      help="the square picture onto that aspect: cover crops (default), contain letterboxes, "
+                           "stretch unsquashes (MachineRay)")
+    walk.add_argument("--keyframes", type=int, default=6, help="seeded keyframes the walk loops through (default 6)")
+    walk.add_argument("--period", type=float, default=4.0, help="seconds from one keyframe to the next (default 4)")
+    walk.add_argument("--beats", type=float, default=8.0,
+                      help="with --audio, once the song's tempo is found: beats from one keyframe to the next")
+    walk.add_argument("--jitter", type=float, default=0.35,
+                      help="with --audio: an onset's kick, as a fraction of a typical latent's length")
+    walk.add_argument("--psi", type=float, default=0.7, help="truncation (default 0.7)")
+    walk.add_argument("--seed", type=int, default=0, help="which keyframes (default 0)")
+    walk.add_argument("--upscale", type=Path, metavar="SR_MODEL", help="each picture through this super-resolution "
+                                                                       "model (kind sr, 4x) before the fit")
+    walk.set_defaults(command=_gan, action="walk")
+
+
+def _gan(args: argparse.Namespace) -> int:
+    from live.show import gan_media
+
+    try:
+        if args.action == "sample":
+            grid = gan_media.sample_grid(args.model, args.output, args.n, args.psi, args.seed, upscale=args.upscale,
+                                         aspects=args.aspects, fit=args.fit)
+            print(f"{args.n} pictures at psi {args.psi:g} in {args.output} ({grid.shape[1]}x{grid.shape[0]})")
+            return 0
+        size = gan_media.aspect_size(args.aspect) if args.aspect else gan_media.parse_size(args.size or "512x512")
+        result = gan_media.walk_video(args.model, args.output, size, args.seconds, args.fps, args.keyframes,
+                                      args.psi, args.seed, args.period, args.fit, args.audio, args.beats, args.jitter,
+                                      args.upscale)
+    except gan_media.GanMediaError as error:
+        print(f"latentstage: {error}", file=sys.stderr)
+        return 2
+    tempo = f", tempo {result.tempo_bpm:.1f} BPM" if result.tempo_bpm else ""
+    sound = f"; sound: {result.sound} ({result.onsets} onsets{tempo})" if args.audio else ""
+    print(f"walked {result.frames} frames at {result.size[0]}x{result.size[1]} into {args.output} in "
+          f"{result.seconds:.1f} s{sound}")
+    return 0
 
 
 def _add_show_options(parser: argparse.ArgumentParser) -> None:

@@ -201,3 +201,32 @@ def _jack_answers(env: dict[str, str]) -> bool:
     this one's environment names the server only once it is up."""
     probe = "import rtmidi; rtmidi.MidiIn(rtmidi.API_UNIX_JACK, 'probe').get_ports()"
     return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def tiny_gan(tmp_path_factory) -> Path:
+    """An untrained 64x64 GAN generator (z 16, w 16, narrow), exported by the GAN exporter with its card."""
+    import torch
+
+    from exporters.gan import export_gan
+    from trainers.gan.model import GanConfig, Generator
+
+    torch.manual_seed(0)
+    config = GanConfig(resolution=64, z_dim=16, w_dim=16, mapping_layers=2, channel_base=256, channel_max=16)
+    path = tmp_path_factory.mktemp("models") / "gan-tiny.onnx"
+    export_gan(Generator(config), path, provenance={"command": "tests/conftest.py tiny_gan"})
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sr(tmp_path_factory) -> Path:
+    """A small untrained 4x super-resolution network (kind sr), exported with its card."""
+    import torch
+
+    from exporters.onnx import export
+    from trainers.sr.model import SRConfig, SRNetwork
+
+    torch.manual_seed(5)
+    path = tmp_path_factory.mktemp("models") / "sr-tiny.onnx"
+    export(SRNetwork(SRConfig(width=8, blocks=1)), path)
+    return path

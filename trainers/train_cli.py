@@ -8,7 +8,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-TRAINERS = {"pix2pix": "trainers.pix2pix.cli", "style": "trainers.style.cli", "sr": "trainers.sr.cli"}
+TRAINERS = {"gan": "trainers.gan.cli", "pix2pix": "trainers.pix2pix.cli", "sr": "trainers.sr.cli",
+            "style": "trainers.style.cli"}
 PROG = "latentstage train"
 
 

@@ -11,7 +11,7 @@ The kinds of model are not a closed list here: each kind registers itself
 (`register_card_kind`) with what its input may hold, the card fields a file of
 it must give and how its own fields read in a log line; the image models
 (pix2pix, style) in live.inference.model_io, the CPPN in
-live.inference.cppn_weights. A GAN brings its own registration.
+live.inference.cppn_weights, the GAN in live.inference.gan_generator.
 """
 from __future__ import annotations
 
@@ -43,12 +43,14 @@ class ModelCard:
     channel_order: Literal["RGB", "BGR"] = "RGB"
     size_multiple: int = 1  # height and width must be multiples of this
     native_size: tuple[int, int] | None = None  # (width, height) when the network is not size-free
-    # fields of the latent kinds (a CPPN's, registered as required there)
+    # fields of the latent kinds (a CPPN's and a GAN's, registered as required where each is run)
     z_dim: int | None = None
     c_dim: int | None = None
     scale: float | None = None  # a CPPN's default coordinate scale; an sr model's upscaling factor
     arch: str | None = None
     latent: tuple[float, ...] | None = None  # the latent it was made or fitted at: its "home" picture
+    w_dim: int | None = None  # a GAN's intermediate latent (its mapping network's output) size
+    resolution: int | None = None  # a GAN's square picture side, pixels
     # Provenance: how the file was made
     command: str = ""
     data: str = ""
@@ -108,12 +110,15 @@ class CardKind:
     inputs: tuple[str, ...]  # what its `input` may say: ("latent",), or the pictures an image model takes
     required: tuple[str, ...] = ()  # ModelCard fields a file of this kind must give
     describe: Callable[[ModelCard], str] | None = None  # its own fields, in a log line
+    # files written before its fields were card fields: the card made current before it is checked
+    upgrade: Callable[[ModelCard], ModelCard] | None = None
 
 
 _KINDS: dict[str, CardKind] = {}
 # Where the kinds this package brings register themselves; imported at the first look-up, so a card
 # reads the same whichever part of the program came to it first.
-_BUILT_IN = ("live.inference.model_io", "live.inference.cppn_weights", "live.inference.upscaler")
+_BUILT_IN = ("live.inference.model_io", "live.inference.cppn_weights", "live.inference.gan_generator",
+             "live.inference.upscaler")
 
 
 def register_card_kind(kind: CardKind) -> CardKind:
@@ -152,6 +157,9 @@ def _coerce(values: dict[str, object], source: str) -> ModelCard:
         if required not in kwargs:
             raise ModelCardError(f"{source}: metadata lacks {PREFIX}{required}")
     card = ModelCard(**kwargs)
+    kind = card_kind(card.kind)
+    if kind is not None and kind.upgrade is not None:
+        card = kind.upgrade(card)
     _check_choices(card, source)
     return card
 

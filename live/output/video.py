@@ -14,6 +14,7 @@ encoder options).
 """
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -159,3 +160,24 @@ class SoundTrack:
     def _encode(self, frame: av.AudioFrame | None) -> None:
         for encoded in self.stream.encode(frame):
             self.writer.mux(encoded)
+
+
+def song_track(files: contextlib.ExitStack, writer: VideoWriter, song: Path | None):
+    """A function that carries the song's first `seconds` into the writer's sound track, or None
+    without a song (or one with no sound). The track is added now, before any frame is written; the
+    song must have been decoded once already (by an audio input, a walk's analysis), so it is readable."""
+    if song is None:
+        return None
+    source = files.enter_context(av.open(str(song)))
+    if not source.streams.audio:
+        return None
+    stream = source.streams.audio[0]
+    track = SoundTrack(writer, stream)
+
+    def carry(seconds: float) -> None:
+        for packet in source.demux(stream):
+            if packet.pts is not None and packet.pts * packet.time_base >= seconds:
+                break
+            track.carry(packet)
+        track.finish()
+    return carry

@@ -85,6 +85,12 @@ class SceneSpec(Settings):
         """The model file the scene runs, if any (`check` reads its card)."""
         return None
 
+    def models(self) -> dict[tuple[str | int, ...], tuple[Path, tuple[str, ...]]]:
+        """Every model file the scene runs, by its key under the scene's block, with the card kinds each
+        may be (() takes any): `check` and preflight read each one's card before anything is loaded.
+        Its `model_file` as `model_kinds` say by default; a kind that runs a second model adds it."""
+        return {("model",): (self.model_file, self.model_kinds)} if self.model_file is not None else {}
+
     def files(self) -> dict[tuple[str | int, ...], Path]:
         """Every file the scene reads (model, media), by its key under the scene's block, as written:
         the show resolves each against its own folder and refuses one that does not exist."""

@@ -12,13 +12,12 @@ import dataclasses
 import importlib.resources
 import logging
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from live.control.parameters import Parameter
-from live.core.config import LocatedError, Settings
 from live.core.imaging import to_uint8
 from live.inference.cppn_weights import read_cppn_weights
 from live.inference.engine import Engine, EngineConfig, EngineError
@@ -30,38 +29,24 @@ from live.output.shaders import ShaderUnavailable
 from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.cppn_math import coordinates, keyframes
 from live.scenes.cppn_shader import fragment_source, shader_picture
-from live.scenes.latent_walk import LatentWalk
+from live.scenes.latent_walk import LatentWalk, WalkSettings
 
 log = logging.getLogger("latentstage.cppn")
 SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
 
 
-class CppnSceneConfig(Settings):
-    seed: int = 0  # which keyframes: the same seed gives the same morph
-    keyframes: int = Field(5, ge=1)
-    period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next
-    interp: Literal["slerp", "linear"] = "slerp"
+class CppnSceneConfig(WalkSettings):
     scale: float | None = Field(None, gt=0)  # None: the model's own default scale
     keep_aspect: bool = True  # round circles on a wide screen
     # None: keyframes anywhere in [-1, 1]. A number: keyframes within this distance (per
-    # dimension) of the model's home latent, so a fitted picture dissolves and comes back.
+    # dimension) of the model's home latent, so a fitted picture dissolves and comes back;
+    # with it, named keyframe 0 is home.
     wander: float | None = Field(None, ge=0)
     # shader: the GL renderer draws the CPPN with a fragment shader made from the model's weights (any
     # GPU, no CUDA); onnx: ONNX Runtime computes the pixels; auto: the shader where the renderer is a
     # GPU and compiles it, else onnx (on a CPU rasteriser such as llvmpipe the same CPU runs ONNX
     # Runtime's fused, tiled graph 2-4x faster than the shader: bench/cppn_shader_bench.py)
     backend: Literal["auto", "shader", "onnx"] = "auto"
-    # Names a show's cues move the latent to (`{scene: drift, keyframe: storm, fade: 4}`): name -> the
-    # index of one of this scene's seeded keyframes (0 .. keyframes - 1; with `wander`, 0 is home).
-    named_keyframes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _named_keyframes_exist(self) -> CppnSceneConfig:
-        for name, index in self.named_keyframes.items():
-            if index >= self.keyframes:
-                raise LocatedError(("named_keyframes", name), f"keyframe {index}, but the walk has {self.keyframes} "
-                                   f"(0 .. {self.keyframes - 1}); raise `keyframes` or pick one of those")
-        return self
 
 
 class CppnSceneSpec(SceneSpec):

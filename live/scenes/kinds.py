@@ -24,11 +24,12 @@ from live.control.bus import ControlBus
 from live.control.parameters import Parameter, show_parameters
 from live.scenes.contract import Scene, SceneContext, alias_name
 from live.scenes.cppn import CppnScene
+from live.scenes.gan import GanScene
 from live.scenes.pipeline import PipelineScene
 
 log = logging.getLogger("latentstage.scenes")
 
-BUILT_IN: tuple[type, ...] = (CppnScene, PipelineScene)
+BUILT_IN: tuple[type, ...] = (CppnScene, PipelineScene, GanScene)
 ENTRY_POINTS = "latentstage.scene_kinds"  # the group another package registers its scene kinds in
 
 

@@ -11,14 +11,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
+from live.core.config import LocatedError, Settings
 from live.core.curves import apply_curve
 from live.scenes.contract import KeyframeMove, Moment
 from live.scenes.cppn_math import interpolate, latent_at_position
 
 KICK_DECAY = 0.25  # seconds: an onset's kick to the latent fades with this time constant
+
+
+class WalkSettings(Settings):
+    """The walk's part of a latent kind's block in a show (`cppn:`, `gan:`); each kind adds its own."""
+
+    seed: int = 0  # which keyframes: the same seed gives the same walk
+    keyframes: int = Field(5, ge=1)
+    period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next at speed 1
+    interp: Literal["slerp", "linear"] = "slerp"
+    # Names a show's cues move the latent to (`{scene: drift, keyframe: storm, fade: 4}`): name -> the
+    # index of one of this scene's seeded keyframes (0 .. keyframes - 1).
+    named_keyframes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _named_keyframes_exist(self) -> WalkSettings:
+        for name, index in self.named_keyframes.items():
+            if index >= self.keyframes:
+                raise LocatedError(("named_keyframes", name), f"keyframe {index}, but the walk has {self.keyframes} "
+                                   f"(0 .. {self.keyframes - 1}); raise `keyframes` or pick one of those")
+        return self
 
 
 @dataclass

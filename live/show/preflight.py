@@ -28,8 +28,8 @@ def preflight(show: Show) -> None:
     the show that cannot deliver what it promises. Models are judged by their cards, before any is
     loaded, so a refusal is the only line the command writes."""
     for index, spec in enumerate(show.scenes):
-        if spec.model_file is not None:
-            _check_model(show, index, spec)
+        for key, (path, kinds) in spec.models().items():
+            _check_model(show, ("scenes", index, *key), spec, path, kinds)
     for index, spec in enumerate(show.scenes):
         for field, source in _sources(spec):
             try:
@@ -49,18 +49,19 @@ def preflight(show: Show) -> None:
             raise ShowError(f"{show.where(('osc', 'feedback'))}: {error}") from None
 
 
-def _check_model(show: Show, index: int, spec) -> None:
-    """A model file with a card, of a kind the scene's kind runs (a CPPN makes pictures from nothing;
-    a pipeline's model takes one)."""
-    where = show.where(("scenes", index, "model"))
+def _check_model(show: Show, key: tuple, spec, path: Path, kinds: tuple[str, ...]) -> None:
+    """A model file with a card, of a kind the scene runs there (a CPPN makes pictures from nothing; a
+    pipeline's model takes one; a GAN scene's upscaler is a super-resolution model)."""
+    where = show.where(key)
     try:
-        card = read_card(spec.model_file)
+        card = read_card(path)
     except EngineError as error:
         raise ShowError(f"{where}: {error}") from None
-    if spec.model_kinds and card.kind not in spec.model_kinds:
-        takes = " or ".join(spec.model_kinds)
-        raise ShowError(f"{where}: {spec.model_file.name} is a {card.kind} model, but scene {spec.name!r} is a "
-                        f"{spec.kind} scene, which runs {takes} models")
+    if kinds and card.kind not in kinds:
+        takes = " or ".join(kinds)
+        role = "" if key[-1] == "model" else f" as its {key[-1]}"  # a second model: the key says what for
+        raise ShowError(f"{where}: {path.name} is a {card.kind} model, but scene {spec.name!r} is a {spec.kind} "
+                        f"scene, which runs {takes} models{role}")
 
 
 def _sources(spec: BaseModel) -> list[tuple[str, SourceConfig]]:

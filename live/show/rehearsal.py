@@ -22,14 +22,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from live.control.osc_script import OscCue
 from live.output.render import open_renderer
-from live.output.video import SoundTrack, VideoWriter
+from live.output.video import VideoWriter, song_track
 from live.show.conductor import Conductor, show_audio
 from live.show.contact_sheet import ContactSheet
 from live.show.event_log import RecordedAudio, RecordedRun, replayed_frames
@@ -87,12 +86,13 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
     else:
         frames = ((index, index / fps) for index in range(frame_count))
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)
+    heard = audio_file or (show.audio.path if show.audio.kind == "file" and replay is None else None)
     started = time.perf_counter()
     try:
         stage.attach_renderer(renderer)
         with contextlib.ExitStack() as files:
             writer = files.enter_context(VideoWriter(out_path, *stage.output_size, fps))
-            song = _song_track(files, writer, audio_file)
+            song = song_track(files, writer, heard)  # the stand-in, else the show's own sound file
             bar = files.enter_context(tqdm(total=frame_count, desc="rehearsing", unit="frame", disable=not progress))
             files.enter_context(_log_lines_above_the_bar())
             for index, t in frames:
@@ -112,7 +112,7 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         conductor.stop()
     contact_sheet = sheet.save(Path(out_path).with_suffix(".png"), pixels)
     return RehearsalReport(Path(out_path), frame_count, frame_count / fps, time.perf_counter() - started,
-                           contact_sheet, str(audio_file) if audio_file is not None else "none")
+                           contact_sheet, str(heard) if heard is not None else "none")
 
 
 class _AboveTheBar:
@@ -151,26 +151,6 @@ def _show_reloads(show: Show, stage: Stage, conductor: Conductor, renderer) -> C
         if reloader.apply_now(text, stage, conductor, t, renderer) is None:
             log.warning("replay: the show file's edit at %.2f s cannot be used now: %s", t, reloader.problem)
     return reload
-
-
-def _song_track(files: contextlib.ExitStack, writer: VideoWriter, song: Path | None):
-    """A function that carries the song's first `seconds` into the preview's sound track, or None
-    without a song (or one with no sound). The track is added now, before any frame is written."""
-    if song is None:
-        return None
-    source = files.enter_context(av.open(str(song)))  # already decoded once by the audio input: readable
-    if not source.streams.audio:
-        return None
-    stream = source.streams.audio[0]
-    track = SoundTrack(writer, stream)
-
-    def carry(seconds: float) -> None:
-        for packet in source.demux(stream):
-            if packet.pts is not None and packet.pts * packet.time_base >= seconds:
-                break
-            track.carry(packet)
-        track.finish()
-    return carry
 
 
 def _save_png(pixels: np.ndarray, path: Path) -> None:

@@ -50,7 +50,7 @@ class Rehearsal:
 
 
 REHEARSALS = (
-    # five scenes (three CPPNs, pix2pix on a clip, style on a clip) through four quick crossfades
+    # five scenes (three CPPNs, the GAN, pix2pix on a clip) through four quick crossfades
     Rehearsal("demo.yaml", 2.0, [_osc(0.0, "fade", 0.25), *(_osc(at, "scene/next") for at in (0.3, 0.7, 1.1, 1.5))]),
     # the camera scene, then the idle CPPN faded in by hand
     Rehearsal("mirror.yaml", 1.5, [_osc(0.0, "fade", 0.4), _osc(0.8, "scene/next")], camera=True),
@@ -59,6 +59,8 @@ REHEARSALS = (
     Rehearsal("theatre.yaml", 3.0, [_osc(at, "go") for at in (0.2, 0.8, 1.4, 2.2, 2.6)]),
     # LFO and onset mappings in silence, a controller's fader setting the fade, a scene change
     Rehearsal("vj.yaml", 1.5, [{"at": 0.0, "address": "/1/fader1", "args": [0.05]}, _osc(0.5, "scene/next")]),
+    # the painter to its own groove, then a quick crossfade to the same walk drawn through the sr model
+    Rehearsal("machineray.yaml", 1.5, [_osc(0.0, "fade", 0.25), _osc(0.8, "scene/next")]),
 )
 
 
@@ -66,7 +68,8 @@ def model_digests(root: Path, show: str) -> dict[str, str]:
     """sha256 of each model file a show's scenes name, by its path under the checkout."""
     path = root / "shows" / show
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    models = sorted({(path.parent / scene["model"]).resolve() for scene in spec["scenes"] if "model" in scene})
+    models = sorted({(path.parent / scene[key]).resolve() for scene in spec["scenes"] for key in ("model", "upscale")
+                     if key in scene})
     return {str(model.relative_to(root.resolve())): _sha256(model.read_bytes()) for model in models}
 
 

@@ -29,7 +29,7 @@ CASES = {
     "unknown_top_key": (3, "lenght", "unknown key; did you mean 'length'?"),
     "misspelt_scenes": (4, "scense", "unknown key; did you mean 'scenes'?"),
     "misspelt_scene_key": (5, "scenes[0].modle", "unknown key; did you mean 'model'?"),
-    "unknown_scene_kind": (4, "scenes[0].kind", "there is no kind 'gan' here; kinds are: cppn, pipeline"),
+    "unknown_scene_kind": (4, "scenes[0].kind", "there is no kind 'diffusion' here; kinds are: cppn, pipeline, gan"),
     "wrong_type": (2, "output.fps", "Input should be a valid number"),
     "missing_model": (3, "scenes[0].model", ("scene 'drift' names ../../../models/cppn-nowhere.onnx, which does "
                                              "not exist")),

@@ -156,7 +156,8 @@ def test_doctor_with_a_display_and_a_sound_server_finds_the_screen_and_an_input(
 # --- every bundled show -----------------------------------------------------------------------------------------
 
 def test_the_bundled_shows_are_the_ones_the_readme_names():
-    assert [show.name for show in BUNDLED_SHOWS] == ["demo.yaml", "mirror.yaml", "snowman.yaml", "theatre.yaml", "vj.yaml"]
+    assert [show.name for show in BUNDLED_SHOWS] == ["demo.yaml", "machineray.yaml", "mirror.yaml", "snowman.yaml",
+                                                     "theatre.yaml", "vj.yaml"]
 
 
 @pytest.mark.parametrize("show", BUNDLED_SHOWS, ids=lambda path: path.stem)

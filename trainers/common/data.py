@@ -52,8 +52,8 @@ def picture_files(folder: str | Path, what: str = "pictures", recursive: bool = 
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
-    candidates = folder.rglob("*") if recursive else folder.iterdir()
-    files = sorted(path for path in candidates
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    files = sorted(path for path in found
                    if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file())
     if not files:
         raise ValueError(f"{folder}: no {what} ({', '.join(IMAGE_SUFFIXES)})")
@@ -61,10 +61,11 @@ def picture_files(folder: str | Path, what: str = "pictures", recursive: bool = 
 
 
 class ImageFolder(Dataset):
-    """The pictures of one folder (not its sub-folders), in sorted file-name order, each fitted to `size`."""
+    """The pictures of one folder (with `recursive`, of its sub-folders too), in sorted path order, each
+    fitted to `size`."""
 
-    def __init__(self, folder: str | Path, size: tuple[int, int], channels: int = 3):
-        self.files = picture_files(folder)
+    def __init__(self, folder: str | Path, size: tuple[int, int], channels: int = 3, recursive: bool = False):
+        self.files = picture_files(folder, recursive=recursive)
         self.size = size  # (width, height) in pixels
         self.channels = channels
 

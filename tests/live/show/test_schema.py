@@ -193,7 +193,7 @@ cues:
     ("{at: 1, scene: drift, keyframe: strom}", (":8: cues[0].keyframe: scene 'drift' has no keyframe named 'strom'; "
                                                 "did you mean 'storm'? it has: calm, storm")),
     ("{at: 1, scene: edges, keyframe: storm}", (":8: cues[0].keyframe: scene 'edges' is a pipeline scene; "
-                                                "only a cppn scene has a latent")),
+                                                "only a cppn or gan scene has a latent")),
 ])
 def test_a_keyframe_cue_names_a_keyframe_of_its_cppn_scene(tmp_path, cue, problem):
     message = error_of(tmp_path, KEYFRAMED + f"  - {cue}\n")
