@@ -43,7 +43,7 @@ import numpy as np
 from PIL import Image, ImageDraw, UnidentifiedImageError
 from tqdm import tqdm
 
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 from trainers.common.images import image_grid, save_png
 from trainers.gan.frame_finder import FrameCut, FrameSettings, find_frame
 

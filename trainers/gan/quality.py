@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from trainers.common.files import atomic_file
+from live.core.atomic_file import atomic_file
 from trainers.common.images import save_png
 from trainers.common.loop import Callback, Trainer
 from trainers.common.plots import save_loss_plot

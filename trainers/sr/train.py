@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 import torch
 
+from live.core.atomic_file import atomic_file
 from trainers.common.batches import Batches
 from trainers.common.callbacks import LOSS_PLOT_NAME, Periodic, standard_callbacks
 from trainers.common.distributed import Placement
-from trainers.common.files import atomic_file
 from trainers.common.images import image_grid
 from trainers.common.loop import Callback, Trainer
 from trainers.common.loss_networks import LossNetwork, loss_network
