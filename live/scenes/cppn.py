@@ -29,7 +29,7 @@ from live.output.shaders import ShaderUnavailable
 from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.cppn_math import coordinates, keyframes
 from live.scenes.cppn_shader import fragment_source, shader_picture
-from live.scenes.latent_walk import LatentWalk, WalkSettings
+from live.scenes.latent_walk import LatentWalk, ResumesItsWalk, WalkSettings
 
 log = logging.getLogger("latentstage.cppn")
 SHADER = "GL shader"  # what `providers` says when the renderer's shader draws the scene
@@ -71,7 +71,7 @@ class CppnSceneSpec(SceneSpec):
         return tuple(self.cppn.named_keyframes)
 
 
-class CppnScene(SceneBase):
+class CppnScene(ResumesItsWalk, SceneBase):
     kind = "cppn"
     namespace = "cppn"
     spec_type = CppnSceneSpec
@@ -185,13 +185,6 @@ class CppnScene(SceneBase):
                 log.warning("scene %r: cannot make a shader of the new %s (%s); running on ONNX Runtime",
                             self.name, engine.path.name, error)
                 self._program = None
-
-    def resume_state(self) -> dict:
-        return {"walk": self.walk.state()}
-
-    def resume(self, state: dict) -> None:
-        if "walk" in state:
-            self.walk.restore(state["walk"])
 
     def warm_up(self, width: int, height: int) -> None:
         moment = Moment(0.0, defaults(self.parameters))

@@ -31,7 +31,7 @@ from live.inference.gan_generator import GanGenerator, gaussian_latents
 from live.inference.upscaler import Upscaler
 from live.scenes.contract import Moment, Picture, SceneBase, SceneContext, SceneSpec, defaults
 from live.scenes.filters import fit_to
-from live.scenes.latent_walk import LatentWalk, WalkSettings
+from live.scenes.latent_walk import LatentWalk, ResumesItsWalk, WalkSettings
 
 
 class GanSceneConfig(WalkSettings):
@@ -70,7 +70,7 @@ class GanSceneSpec(SceneSpec):
         return tuple(self.gan.named_keyframes)
 
 
-class GanScene(SceneBase):
+class GanScene(ResumesItsWalk, SceneBase):
     kind = "gan"
     namespace = "gan"
     spec_type = GanSceneSpec

@@ -145,3 +145,16 @@ class LatentWalk:
     def _advance(self, t: float, speed: float) -> None:
         self._position += speed * (t - self._t) / self.period
         self._t = t
+
+
+class ResumesItsWalk:
+    """For a scene kind whose latent walks (`self.walk`): a resumed show carries the walk on from where it was."""
+
+    walk: LatentWalk
+
+    def resume_state(self) -> dict:
+        return {"walk": self.walk.state()}
+
+    def resume(self, state: dict) -> None:
+        if "walk" in state:
+            self.walk.restore(state["walk"])

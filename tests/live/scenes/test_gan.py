@@ -97,3 +97,20 @@ def test_an_upscaler_draws_the_square_four_times_larger_before_the_fit(tiny_gan,
     made = sharp.render(at(sharp, 1.0), 256, 256)
     assert np.array_equal(made, expected)
     assert difference(made, plain.render(at(plain, 1.0), 256, 256)) > 0  # not the plain bilinear enlargement
+
+
+def test_a_resumed_scene_carries_its_walk_on_from_where_it_was(tiny_gan):
+    """A show resumed after a crash: the scene built afresh takes the state the running one gave."""
+    import json
+
+    running = scene(tiny_gan, keyframes=4, period=2.0)
+    for step in range(1, 31):  # 3 s at 10 fps, at half speed, with a kick at 2 s
+        running.render(at(running, step / 10, onset=step == 20, speed=0.5, jitter=0.5), 32, 32)
+    state = json.loads(json.dumps(running.resume_state()))  # as it goes through the file
+    resumed, fresh = scene(tiny_gan, keyframes=4, period=2.0), scene(tiny_gan, keyframes=4, period=2.0)
+    resumed.resume(state)
+    moment = at(running, 3.1, speed=0.5, jitter=0.5)
+    expected = running.render(moment, 32, 32).copy()
+    carried = resumed.render(moment, 32, 32).astype(int)
+    assert np.abs(carried - expected).max() <= 1  # the same latent (float32 through JSON): the same picture
+    assert difference(fresh.render(moment, 32, 32), expected) > 0.5  # afresh, a speed-0.5 walk is elsewhere
