@@ -111,6 +111,6 @@ def test_a_resumed_scene_carries_its_walk_on_from_where_it_was(tiny_gan):
     resumed.resume(state)
     moment = at(running, 3.1, speed=0.5, jitter=0.5)
     expected = running.render(moment, 32, 32).copy()
-    carried = resumed.render(moment, 32, 32).astype(int)
-    assert np.abs(carried - expected).max() <= 1  # the same latent (float32 through JSON): the same picture
+    carried = resumed.render(moment, 32, 32)
+    assert difference(carried, expected) < 0.1  # the same latent, give or take float32 through JSON
     assert difference(fresh.render(moment, 32, 32), expected) > 0.5  # afresh, a speed-0.5 walk is elsewhere
