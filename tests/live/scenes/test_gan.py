@@ -104,13 +104,13 @@ def test_a_resumed_scene_carries_its_walk_on_from_where_it_was(tiny_gan):
     import json
 
     running = scene(tiny_gan, keyframes=4, period=2.0)
-    for step in range(1, 31):  # 3 s at 10 fps, at half speed, with a kick at 2 s
-        running.render(at(running, step / 10, onset=step == 20, speed=0.5, jitter=0.5), 32, 32)
+    for step in range(1, 31):  # 3 s at 10 fps, at half speed (an onset's kick, gone in a second, is not kept)
+        running.render(at(running, step / 10, speed=0.5), 32, 32)
     state = json.loads(json.dumps(running.resume_state()))  # as it goes through the file
     resumed, fresh = scene(tiny_gan, keyframes=4, period=2.0), scene(tiny_gan, keyframes=4, period=2.0)
     resumed.resume(state)
-    moment = at(running, 3.1, speed=0.5, jitter=0.5)
+    moment = at(running, 3.1, speed=0.5)
     expected = running.render(moment, 32, 32).copy()
     carried = resumed.render(moment, 32, 32)
-    assert difference(carried, expected) < 0.1  # the same latent, give or take float32 through JSON
+    assert difference(carried, expected) < 0.05  # the same latent, give or take float32 through JSON
     assert difference(fresh.render(moment, 32, 32), expected) > 0.5  # afresh, a speed-0.5 walk is elsewhere
