@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from trainers.common.batches import Batches
 from trainers.common.callbacks import LOSS_PLOT_NAME, standard_callbacks
+from trainers.common.config_checks import require_counts
 from trainers.common.data import Frames, ImageFolder
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
@@ -69,9 +70,7 @@ class TrainConfig:
     credit: str = ""  # the data's source and licence, for the card
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "r1_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        require_counts(self, ("batch_size", "r1_every"))
         if self.steps < 0:
             raise ValueError(f"steps must be 0 or more, got {self.steps}")
         if not 0 <= self.style_mixing <= 1:

@@ -24,6 +24,7 @@ import torch
 from live.core.atomic_file import atomic_file
 from trainers.common.batches import Batches
 from trainers.common.callbacks import LOSS_PLOT_NAME, Periodic, standard_callbacks
+from trainers.common.config_checks import require_counts, require_weights
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
 from trainers.common.loop import Callback, Trainer
@@ -70,17 +71,11 @@ class TrainConfig:
     data_licence: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "holdout_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        require_counts(self, ("steps", "batch_size", "holdout_every"))
         if self.patch < 4 * self.network.scale or self.patch % self.network.scale:
             raise ValueError(f"patch must be a multiple of the scale {self.network.scale} and at least "
                              f"{4 * self.network.scale} pixels, got {self.patch}")
-        for name in ("lr", "pixel_weight", "perceptual_weight", "max_blur"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0 or (name == "lr" and value == 0):
-                raise ValueError(f"{name.replace('_', '-')} must be {'positive' if name == 'lr' else '0 or more'}, "
-                                 f"got {value}")
+        require_weights(self, ("lr", "pixel_weight", "perceptual_weight", "max_blur"))
         if self.sample_every < 0:
             raise ValueError(f"sample-every must be 0 or more, got {self.sample_every}")
 

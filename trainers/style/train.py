@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from trainers.common.batches import Batches
 from trainers.common.callbacks import LOSS_PLOT_NAME, standard_callbacks
+from trainers.common.config_checks import require_counts, require_weights
 from trainers.common.data import Frames, ImageFolder, load_picture, read_video_frames
 from trainers.common.distributed import Placement
 from trainers.common.images import image_grid
@@ -75,16 +76,10 @@ class TrainConfig:
     data_licence: str = ""  # where the style and content pictures come from and their licences, for the card
 
     def __post_init__(self) -> None:
-        for name in ("steps", "size", "style_size", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        require_counts(self, ("steps", "size", "style_size", "batch_size"))
         if self.size < 16:
             raise ValueError(f"size must be at least 16 pixels (VGG halves it three times), got {self.size}")
-        for name in ("lr", "content_weight", "style_weight", "tv_weight", "temporal_weight"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0 or (name == "lr" and value == 0):
-                raise ValueError(f"{name.replace('_', '-')} must be {'positive' if name == 'lr' else '0 or more'}, "
-                                 f"got {value}")
+        require_weights(self, ("lr", "content_weight", "style_weight", "tv_weight", "temporal_weight"))
         if self.sample_every < 0:
             raise ValueError(f"sample-every must be 0 or more, got {self.sample_every}")
 
