@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 AudioFeature = Literal["level", "bass", "low_mid", "high_mid", "high", "flux", "onset", "onset_strength", "beat"]
 AUDIO_FEATURES: tuple[str, ...] = get_args(AudioFeature)
+CameraFeature = Literal["presence"]  # read from the camera's frames (live.inputs.presence), 0..1
 LfoShape = Literal["sine", "triangle", "saw", "square"]
 CONTINUOUS = ("float", "int")  # parameter kinds a modulator moves; the others it sets
 MODULATION_RULE = """\
@@ -92,6 +93,7 @@ def feature_value(features: Mapping[str, float] | object | None, name: str) -> f
 
 # --- the show file's declarations ------------------------------------------------------------------
 
+MAPPING_SOURCES = ("audio", "camera", "osc", "midi", "key", "lfo")
 OSC_ADDRESS = re.compile(r"^(/[^\s#*,?\[\]{}/]+)+$")  # a concrete address: no spaces, no OSC patterns
 KEY_NAME = re.compile(r"^([!-~]|[a-z][a-z0-9_]*)$")  # one printable character, or a word: "j", "space", "f1"
 
@@ -108,6 +110,7 @@ class MappingConfig(Settings):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)  # `in` is a Python keyword: in_ in code
 
     audio: AudioFeature | None = None
+    camera: CameraFeature | None = None  # who is in front of the camera: the bus input camera:presence
     osc: str | None = None  # a controller's own address, e.g. /1/fader1
     midi: MidiSource | None = None  # a MIDI control: {cc: 21, channel: 1}, {note: 36}, {pitchbend: true}
     key: str | None = None  # held = 1, released = 0
@@ -144,10 +147,10 @@ class MappingConfig(Settings):
 
     @model_validator(mode="after")
     def _one_source(self) -> MappingConfig:
-        given = [name for name in ("audio", "osc", "midi", "key", "lfo") if getattr(self, name) is not None]
+        given = [name for name in MAPPING_SOURCES if getattr(self, name) is not None]
         if len(given) != 1:
             found = ", ".join(given) if given else "none"
-            raise ValueError(f"a mapping needs exactly one source among audio, osc, midi, key, lfo; found {found}")
+            raise ValueError(f"a mapping needs exactly one source among {', '.join(MAPPING_SOURCES)}; found {found}")
         return self
 
     @property
@@ -155,6 +158,8 @@ class MappingConfig(Settings):
         """A short label for messages: "audio:bass", "osc:/1/fader1", "key:j", "lfo:sine/2s"."""
         if self.audio is not None:
             return f"audio:{self.audio}"
+        if self.camera is not None:
+            return f"camera:{self.camera}"
         if self.osc is not None:
             return f"osc:{self.osc}"
         if self.midi is not None:
@@ -166,12 +171,15 @@ class MappingConfig(Settings):
 
     @property
     def modulates(self) -> bool:
-        """Audio and LFOs move a parameter around its base; controllers (OSC, MIDI, keys) set the base."""
-        return self.audio is not None or self.lfo is not None
+        """Audio, the camera's presence and LFOs move a parameter around its base; controllers (OSC, MIDI,
+        keys) set the base."""
+        return self.audio is not None or self.camera is not None or self.lfo is not None
 
     @property
     def input_key(self) -> str | None:
-        """The raw bus input a controller mapping reads ("osc:/1/fader1", "key:j", "midi:*/cc/1/21")."""
+        """The raw bus input a mapping reads ("osc:/1/fader1", "key:j", "midi:*/cc/1/21", "camera:presence")."""
+        if self.camera is not None:
+            return f"camera:{self.camera}"
         if self.osc is not None:
             return f"osc:{self.osc}"
         if self.key is not None:

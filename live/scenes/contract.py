@@ -34,6 +34,7 @@ from pydantic import Field
 from live.control.parameters import Parameter, Value
 from live.core.clock import Clock
 from live.core.config import Settings
+from live.core.frames import Frame
 from live.inference.engine import Engine, EngineConfig
 from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
 
@@ -74,6 +75,8 @@ class SceneSpec(Settings):
 
     # True for a kind whose scenes have a latent a cue can move to a named keyframe
     has_latent: ClassVar[bool] = False
+    # True for a kind whose scenes render from an input's frames (a camera, a video): presence can watch them
+    reads_frames: ClassVar[bool] = False
     # The model card kinds its model may be (`check` and preflight read the card); () takes any
     model_kinds: ClassVar[tuple[str, ...]] = ()
     naming_keyframes: ClassVar[str] = ""  # how its block names them, for a show that names none
@@ -161,6 +164,11 @@ class Scene(Protocol):
         """(H, W, 3) or (H, W) uint8: the input frame its last render was made from (the flicker figure
         sets the output's change against it); None for a scene with no input."""
 
+    def input_frame(self, t: float) -> Frame | None:
+        """The input frame it would render from at t (seconds of show time), whether it is on screen or not:
+        live, its source's newest; in rehearsal, the one that belongs to t. None for a scene with no input,
+        or none yet (presence watches a scene's room through it)."""
+
     def warm_up(self, width: int, height: int) -> None:
         """Load and run once at this size, so the first cue never waits."""
 
@@ -234,6 +242,9 @@ class SceneBase:
 
     def wait_until_ready(self, timeout: float) -> bool:
         return True
+
+    def input_frame(self, t: float) -> Frame | None:
+        return None
 
     def health(self) -> str:
         return "ok"

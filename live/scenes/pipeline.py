@@ -68,6 +68,7 @@ class PipelineSceneSpec(SceneSpec):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
     model_kinds: ClassVar[tuple[str, ...]] = ("pix2pix", "style")  # models that take a picture
+    reads_frames: ClassVar[bool] = True
 
     kind: Literal["pipeline"]
     source: SourceConfig
@@ -174,6 +175,11 @@ class PipelineScene(SceneBase):
 
     def health(self) -> str:
         return self.source.status().message
+
+    def input_frame(self, t: float) -> Frame | None:
+        if self.rehearsal:
+            return self.source.frame_at(t)
+        return self.source.mailbox.newest() if self.source.status().healthy else None
 
     def input_status(self) -> str:
         status = self.source.status()

@@ -18,7 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from live.control.bus import SHOW, ControlBus
@@ -30,10 +30,13 @@ from live.control.osc_script import OscCue, OscScript
 from live.core.clock import Clock
 from live.core.curves import Curve, apply_curve
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
+from live.inputs.presence import PresenceConfig
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
+from live.show.attract import Attract
 from live.show.controllers import show_controllers
 from live.show.director import Director
+from live.show.room import Room
 from live.show.schema import Cue, Show
 from live.show.stage import Layers, Stage
 from live.show.tempo import Beat, Tempo
@@ -74,6 +77,9 @@ class Conductor:
         self.fired: list[tuple[float, Cue]] = []  # (when, cue) for each cue the last update fired
         self.rendered: dict[str, Moment] = {}  # scene -> the moment the last step rendered it at
         self.journal: Callable[[ControlBus], None] | None = None  # starts an event log's journal on a bus
+        self.room: Room | None = None  # presence, when the show watches the room
+        self.attract: Attract | None = None  # the attract mode, when the show has one
+        self._watch_the_room(show)
         for controller in controllers:
             self.add(controller)
 
@@ -95,6 +101,21 @@ class Conductor:
         if osc_script:
             controllers.append(OscScript(osc_script, show.osc.prefix))
         return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal)
+
+    def _watch_the_room(self, show: Show) -> None:
+        """Presence and the attract mode for `show` (a reloaded show keeps the room's estimate when it
+        watches the same scene, and the attract mode's state when it attracts to the same scene)."""
+        room, attract = self.room, self.attract
+        self.room = None
+        if show.watches_the_room:
+            same = room is not None and room.scene == show.watched_scene
+            self.room = room if same else Room(show.watched_scene, show.presence or PresenceConfig())
+        self.attract = None
+        if show.attract is not None:
+            names = [scene.name for scene in show.scenes]
+            self.attract = Attract(show.attract, names.index(show.attract.scene), names)
+            if attract is not None and attract.names[attract.scene] == show.attract.scene:
+                self.attract = replace(attract, config=show.attract, scene=self.attract.scene, names=names)
 
     def add(self, controller: Controller) -> None:
         """One more controller on the show's bus (before `start`)."""
@@ -144,6 +165,7 @@ class Conductor:
             if self.tempo is not None:
                 self.tempo.start()
         self.show, self.bus = show, bus
+        self._watch_the_room(show)
         self.mapper = Mapper(show.mappings, bus)
         self._cue_settings = self._cue_settings.carried_over(bus, scenes)
         self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
@@ -159,7 +181,7 @@ class Conductor:
         """The frame at t (seconds of show time), the one step the live loop and a rehearsal share:
         read the controls, direct the stage's scenes, and compose each scene at this frame's moment
         (`rendered` keeps those moments). copy=True hands the layers to another thread."""
-        self.update(t, stage.director)
+        self.update(t, stage.director, stage.scenes)
         self.rendered = {}
         return stage.frame_at(t, copy=copy, moment_for=self._rendered_moment)
 
@@ -169,14 +191,17 @@ class Conductor:
         frame's tick with everything else: a switch that arrives while the frame is drawn is the next one's)."""
         return self._mirror
 
-    def update(self, t: float, director: Director) -> None:
+    def update(self, t: float, director: Director, scenes: list[Scene] = ()) -> None:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
         each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
-        the frame sees each of them whole, and `outside_writes` says how many it has seen."""
+        the frame sees each of them whole, and `outside_writes` says how many it has seen. `scenes`:
+        the stage's, for the room's presence (read from one of them)."""
         self._t = t
         with self.bus.tick() as self.outside_writes:
             for controller in self.controllers:
                 controller.poll(t)
+            if self.room is not None:
+                self.room.update(t, list(scenes), self.bus)
             self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
             self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
             if self.tempo is not None:
@@ -185,6 +210,9 @@ class Conductor:
                 self._beats = self.tempo.update(t, self.features, osc_beats)
             self.mapper.update(t, self.features)
             self._direct(t, director)
+            if self.attract is not None and self.room is not None:
+                self.attract.update(t, self.room.presence, self.room.activity, director)
+                self._show_on_the_bus(director, t)
             self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
                             for scene, names in self._parameter_names.items()}
             self._mirror = bool(self.bus.get("mirror"))
@@ -205,6 +233,8 @@ class Conductor:
         """HUD lines: audio health and level, the controllers' traffic and problems, a cue list's standby
         cue, and the on-screen scene's parameters as it renders them, a `*` on those a performer holds."""
         lines = [self._status_line()]
+        if self.room is not None:
+            lines.append(self._room_line())
         if self.tempo is not None:
             lines.append(self.tempo.hud_line(self._t))
         if self.standby:
@@ -216,6 +246,11 @@ class Conductor:
                 f"{name} {_short(value)}{'*' if ours and self.bus.held(f'{scene.name}.{name}') else ''}"
                 for name, value in values.items()))
         return lines
+
+    def _room_line(self) -> str:
+        """'presence 0.42', or the attract mode's line ('attract since 21:14, presence 0.02')."""
+        presence = self.room.presence
+        return self.attract.hud_line(presence, self._t) if self.attract is not None else f"presence {presence:.2f}"
 
     def _status_line(self) -> str:
         audio = self.audio.status()
@@ -252,17 +287,29 @@ class Conductor:
                 moves = (presses - self._seen_presses[trigger]) * step  # two presses within a frame: two scenes
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
-        on_screen = names[director.composition_at(t).scene]  # fires the cues due by t
+        director.composition_at(t)  # fires the cues due by t
         self.fired = director.fired_between(self._directed_until, t)
         for at, cue in self.fired:
             self._cue_settings.fire(cue, at)
         self._directed_until = t
         self._cue_settings.glide(t)
         self.standby = _standby_line(director)
+        self._show_on_the_bus(director, t)
+
+    def _show_on_the_bus(self, director: Director, t: float) -> None:
+        """The bus's `scene` set to the scene on screen at t, whoever put it there (a cue, scene.next, attract),
+        without taking that for a performer's command."""
+        on_screen = self.show.scenes[director.composition_at(t).scene].name
         if self.bus.get("scene") != on_screen:
             self.bus.set("scene", on_screen, source="director")
-            version += 1
-        self._seen_scene_version = version
+        self._seen_scene_version = self.bus.version("scene")
+
+    def frame_rate(self, t: float, director: Director) -> float:
+        """Frames a second to compose at t (seconds of show time): the show's, or the attract mode's lower
+        rate while its scene is alone on screen. (A frame-rate ladder would take the attract mode's wish
+        as one more reason to step down.)"""
+        fps = self.show.output.fps
+        return self.attract.frame_rate(fps, director, t) if self.attract is not None else fps
 
 
 @dataclass

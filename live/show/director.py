@@ -8,6 +8,10 @@ after the previous one has passed, or GO is pressed (GO fires the standby cue,
 whatever it waits for); the fired cues are then a timeline like any other, and
 a rehearsal that presses GO at the same times gets the same frames. A
 performer's manual scene change overrides the cues until the next one fires.
+An attract scene (live.show.attract: nobody in front of the camera) holds the
+screen over the cues and the performer's changes: it glides in over its fade
+and, on waking, gives the screen back to whatever they say is on it by then;
+a performer picking a scene ends it at once.
 A cue that says `quantise: beat` (or `bar`) waits, once its trigger has come,
 for the next beat (or first beat of a bar) of the show's tempo: a fixed grid,
 or the beats the show's leading tempo source reports (live.show.tempo: the audio
@@ -16,7 +20,7 @@ tracker, `/latentstage/beat`, Ableton Link, MIDI clock), at their own times.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from live.core.curves import Curve, apply_curve
 from live.show.schema import Cue, Show
@@ -38,6 +42,18 @@ class _Change:
     curve: Curve = "smooth"  # the mappings' curves; smooth starts and ends a fade without a kink
 
 
+@dataclass(frozen=True)
+class _Attract:
+    """The attract scene holding the screen: since `at` (raw clock seconds), faded in over `fade`; once woken at
+    `woke_at`, fading back out over `wake_fade`."""
+
+    scene: int
+    at: float
+    fade: float
+    woke_at: float | None = None
+    wake_fade: float = 0.0
+
+
 class Director:
     def __init__(self, show: Show):
         self.show = show
@@ -50,6 +66,7 @@ class Director:
             for cue in self._cues:
                 self._fire(cue.at)
         self._manual: _Change | None = None
+        self._attract: _Attract | None = None
 
     @classmethod
     def continuing(cls, show: Show, before: Director, t: float) -> Director:
@@ -71,6 +88,10 @@ class Director:
             scene = names.index(before.show.scenes[manual.scene].name)
             director._manual = _Change(manual.at, scene, manual.fade,
                                        names.index(previous) if previous in names else scene, manual.curve)
+        attract = before._attract
+        if attract is not None and before.show.scenes[attract.scene].name in names:
+            scene = names.index(before.show.scenes[attract.scene].name)
+            director._attract = _Attract(scene, attract.at, attract.fade, attract.woke_at, attract.wake_fade)
         return director
 
     def state(self) -> dict:
@@ -210,11 +231,40 @@ class Director:
         return t % self.show.length if self.show.length else t
 
     def select(self, scene: int, t: float, fade: float = 0.0) -> None:
-        """Cut or fade to `scene` now (t in seconds), ahead of the cue list."""
+        """Cut or fade to `scene` now (t in seconds), ahead of the cue list (and of an attract scene)."""
         on_screen = self.composition_at(t).scene
         self._manual = _Change(t, scene % len(self.show.scenes), fade, on_screen)
+        self._attract = None
+
+    def attract(self, scene: int, t: float, fade: float) -> None:
+        """From t (seconds), glide to `scene` over `fade` seconds and hold it there until `wake`."""
+        self._attract = _Attract(scene, t, fade)
+
+    def wake(self, t: float, fade: float) -> None:
+        """From t (seconds), give the screen back to the cues and the performer over `fade` seconds."""
+        if self.attracting:
+            self._attract = replace(self._attract, woke_at=t, wake_fade=fade)
+
+    @property
+    def attracting(self) -> bool:
+        """Whether an attract scene holds the screen (not yet woken)."""
+        return self._attract is not None and self._attract.woke_at is None
 
     def composition_at(self, t: float) -> Composition:
+        """Which scenes are on screen at t and how far a crossfade between them has gone."""
+        beneath = self._directed_at(t)
+        attract = self._attract
+        if attract is None:
+            return beneath
+        if attract.woke_at is None or t < attract.woke_at:
+            return _faded(attract.scene, beneath.scene, t - attract.at, attract.fade)
+        if t - attract.woke_at >= attract.wake_fade:
+            self._attract = None  # woken and faded out: the cues and the performer have the screen again
+            return beneath
+        return _faded(beneath.scene, attract.scene, t - attract.woke_at, attract.wake_fade)
+
+    def _directed_at(self, t: float) -> Composition:
+        """The cues' and the performer's composition at t, as if no attract scene held the screen."""
         self._follow(t)
         current = self._latest_change(t)
         if current is None:
@@ -226,6 +276,9 @@ class Director:
 
     def fade_at(self, t: float) -> float:
         """Seconds of the fade that brought the scene on screen at t (0 for a cut, or before any cue)."""
+        attract = self._attract
+        if attract is not None:
+            return attract.fade if attract.woke_at is None or t < attract.woke_at else attract.wake_fade
         change = self._latest_change(t)
         return change.fade if change is not None else 0.0
 
@@ -243,3 +296,10 @@ class Director:
         if change is self._manual:
             return t - change.at
         return self.show_time(t) - change.at
+
+
+def _faded(scene: int, previous: int, elapsed: float, fade: float, curve: Curve = "smooth") -> Composition:
+    """`scene` coming in over `previous`, `elapsed` seconds into a fade of `fade` seconds."""
+    if fade > 0 and elapsed < fade and previous != scene:
+        return Composition(scene, previous, apply_curve(max(0.0, elapsed) / fade, curve))
+    return Composition(scene, None, 1.0)

@@ -76,6 +76,7 @@ class LiveRun:
         self._shown_seq = -1  # the composed frame on screen
         self._last_capture: float | None = None  # capture time of the newest picture on screen
         self._deadline = 0.0  # seconds: when the next present is due
+        self._rate = stage.show.output.fps  # frames a second now, as the inference thread last decided
         self.resume_writer: ResumeWriter | None = None  # keeps where the show is, for `run --resume`
         self.starts_at = 0.0  # show time the clock starts at (a resumed show's moment)
         self._black: np.ndarray | None = None  # (H, W, 3) uint8: what a resumed show fades up from
@@ -155,6 +156,8 @@ class LiveRun:
                 self.stats.osc = self.conductor.osc.counters()
             if self.conductor.midi is not None:
                 self.stats.midi = self.conductor.midi.counters()
+            if self.conductor.attract is not None:
+                self.stats.attract = self.conductor.attract.summary()
         return self.stats
 
     def _space_trigger(self) -> str:
@@ -170,8 +173,10 @@ class LiveRun:
             started = self.now()
             if self.reloader is not None:
                 self.reloader.apply_pending(self.stage, conductor, started)  # an edited show file, between frames
-            period = 1.0 / self.stage.show.output.fps  # read each time: an edit may change it
             layers = conductor.step(self.stage, started, copy=True)
+            # read each time: an edit may change it, and an empty room's attract scene lowers it
+            self._rate = conductor.frame_rate(started, self.stage.director)
+            period = 1.0 / self._rate
             self.stats.note_audio(conductor.features)
             for scene, moment in conductor.rendered.items():
                 self.stats.note_values(scene, moment.values)
@@ -246,7 +251,8 @@ class LiveRun:
             self.journal.screenshot(self.now(), self._shown_seq, path.name)
 
     def _pace(self, presented_at: float) -> None:
-        """Without a vsync'd display (Xvfb, some drivers) flip returns at once: sleep to the show's rate."""
-        period = 1.0 / self.stage.show.output.fps
+        """Without a vsync'd display (Xvfb, some drivers) flip returns at once: sleep to the show's rate (an
+        empty room's attract scene lowers it)."""
+        period = 1.0 / self._rate
         self._deadline = max(self._deadline + period, presented_at - period)  # never bank more than a frame
         time.sleep(max(0.0, self._deadline - self.now()))

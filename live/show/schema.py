@@ -26,8 +26,10 @@ from live.core.config import LocatedError, Settings, read_user_file
 from live.core.curves import Curve
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
+from live.inputs.presence import PresenceConfig
 from live.output.render import RenderConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
+from live.show.attract import AttractConfig
 
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
@@ -165,6 +167,10 @@ class Show(Settings):
     # scene, or the bundled CPPN if the show has none.
     idle: str | None = None
     hold: float = Field(2.0, ge=0)  # seconds
+    # Who is in front of the camera: read from a scene's input frames when something uses it (a `camera:
+    # presence` mapping, attract) or the show asks for it here (the HUD shows it)
+    presence: PresenceConfig | None = None
+    attract: AttractConfig | None = None  # an empty room glides to this scene; an approach wakes it
     source: Path = Path("<memory>")  # the file it came from; set by load_show
     _tree: Any = PrivateAttr(None)  # the file's YAML nodes, for the lines of problems found later
 
@@ -197,6 +203,7 @@ class Show(Settings):
                 _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
+        self._check_presence(names, known)
         bus = control_bus([(scene.name, scene_type(scene.kind), spec_parameters(scene, self.source.parent))
                            for scene in self.scenes])
         for index, cue in enumerate(self.cues):
@@ -216,6 +223,41 @@ class Show(Settings):
             except MappingTargetError as error:
                 raise LocatedError(("mappings", index, error.key), str(error)) from None
         return self
+
+    def _check_presence(self, names: list[str], known: str) -> None:
+        """The presence scene reads frames; attract names another scene; whatever uses presence has a room to watch."""
+        watched = self.presence.scene if self.presence is not None else None
+        if watched is not None:
+            if watched not in names:
+                raise LocatedError(("presence", "scene"), f"{watched!r} is not a scene; {known}")
+            if not self.scenes[names.index(watched)].reads_frames:
+                raise LocatedError(("presence", "scene"), f"scene {watched!r} reads no frames; presence is read "
+                                                          "from a camera's (a pipeline scene's source)")
+        users = ([("attract",)] if self.attract is not None else []) + \
+            [("mappings", index, "camera") for index, mapping in enumerate(self.mappings) if mapping.camera]
+        if users and self.watched_scene is None:
+            raise LocatedError(users[0], "presence is read from a camera's frames, but no scene of the show reads "
+                                         "frames: add a pipeline scene with the camera as its source")
+        if self.attract is not None:
+            if self.attract.scene not in names:
+                raise LocatedError(("attract", "scene"), f"{self.attract.scene!r} is not a scene; {known}")
+            if self.attract.scene == self.watched_scene:
+                raise LocatedError(("attract", "scene"), f"{self.attract.scene!r} is the scene that watches the "
+                                                         "room; the attract scene is what an empty room sees instead")
+
+    @property
+    def watched_scene(self) -> str | None:
+        """The scene whose input frames presence is read from: the presence block's, else the first that
+        reads frames (None when there is none)."""
+        if self.presence is not None and self.presence.scene is not None:
+            return self.presence.scene
+        return next((scene.name for scene in self.scenes if scene.reads_frames), None)
+
+    @property
+    def watches_the_room(self) -> bool:
+        """Whether presence is read while the show runs: something uses it, or the show asks for it."""
+        uses = self.presence is not None or self.attract is not None or any(m.camera for m in self.mappings)
+        return uses and self.watched_scene is not None
 
     @property
     def is_cue_list(self) -> bool:
