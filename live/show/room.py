@@ -45,7 +45,7 @@ class Room:
             frame = scene.input_frame(t)
         except Exception as error:  # a file gone bad: the scene says so on the HUD; presence holds meanwhile
             if str(error) != self._problem:
-                log.warning("presence: no frame from scene %r: %s", self.scene, error)
+                log.info("presence: no frame from scene %r: %s", self.scene, error)  # the scene says so itself
                 self._problem = str(error)
             return
         if frame is not None and frame.seq != self._seen_seq:

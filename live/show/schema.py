@@ -424,6 +424,11 @@ def cue_sheet(show: Show) -> list[str]:
         lines.append(f"  {number:>3}  {cue.trigger:<12}  {cue.scene:<{width}}  {how}")
     if show.length:
         lines.append(f"  the cue list repeats every {show.length:g} s")
+    if show.attract is not None:
+        attract = show.attract
+        rate = f"{attract.fps:g}" if attract.fps else f"{show.output.fps / 3:g}"
+        lines.append(f"  attract: {attract.scene!r} after {attract.after:g} s of presence under {attract.below:g} "
+                     f"(read from scene {show.watched_scene!r}), at {rate} fps; presence {attract.wake:g} wakes it")
     return lines
 
 

@@ -314,3 +314,18 @@ def test_a_tap_between_two_frames_still_presses_and_switches(bus):
     assert bus.get("fade") == pytest.approx(2.0)  # a fader is where it is now, not where it passed
     mapper.update(0.10)
     assert bus.count("scene.next") == 1 and bus.get("mirror") is False  # released: once, and off again
+
+
+def test_the_camera_s_presence_modulates_like_audio_and_presses_go_as_a_cue_condition(bus):
+    """`{camera: presence}` reads the bus input the room puts there each frame (live.show.room)."""
+    mapper = Mapper([mapping(camera="presence", to="mirror.speed", out=[0.2, 2.0]),
+                     mapping(camera="presence", to="go", **{"in": [0.0, 0.6]})], bus)
+    presses = []
+    for t, presence in enumerate([0.0, 0.1, 0.45, 0.5, 0.1, 0.1, 0.4]):
+        bus.set_input("camera:presence", presence)
+        mapper.update(float(t))
+        presses.append(bus.count("go"))
+        assert mapper.value("mirror.speed") == pytest.approx(0.2 + 1.8 * presence)
+    assert presses == [0, 0, 1, 1, 1, 1, 2]  # over 0.3 (half of `in`) presses once, until it falls back
+    assert bus.get("mirror.speed") == 1.0  # modulated, never written
+    assert mapping(camera="presence", to="go").source == "camera:presence"
