@@ -55,11 +55,12 @@ def visit_then_empty(walk: float, still: float, fps: float, seed: int = 0, noise
         yield camera_frame(with_figure(empty, 0.9 - 0.8 * index / (walk * fps)), rng, noise)
 
 
-def write_room_clip(path: Path, walk: float, still: float, fps: float = 15.0, **options) -> Path:
-    """visit_then_empty as a real H.264 file."""
+def write_room_clip(path: Path, walk: float, still: float, fps: float = 15.0, size: tuple[int, int] = SIZE,
+                    **options) -> Path:
+    """visit_then_empty as a real H.264 file of `size` (width, height)."""
     from live.output.video import VideoWriter
 
-    with VideoWriter(path, *SIZE, fps) as writer:
-        for frame in visit_then_empty(walk, still, fps, **options):
+    with VideoWriter(path, *size, fps) as writer:
+        for frame in visit_then_empty(walk, still, fps, size=size, **options):
             writer.write(frame)
     return path

@@ -88,9 +88,10 @@ class Director:
             scene = names.index(before.show.scenes[manual.scene].name)
             director._manual = _Change(manual.at, scene, manual.fade,
                                        names.index(previous) if previous in names else scene, manual.curve)
-        attract = before._attract
-        if attract is not None and before.show.scenes[attract.scene].name in names:
-            scene = names.index(before.show.scenes[attract.scene].name)
+        attract = before._attract  # kept while the show still attracts to that scene
+        if attract is not None and show.attract is not None \
+                and before.show.scenes[attract.scene].name == show.attract.scene:
+            scene = names.index(show.attract.scene)
             director._attract = _Attract(scene, attract.at, attract.fade, attract.woke_at, attract.wake_fade)
         return director
 

@@ -214,3 +214,34 @@ def test_an_edit_whose_input_cannot_deliver_a_frame_is_refused_under_that_input_
     line = next(number for number, row in enumerate(edited.splitlines(), 1) if "folder:" in row)
     assert problem.startswith(f"{running.path}:{line}: scenes[2].source.folder: scene 'slides' cannot show its input")
     assert "no images" in problem and len(running.stage.scenes) == 2
+
+
+def test_an_attract_scene_on_screen_stays_through_an_edit_and_goes_with_the_attract_block(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "room").mkdir()
+    Image.new("RGB", (32, 18), (90, 60, 40)).save(tmp_path / "room" / "still.png")  # an empty room, quite still
+    mirror = {"name": "mirror", "kind": "pipeline", "source": {"kind": "images", "folder": str(tmp_path / "room")}}
+    attract = {"scene": "drift", "after": 0.5, "fade": 0.0}
+
+    def text(**fields) -> str:
+        show = yaml.safe_load(show_text({"drift": {"seed": 1}}, **fields))
+        show["scenes"].insert(0, mirror)
+        return yaml.safe_dump(show, sort_keys=False)
+
+    path = tmp_path / "show.yaml"
+    path.write_text(text(attract=attract))
+    running = Running(path).start()
+    try:
+        for step in range(10):
+            running.controls.step(running.stage, step * 0.1)
+        assert running.controls.attract.entered == 1 and running.controls.bus.get("scene") == "drift"
+        assert running.reload(text(attract={**attract, "after": 2.0}, seed=4), t=1.0)
+        running.controls.step(running.stage, 1.1)
+        assert running.controls.attract.entered == 1 and running.controls.attract.woke == 0  # held, not again
+        assert running.controls.bus.get("scene") == "drift" and running.stage.director.attracting
+        assert running.reload(text(), t=1.2)  # no attract any more: the cues' scene again
+        running.controls.step(running.stage, 1.3)
+        assert running.controls.attract is None and running.controls.bus.get("scene") == "mirror"
+    finally:
+        running.stop()
