@@ -242,9 +242,13 @@ class Director:
         self._attract = _Attract(scene, t, fade)
 
     def wake(self, t: float, fade: float) -> None:
-        """From t (seconds), give the screen back to the cues and the performer over `fade` seconds."""
+        """From t (seconds), give the screen back to the cues and the performer over `fade` seconds. Woken while
+        it still glides in, it goes back from where the glide had got to (the smooth curve is symmetric: the
+        fade back starts that far along), never from the attract scene in full."""
+        attract = self._attract
         if self.attracting:
-            self._attract = replace(self._attract, woke_at=t, wake_fade=fade)
+            glided = min(1.0, (t - attract.at) / attract.fade) if attract.fade > 0 else 1.0
+            self._attract = replace(attract, woke_at=t - fade * (1.0 - glided), wake_fade=fade)
 
     @property
     def attracting(self) -> bool:

@@ -108,3 +108,14 @@ def test_a_show_with_no_scene_that_reads_frames_cannot_watch_the_room(tmp_path):
             parse(tmp_path, text + block + "\n")
     show = parse(tmp_path, text)
     assert not show.watches_the_room
+
+
+def test_woken_while_it_still_glides_in_it_fades_back_from_where_the_glide_had_got_to(tmp_path):
+    show = parse(tmp_path)
+    director = Director(show)
+    director.attract(2, 10.0, 2.0)
+    gliding = director.composition_at(10.5)  # a quarter of the way in
+    director.wake(10.5, 3.0)
+    waking = director.composition_at(10.5)
+    assert (waking.scene, waking.previous) == (0, 2) and waking.mix == pytest.approx(1.0 - gliding.mix)
+    assert director.composition_at(10.5 + 3.0 * 0.25) == Director(show).composition_at(11.25)  # done sooner
