@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -191,7 +191,7 @@ class Conductor:
         frame's tick with everything else: a switch that arrives while the frame is drawn is the next one's)."""
         return self._mirror
 
-    def update(self, t: float, director: Director, scenes: list[Scene] = ()) -> None:
+    def update(self, t: float, director: Director, scenes: Sequence[Scene] = ()) -> None:
         """Read every control for the frame at t (seconds of show time), direct the scenes and take
         each scene's parameters for this frame. Controllers' writes wait while it reads (a tick), so
         the frame sees each of them whole, and `outside_writes` says how many it has seen. `scenes`:
@@ -201,7 +201,7 @@ class Conductor:
             for controller in self.controllers:
                 controller.poll(t)
             if self.room is not None:
-                self.room.update(t, list(scenes), self.bus)
+                self.room.update(t, scenes, self.bus)
             self.audio.pin_tempo(float(self.bus.get("tempo")) or None)  # the show's or /latentstage/tempo's pin
             self.features = self.audio.features(t)  # a file's features at t in rehearsal, the newest sound live
             if self.tempo is not None:

@@ -11,6 +11,7 @@ mappings read it, as audio mappings read the sound's features.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from live.control.bus import ControlBus
 from live.inputs.presence import PresenceConfig, PresenceEstimator
@@ -36,7 +37,7 @@ class Room:
     def activity(self) -> float:
         return self.estimator.activity
 
-    def update(self, t: float, scenes: list[Scene], bus: ControlBus) -> None:
+    def update(self, t: float, scenes: Sequence[Scene], bus: ControlBus) -> None:
         """Read the watched scene's frame for t (seconds of show time) if it is a new one; put the level on `bus`."""
         scene = next((scene for scene in scenes if scene.name == self.scene), None)
         if scene is None:  # a reloaded show without it
@@ -48,7 +49,7 @@ class Room:
                 log.info("presence: no frame from scene %r: %s", self.scene, error)  # the scene says so itself
                 self._problem = str(error)
             return
-        if frame is not None and frame.seq != self._seen_seq:
+        if frame is not None and frame.seq != self._seen_seq:  # none while the camera is down: presence holds
             self._seen_seq, self._problem = frame.seq, ""
             self.estimator.note(frame.pixels, frame.captured_at)
         bus.set_input(PRESENCE_INPUT, self.estimator.level)
