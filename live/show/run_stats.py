@@ -38,6 +38,7 @@ class Stats:
     models: dict = field(default_factory=dict)  # model files reloaded and refused while the show ran
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
     recording: dict = field(default_factory=dict)  # --record's figures at the end; empty without one
+    outputs: dict = field(default_factory=dict)  # each output to other programs (sent, dropped, errors), by label
     flicker: FlickerMeter = field(default_factory=FlickerMeter)  # each scene's picture change against its input's
     _next_rss: float = 0.0  # show time of the next memory sample
 
@@ -101,6 +102,7 @@ class Stats:
             "models": self.models,
             "show_file": self.show_file,
             "recording": self.recording,
+            "outputs": self.outputs,
             "flicker": self.flicker.summary(),
         }
 
