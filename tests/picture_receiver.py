@@ -4,7 +4,7 @@
     python -m tests.picture_receiver ndi NAME [--seconds S]     (cyndilib: the NDI source whose name has NAME)
 
 It prints one JSON line per picture it decodes, flushed: {"at": wall seconds, "width": W, "height": H,
-"mean": [r, g, b]}, and {"connected": true} once the source is found (NDI) or the stream opened. It ends
+"mean": [r, g, b], "spread": levels}, and {"connected": true} once the source is found (NDI) or the stream opened. It ends
 after S seconds or on SIGTERM. `--stall` (stream over TCP only): accept the connection, then never read.
 """
 from __future__ import annotations
@@ -25,9 +25,12 @@ def say(**fields) -> None:
 
 
 def picture(pixels: np.ndarray) -> None:
-    """One decoded (H, W, 3+) picture."""
+    """One decoded (H, W, 3+) picture: its size, mean colour and spread (the largest max - min of a channel)."""
     height, width = pixels.shape[:2]
-    say(at=time.time(), width=width, height=height, mean=[round(float(v), 1) for v in pixels[..., :3].mean((0, 1))])
+    colours = pixels[..., :3]
+    spread = int((colours.max((0, 1)).astype(int) - colours.min((0, 1))).max())
+    say(at=time.time(), width=width, height=height, mean=[round(float(v), 1) for v in colours.mean((0, 1))],
+        spread=spread)
 
 
 def receive_stream(url: str, end: float) -> None:

@@ -1,8 +1,8 @@
 """The program picture as an NDI source (cyndilib, which bundles the NDI runtime): OBS, TouchDesigner,
 Resolume and vMix list it as "HOST (NAME)".
 
-Pictures go out as UYVY, NDI's own format (it compresses that without another
-conversion), scaled to the output's size by FFmpeg on the sender's thread.
+Pictures go out as UYVY in BT.709, NDI's own format (it compresses that without
+another conversion), scaled to the output's size by FFmpeg on the sender's thread.
 NDI's own clock is off: the show paces the frames, so a send never waits for
 a frame slot. NDI receivers connect and leave as they like: the sender stays
 open and the HUD counts them. Receivers find the source by mDNS; where
@@ -58,7 +58,8 @@ class NdiOutput:
 
     def send(self, frame: Frame) -> None:
         picture = av.VideoFrame.from_ndarray(frame.pixels, format="rgb24")
-        plane = picture.reformat(self._width, self._height, "uyvy422").planes[0]
+        # BT.709, as NDI receivers read UYVY (FFmpeg's default, BT.601, turns reds orange on the far side)
+        plane = picture.reformat(self._width, self._height, "uyvy422", dst_colorspace="ITU709").planes[0]
         rows = np.frombuffer(plane, np.uint8).reshape(self._height, plane.line_size)  # rows may be padded
         self._sender.write_video(np.ascontiguousarray(rows[:, :self._width * 2]).reshape(-1))
 

@@ -2,14 +2,15 @@
 pick "latentstage" from their camera list.
 
 v4l2loopback is a kernel module (`sudo modprobe v4l2loopback exclusive_caps=1`);
-without it there is no device, and pyvirtualcam says so, which `VcamOutput.check`
-turns into one line. pyvirtualcam is an optional extra, imported only here.
+without it there is no device, and pyvirtualcam says so: `VcamOutput.check` makes
+that one line before a show starts, and a sender retrying `open` says it on the HUD. pyvirtualcam is an optional extra, imported only here.
 """
 from __future__ import annotations
 
 import av
 
 from live.core.frames import Frame
+from live.core.worker import WorkFailure
 from live.output.sender import OutputError
 
 
@@ -29,17 +30,21 @@ class VcamOutput:
         """VcamError now if the device cannot be opened (no v4l2loopback, no pyvirtualcam)."""
         try:
             self.open(width, height)
-        except (RuntimeError, ImportError) as error:
-            raise VcamError(f"{self.label}: no virtual camera here: {_first_sentence(error)} "
-                            "(Linux: sudo modprobe v4l2loopback exclusive_caps=1; pip install 'latentstage[vcam]')") \
-                from None
+        except WorkFailure as error:
+            raise VcamError(f"{self.label}: {error} (Linux: sudo modprobe v4l2loopback exclusive_caps=1)") from None
         self.close()
 
     def open(self, width: int, height: int) -> None:
-        import pyvirtualcam
-
+        try:
+            import pyvirtualcam
+        except ImportError:
+            raise WorkFailure("no virtual camera here: pyvirtualcam is missing (pip install 'latentstage[vcam]')") \
+                from None
         width, height = self.size or (width, height)
-        self._camera = pyvirtualcam.Camera(width, height, self.fps, device=self.device)
+        try:
+            self._camera = pyvirtualcam.Camera(width, height, self.fps, device=self.device)
+        except RuntimeError as error:  # pyvirtualcam's one kind of failure: no device, or not a loopback one
+            raise WorkFailure(f"no virtual camera here: {_first_sentence(error)}") from None
 
     def send(self, frame: Frame) -> None:
         camera = self._camera
