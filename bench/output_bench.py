@@ -1,0 +1,124 @@
+"""What sending the picture to other programs costs the show: its fps with no output, then with an NDI
+source and a UDP stream on, each with a receiver taking it in (tests/picture_receiver.py in processes of
+their own, as OBS would), in one invocation on the same machine.
+
+The show is the bundled CPPN at 1280x720 (rendered at a quarter and scaled up, so the model is not what
+limits the loop), headless, paced at 30 fps. Each run is `latentstage run --headless --stats-json`;
+the outputs' own figures (sent, dropped, errors) come from the same file. NDI needs its config naming
+127.0.0.1 where multicast does not reach (loopback here); the bench writes one.
+
+    .venv/bin/python -m bench.output_bench --seconds 20 --markdown out/bench_output.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from bench.measure import publish
+
+REPO = Path(__file__).resolve().parents[1]
+SIZE = (1280, 720)
+FPS = 30
+NDI_NAME = "latentstage-bench"
+
+
+def show_file(folder: Path) -> Path:
+    show = {"name": "output-bench", "output": {"width": SIZE[0], "height": SIZE[1], "fps": FPS, "render_scale": 0.25},
+            "engine": {"providers": "cpu"}, "osc": {"port": 0},
+            "scenes": [{"name": "drift", "kind": "cppn", "model": str(REPO / "models" / "cppn-tanh.onnx"),
+                        "cppn": {"seed": 3, "scale": 9.0}}]}
+    path = folder / "show.yaml"
+    path.write_text(yaml.safe_dump(show))
+    return path
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_show(show: Path, seconds: float, env: dict[str, str], sends: list[str]) -> dict:
+    stats = show.with_name(f"stats-{len(sends)}.json")
+    options = [option for send in sends for option in ("--send", send)]
+    command = [sys.executable, "-m", "live", "run", str(show), "--headless", "--seconds", str(seconds),
+               "--stats-json", str(stats), *options]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+    return json.loads(stats.read_text())
+
+
+def receivers(folder: Path, stream: str, env: dict[str, str], seconds: float) -> list[subprocess.Popen]:
+    """A UDP and an NDI receiver for the run with outputs, started first so they take in all of it."""
+    started = []
+    for kind, source in (("stream", stream), ("ndi", NDI_NAME)):
+        out = open(folder / f"{kind}.jsonl", "w")
+        started.append(subprocess.Popen([sys.executable, "-m", "tests.picture_receiver", kind, source,
+                                         "--seconds", str(seconds + 30)], cwd=REPO, env=env, stdout=out,
+                                        stderr=subprocess.DEVNULL))
+    return started
+
+
+def received(folder: Path, kind: str) -> int:
+    lines = (folder / f"{kind}.jsonl").read_text().splitlines()
+    return sum('"at"' in line for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per run")
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        (folder / "ndi-config.v1.json").write_text(json.dumps({"ndi": {"networks": {"ips": "127.0.0.1"}}}))
+        env = {**os.environ, "NDI_CONFIG_DIR": str(folder)}
+        show = show_file(folder)
+        stream = f"udp://127.0.0.1:{free_udp_port()}"
+        plain = run_show(show, args.seconds, env, [])
+        listening = receivers(folder, stream, env, args.seconds)
+        try:
+            sending = run_show(show, args.seconds, env, [stream, f"ndi:{NDI_NAME}"])
+        finally:
+            for receiver in listening:
+                receiver.terminate()
+                receiver.wait(timeout=30)
+        counts = {"stream": received(folder, "stream"), "ndi": received(folder, "ndi")}
+    publish(_table(plain, sending, stream, counts, args.seconds), args.markdown)
+    return 0
+
+
+def _table(plain: dict, sending: dict, stream: str, counts: dict, seconds: float) -> str:
+    def row(name: str, figures: dict) -> str:
+        interval = figures["frame_interval_ms"]
+        return (f"| {name} | {figures['fps']:.1f} | {interval['p50']:.1f} / {interval['p99']:.1f} "
+                f"| {figures['inference_step_ms']['p50']:.1f} | {figures['presented']} |")
+
+    outputs = sending["outputs"]
+    lines = [f"Headless show {SIZE[0]}x{SIZE[1]} at {FPS} fps target, CPPN rendered at a quarter, {seconds:g} s a run",
+             "",
+             "| run | fps | frame interval p50 / p99 ms | inference step p50 ms | presented |",
+             "| --- | ---: | ---: | ---: | ---: |",
+             row("no output", plain), row("NDI + UDP stream on", sending),
+             "",
+             f"fps kept with both outputs on: {100 * sending['fps'] / plain['fps']:.0f}%",
+             "",
+             "| output | sent | dropped | errors | pictures the receiver decoded |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for label, kind in ((stream, "stream"), (f"NDI {NDI_NAME}", "ndi")):
+        figures = outputs[label]
+        lines.append(f"| {label} | {figures['sent']} | {figures['dropped']} | {figures['errors']} | {counts[kind]} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
