@@ -11,6 +11,7 @@ reading) holds one frame, never a queue of them.
 """
 from __future__ import annotations
 
+import os
 import threading
 from typing import Protocol
 
@@ -20,6 +21,10 @@ from live.core.worker import SupervisedWorker
 
 WAKE_EVERY = 0.1  # seconds between looks at `stopping` while no frame comes
 BACKOFF_MAX = 2.0  # seconds: a receiver that comes back is found again within this
+# Added to the sender thread's nice value (Linux keeps one per thread; the encoder's and NDI's own threads,
+# started from it, inherit it): where the CPU is short, the show's render and inference threads come first
+# and the outputs drop frames, rather than the other way round.
+NICER = 10
 
 
 class OutputError(ValueError):
@@ -91,6 +96,7 @@ class FrameSender:
                 "restarts": health.restarts, "state": health.message}
 
     def _work(self, worker: SupervisedWorker) -> None:
+        _be_nicer()
         frame = self._next_frame(worker)  # the first frame's size is the output's, unless it has its own
         if frame is None:
             return
@@ -122,3 +128,12 @@ class FrameSender:
             self._lost += 1
             raise
         self.sent += 1
+
+
+def _be_nicer() -> None:
+    """NICER for the calling thread, where the system has per-thread nice values (Linux); else nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + NICER))
+    except (AttributeError, OSError):  # no setpriority (Windows), or not allowed
+        pass
