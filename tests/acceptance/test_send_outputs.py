@@ -171,7 +171,8 @@ def test_a_tcp_receiver_that_never_reads_costs_dropped_frames_not_memory(tmp_pat
     show = write_show(tmp_path, [{"name": "drift", "kind": "cppn", "model": str(REPO / "models" / "cppn-tanh.onnx"),
                                   "cppn": {"seed": 3, "scale": 9.0}}],
                       output={"width": 1280, "height": 720, "fps": 30, "render_scale": 0.25})
-    target = f"tcp://127.0.0.1:{port}"
+    # small socket buffers on both sides (FFmpeg's URL option here), so the peer holds up the writes at once
+    target = f"tcp://127.0.0.1:{port}?send_buffer_size=8192"
 
     def dropped(hud: str) -> int:
         line = next((line for line in hud.splitlines() if line.startswith(target)), "")
