@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -71,6 +72,32 @@ def receivers(folder: Path, stream: str, env: dict[str, str], seconds: float) ->
     return started
 
 
+def render_thread_share_ms(frames: int = 60) -> tuple[float, float]:
+    """Median ms the render thread spends per frame for the outputs at SIZE: reading the picture back, and
+    copying it for the senders (headless, on this process's GL)."""
+    import numpy as np
+
+    from live.output.render import RenderConfig, open_renderer
+
+    renderer = open_renderer(RenderConfig(), (SIZE[0] // 4, SIZE[1] // 4), headless=True, surface_size=SIZE)
+    from pyglet import gl  # after open_renderer, which chooses headless before pyglet's first import
+
+    picture = np.random.default_rng(0).integers(0, 256, (SIZE[1] // 4, SIZE[0] // 4, 3), np.uint8)
+    reads, copies = [], []
+    for _ in range(frames):
+        renderer.present(picture)
+        gl.glFinish()  # the drawing done first (a flip would wait for it too): only the read-back is timed
+        started = time.perf_counter()
+        pixels = renderer.read_pixels()
+        read = time.perf_counter()
+        pixels.copy()
+        reads.append(read - started)
+        copies.append(time.perf_counter() - read)
+        renderer.window.flip()
+    renderer.close()
+    return statistics.median(reads) * 1000, statistics.median(copies) * 1000
+
+
 def received(folder: Path, kind: str) -> int:
     lines = (folder / f"{kind}.jsonl").read_text().splitlines()
     return sum('"at"' in line for line in lines)
@@ -101,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                     receiver.wait(timeout=30)
             counts = {"stream": received(folder, "stream"), "ndi": received(folder, "ndi")}
             runs.append((plain, sending, counts))
-    publish(_table(runs, stream, args.seconds), args.markdown)
+    read_ms, copy_ms = render_thread_share_ms()
+    table = _table(runs, stream, args.seconds)
+    table += (f"\n\nThe render thread's own share per frame at {SIZE[0]}x{SIZE[1]}: read-back {read_ms:.1f} ms, "
+              f"copy for the senders {copy_ms:.1f} ms (medians of 60)")
+    publish(table, args.markdown)
     return 0
 
 
