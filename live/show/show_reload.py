@@ -13,7 +13,7 @@ frame: the director carries on from the running one (cues fired so far, on
 the same show clock), and a new control bus for the new scenes takes the
 performer's held values, the cues' settings and the controllers' raw inputs,
 while the audio input and the OSC server keep running. Settings that need a
-restart (window, output size, engine, OSC, audio) keep their running values,
+restart (window, output size and outputs, engine, OSC, audio) keep their running values,
 said once in the log and on the HUD. A broken edit (YAML, schema, a cue to no
 scene, a model that does not load) is one log line and the HUD's health line,
 in the words `check` uses, and the running show carries on; a later good edit
