@@ -25,6 +25,10 @@ BACKOFF_MAX = 2.0  # seconds: a receiver that comes back is found again within t
 # started from it, inherit it): where the CPU is short, the show's render and inference threads come first
 # and the outputs drop frames, rather than the other way round.
 NICER = 10
+# Seconds an output that failed before must send before it counts as recovered: a TCP peer that stopped
+# reading takes new connections and stalls them again, and each round is then one failure streak, logged
+# as a summary every half minute rather than a warning and a "recovered" line every few seconds.
+STEADY_AFTER = 5.0
 
 
 class OutputError(ValueError):
@@ -62,6 +66,7 @@ class FrameSender:
         self.offered = 0
         self.sent = 0
         self._lost = 0  # frames taken whose send failed
+        self._state = ""  # what the output said after its last good send; "" while it is not sending
 
     @property
     def dropped(self) -> int:
@@ -85,15 +90,14 @@ class FrameSender:
         self._ready.set()
 
     def hud_line(self) -> str:
-        health = self.worker.health()
-        state = health.message if health.healthy else f"not sending: {health.message}"
+        state = self._state or f"not sending: {self.worker.health().message}"
         return f"{self.output.label}: {state}, {self.dropped} dropped"
 
     def figures(self) -> dict:
         """Its counters as plain JSON-able values (for --stats-json)."""
         health = self.worker.health()
         return {"sent": self.sent, "dropped": self.dropped, "errors": self.errors,
-                "restarts": health.restarts, "state": health.message}
+                "restarts": health.restarts, "state": self._state or health.message}
 
     def _work(self, worker: SupervisedWorker) -> None:
         _be_nicer()
@@ -104,11 +108,15 @@ class FrameSender:
         output = self.output
         try:
             output.open(width, height)
+            opened_at = worker.clock()
             while frame is not None:
                 self._send(frame)
-                worker.mark_healthy(output.state())
+                self._state = output.state()
+                if worker.health().failures == 0 or worker.clock() - opened_at >= STEADY_AFTER:
+                    worker.mark_healthy(self._state)
                 frame = self._next_frame(worker)
         finally:
+            self._state = ""
             output.close()
 
     def _next_frame(self, worker: SupervisedWorker) -> Frame | None:
