@@ -47,12 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     from live.inference.engine import EngineError
     from live.inference.model_card import ModelCardError
     from live.output.render import DisplayError
+    from live.output.sender import OutputError
     from live.show.event_log import EventLogError
     from live.show.schema import ShowError
 
     try:
         return args.command(args)
-    except (ShowError, EngineError, ModelCardError, DisplayError, EventLogError, AdoptError) as error:
+    except (ShowError, EngineError, ModelCardError, DisplayError, EventLogError, AdoptError, OutputError) as error:
         print(f"latentstage: {error}", file=sys.stderr)
         return 2
 
@@ -88,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--record-events", type=Path, metavar="LOG",
                      help="append every control event (OSC, keys, GO, sound features, cues, reloads) to LOG as it "
                           "happens, for `rehearse --replay LOG` (about 7 MB an hour, 25 MB with sound)")
+    run.add_argument("--send", action="append", default=[], metavar="TARGET",
+                     help="also send the picture (without the HUD) to other programs, as often as given: "
+                          "udp://HOST:PORT or tcp://HOST:PORT (MPEG-TS, H.264), ndi:NAME, vcam[:/dev/videoN]")
     run.add_argument("--resume", action="store_true",
                      help="start where this show was when it last stopped (a crash, a kill, a power cut): its "
                           "time, cues, held values and latents, from the state every live run keeps (README)")
@@ -368,6 +372,8 @@ def _run(args: argparse.Namespace) -> int:
     from live.core.clock import ShowClock
     from live.output.recorder import Recorder
     from live.output.render import open_renderer
+    from live.output.send_targets import outputs_for
+    from live.output.sending import Sending
     from live.output.video import even_size
     from live.show.conductor import Conductor
     from live.show.event_log import EventRecorder
@@ -381,6 +387,7 @@ def _run(args: argparse.Namespace) -> int:
     text = show_text(show_path)
     show = _with_overrides(parse_show(text, show_path), _overrides(args))
     preflight(show)  # what `check` checks, refused before anything opens
+    outputs = outputs_for(show.output.send, args.send, show.output.fps, (show.output.width, show.output.height))
     clock = ShowClock()  # one clock for the sources' stamps, the audio input and the show's time
     events = None
     if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
@@ -403,6 +410,7 @@ def _run(args: argparse.Namespace) -> int:
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
         live_run = LiveRun(stage, renderer, conductor, clock, reloader)
         _keep_resume_state(live_run, show, show_path, text, args.resume)
+        live_run.sending = Sending(outputs, clock) if outputs else None
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)
@@ -418,6 +426,8 @@ def _run(args: argparse.Namespace) -> int:
         stats.recording = recorder.figures()
         print(f"recorded {recorder.written} frames into {args.record} ({recorder.dropped} dropped)"
               + (f"; the recording stopped early: {recorder.error}" if recorder.error is not None else ""))
+    for label, figures in stats.outputs.items():
+        print(f"sent {figures['sent']} frames to {label} ({figures['dropped']} dropped, {figures['errors']} errors)")
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0

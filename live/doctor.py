@@ -109,12 +109,13 @@ def collect() -> dict[str, dict[str, Any]]:
         "cameras": _cameras(),
         "osc": _osc_port(),
         "midi": _midi(),
+        "outputs": _outputs(),
     }
     results = {name: _finish_probe(process) for name, process in probes.items()}
     report["display"] = _display(results["window"], results["headless"])
     report["audio"] = _audio(results["audio"])
     report["cppn"] = _cppn(results["cppn"])
-    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi")
+    order = ("versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi", "outputs")
     return {name: report[name] for name in order}
 
 
@@ -304,6 +305,22 @@ def _midi() -> dict[str, Any]:
                         api=api, inputs=[], outputs=[])
     return _section(OK, f"{api.upper()}: {len(inputs)} input(s), {len(outputs)} output(s) "
                         "(`latentstage midi list` names them)", api=api, inputs=inputs, outputs=outputs)
+
+
+def _outputs() -> dict[str, Any]:
+    """Which `--send` outputs can work here: streams (and SRT), NDI, the virtual camera."""
+    from live.output.sender import OutputError
+    from live.output.send_targets import SendConfig, check_output, make_output
+
+    ready, missing = ["udp://", "tcp://"], []
+    for target, name in (("srt://127.0.0.1:9", "srt://"), ("ndi:doctor", "ndi"), ("vcam", "vcam")):
+        try:
+            check_output(make_output(SendConfig.model_validate(target), 30.0), (640, 360), device_too=True)
+            ready.append(name)
+        except OutputError as error:
+            missing.append(str(error))
+    summary = f"can send to {', '.join(ready)}" + (f"; not: {'; '.join(missing)}" if missing else "")
+    return _section(OK if "ndi" in ready else WARN, summary, ready=ready, missing=missing)
 
 
 if __name__ == "__main__":

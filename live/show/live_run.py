@@ -26,6 +26,7 @@ from live.core.frames import Mailbox
 from live.core.worker import SupervisedWorker
 from live.output.recorder import Recorder
 from live.output.render import Renderer
+from live.output.sending import Sending
 from live.scenes.contract import Scene
 from live.show.conductor import Conductor
 from live.show.event_log import EventRecorder
@@ -68,6 +69,7 @@ class LiveRun:
         self.hud = Hud(stage, conductor, self.stats, renderer.window, self.inference, reloader)
         self.journal: RunJournal | None = None  # the event log, when the run keeps one
         self.recording: Recording | None = None
+        self.sending: Sending | None = None  # outputs to other programs (NDI, streams), when the run has any
         self._seq = 0  # of the next composed frame
         self._stop_requested = threading.Event()
         self._mix = 1.0
@@ -114,6 +116,8 @@ class LiveRun:
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
         self.conductor.start()
         self.inference.start()
+        if self.sending is not None:
+            self.sending.start()
         if self.reloader is not None:
             self.reloader.start()
         last_present = None
@@ -126,10 +130,11 @@ class LiveRun:
                 if not self._draw():  # nothing composed yet: show (and record) nothing rather than black
                     self._pace(self.now())
                     continue
+                self._pass_on_program()
+                if self.conductor.bus.get("hud"):
+                    self.renderer.draw_hud(self.hud_text())
                 if screenshots is not None:
                     self._screenshot(screenshots)
-                if self.recording is not None:
-                    self.recording.add(self.renderer.read_pixels(), self.clock())
                 if status is not None:
                     status.update(self.now(), self.hud_text)
                 self.stats.note_memory(self.now())
@@ -142,6 +147,9 @@ class LiveRun:
                 self._pace(presented_at)
         finally:
             self.inference.stop()
+            if self.sending is not None:
+                self.sending.stop()
+                self.stats.outputs = self.sending.figures()
             if self.resume_writer is not None:
                 self.resume_writer.stop()
             if self.reloader is not None:
@@ -230,14 +238,24 @@ class LiveRun:
         if not self.stats.new_frames:
             return False
         self.renderer.draw(self._mix)
-        if self.conductor.bus.get("hud"):
-            self.renderer.draw_hud(self.hud_text())
         return True
+
+    def _pass_on_program(self) -> None:
+        """The program picture (what the window shows, before the HUD goes over it), read back once, to
+        the recording and the outputs to other programs."""
+        if self.recording is None and self.sending is None:
+            return
+        pixels, shown_at = self.renderer.read_pixels(), self.clock()
+        if self.recording is not None:
+            self.recording.add(pixels, shown_at)
+        if self.sending is not None:
+            self.sending.offer(pixels, shown_at)
 
     def hud_text(self) -> str:
         notes = [self.recording.problem if self.recording is not None else "",
                  self.journal.problem if self.journal is not None else ""]
-        return self.hud.text(self._scene_name, self._shown_now(), self.mailbox.dropped, notes, self.now())
+        text = self.hud.text(self._scene_name, self._shown_now(), self.mailbox.dropped, notes, self.now())
+        return "\n".join([text, *self.sending.hud_lines()]) if self.sending is not None else text
 
     def _shown_now(self) -> Scene | None:
         """The scene on screen, unless a reloaded show has just dropped or rebuilt it (its parameters

@@ -39,6 +39,7 @@ class Stats:
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
     recording: dict = field(default_factory=dict)  # --record's figures at the end; empty without one
     attract: dict = field(default_factory=dict)  # the attract mode's changes and time; empty without one
+    outputs: dict = field(default_factory=dict)  # each output to other programs (sent, dropped, errors), by label
     flicker: FlickerMeter = field(default_factory=FlickerMeter)  # each scene's picture change against its input's
     _next_rss: float = 0.0  # show time of the next memory sample
 
@@ -103,6 +104,7 @@ class Stats:
             "show_file": self.show_file,
             "recording": self.recording,
             "attract": self.attract,
+            "outputs": self.outputs,
             "flicker": self.flicker.summary(),
         }
 

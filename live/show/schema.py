@@ -28,6 +28,7 @@ from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.inputs.presence import PresenceConfig
 from live.output.render import RenderConfig
+from live.output.send_targets import SendConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
 from live.show.attract import AttractConfig
 
@@ -47,6 +48,7 @@ class OutputConfig(Settings):
     # Models render at this fraction of the output size and the GPU scales up: smooth
     # CPPN patterns survive 0.5 well, and it quarters the inference cost on a laptop CPU.
     render_scale: float = Field(1.0, gt=0, le=1)
+    send: list[SendConfig] = Field(default_factory=list, max_length=16)  # the picture to other programs
 
     @property
     def render_size(self) -> tuple[int, int]:

@@ -13,7 +13,7 @@ frame: the director carries on from the running one (cues fired so far, on
 the same show clock), and a new control bus for the new scenes takes the
 performer's held values, the cues' settings and the controllers' raw inputs,
 while the audio input and the OSC server keep running. Settings that need a
-restart (window, output size, engine, OSC, audio) keep their running values,
+restart (window, output size and outputs, engine, OSC, audio) keep their running values,
 said once in the log and on the HUD. A broken edit (YAML, schema, a cue to no
 scene, a model that does not load) is one log line and the HUD's health line,
 in the words `check` uses, and the running show carries on; a later good edit
@@ -48,10 +48,10 @@ log = logging.getLogger("latentstage.reload")
 
 POLL_EVERY = 0.1  # seconds between looks at the file: an edit is taken 0.1 to 0.2 s after the save
 # Settings the running process cannot change: the window and its render size were made, the
-# sessions' providers chosen, the OSC port bound, the MIDI devices and the sound card opened when the show
-# started.
-RESTART_ONLY = ("output.width", "output.height", "output.render_scale", "window.fullscreen", "window.screen",
-                "window.width", "window.height", "window.vsync", "window.fit", "window.hide_cursor",
+# sessions' providers chosen, the OSC port bound, the MIDI devices, the sound card and the outputs to other
+# programs opened when the show started.
+RESTART_ONLY = ("output.width", "output.height", "output.render_scale", "output.send", "window.fullscreen",
+                "window.screen", "window.width", "window.height", "window.vsync", "window.fit", "window.hide_cursor",
                 "engine", "osc", "midi", "audio")
 RELOAD = "reload"  # the bus source of values carried over: a performer's, so they stay held
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi"]
+SECTIONS = ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi", "outputs"]
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
@@ -32,6 +32,12 @@ def test_json_report_gives_this_machine_its_verdicts(pulse_sink):
     for name, section in report.items():
         assert section["verdict"] in ("ok", "warn", "missing"), name
         assert section["summary"] and "\n" not in section["summary"], name
+
+    # outputs: streams and NDI (the ndi extra) work here; SRT (no libsrt in PyAV's FFmpeg) and the virtual
+    # camera (no v4l2loopback) do not, each said in its own words
+    outputs = report["outputs"]
+    assert outputs["verdict"] == "ok" and outputs["ready"] == ["udp://", "tcp://", "ndi"], outputs
+    assert [problem.split(":")[0] for problem in outputs["missing"]] == ["srt", "vcam"], outputs
 
     # every runtime library is installed here (the setup script installs them)
     assert report["versions"]["verdict"] == "ok", report["versions"]

@@ -172,25 +172,26 @@ def test_timed_cues_go_on_on_the_same_clock_and_a_scene_the_performer_chose_stay
 def test_settings_that_need_a_restart_keep_their_running_values_and_say_so(running, caplog):
     text = running.path.read_text()
     edited = yaml.safe_load(text)
-    edited["output"] = {"width": 64, "height": 36, "fps": 20}
+    edited["output"] = {"width": 64, "height": 36, "fps": 20, "send": ["udp://127.0.0.1:5000"]}
     edited["osc"] = {"port": 9123}
     edited["window"] = {"mirror": True}
     running.controls.bus.set("hud", True, source="key")  # the performer's toggle
     assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=1.0)
     show = running.stage.show
     assert (show.output.width, show.output.height, show.osc.port) == (32, 18, 0)
+    assert show.output.send == []  # the outputs were opened when the show started
     assert show.output.fps == 20  # the frame rate changes live, and so do the window's switches the edit changed
     assert running.controls.bus.get("mirror") is True and running.controls.bus.get("hud") is True
-    assert running.reloader.notice == "output.width, output.height, osc: need a restart"
+    assert running.reloader.notice == "output.width, output.height, output.send, osc: need a restart"
     assert "need a restart" in running.reloader.hud_line()
     edited["scenes"][0]["cppn"]["seed"] = 9  # a later edit: the running values still need a restart
     assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=2.0)
-    assert running.reloader.notice == "output.width, output.height, osc: need a restart"
+    assert running.reloader.notice == "output.width, output.height, output.send, osc: need a restart"
     edited["osc"] = {"port": 0}  # back as it started
     assert running.reload(yaml.safe_dump(edited, sort_keys=False), t=3.0)
-    assert running.reloader.notice == "output.width, output.height: need a restart"
+    assert running.reloader.notice == "output.width, output.height, output.send: need a restart"
     said = [record.getMessage() for record in caplog.records if "needs a restart" in record.getMessage()]
-    assert len(said) == 1 and "output.width, output.height, osc changed" in said[0]  # said once, not per edit
+    assert len(said) == 1 and "output.width, output.height, output.send, osc changed" in said[0]  # said once, not per edit
 
 
 def test_a_scene_s_model_is_found_again_after_a_copy(running, tmp_path):
