@@ -106,10 +106,11 @@ class OperatorWindow:
 
     def set_text(self, program_title: str, preview_title: str, hud: str, cues: str) -> None:
         """The titles and the text panels (pyglet lays text out again on every change: call it sparingly)."""
-        for label, text in ((self._program_title, program_title), (self._preview_title, preview_title),
-                            (self._hud, hud), (self._cues, cues)):
-            if label.text != text:
-                label.text = text
+        with self._current():  # a layout makes vertex arrays, which belong to the context current then
+            for label, text in ((self._program_title, program_title), (self._preview_title, preview_title),
+                                (self._hud, hud), (self._cues, cues)):
+                if label.text != text:
+                    label.text = text
 
     def draw(self, program_mix: float) -> None:
         """Draw everything into the back buffer (the program monitor at `program_mix` of its fade)."""
