@@ -45,7 +45,9 @@ class Screenshots:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"frame-{number:06d}.png"
-        Image.fromarray(np.ascontiguousarray(pixels())).save(path)
+        partial = path.with_name(path.name + ".partial")
+        Image.fromarray(np.ascontiguousarray(pixels())).save(partial, format="PNG")
+        os.replace(partial, path)  # whole, so a watcher never reads half a picture
         self._next = now + self.every
         return path
 
