@@ -21,7 +21,7 @@ from live.show.run_outputs import Screenshots
 from live.show.schema import cue_sheet
 from live.show.stage import Layers, Stage
 
-TEXT_EVERY = 0.25  # seconds between text layouts
+TEXT_EVERY = 0.5  # seconds between text layouts
 CUES_SHOWN = 14  # cue lines in the panel: a few fired before the current one, the rest to come
 
 
@@ -89,19 +89,20 @@ class OperatorDesk:
             return
         self._next_draw = now + 1.0 / self.window.config.monitor_fps
         window = self.window
-        if self._program is not None:
-            window.show_program(*self._program)
-            self._program = None
-        picture = self.preview.mailbox.take_new()
-        if picture is not None:
-            window.show_preview(picture.pixels, self.conductor.mirror)
-            self._preview_title = f"PREVIEW  {picture.title}"
-        if now >= self._next_text:
-            window.set_text(f"PROGRAM  {self._scene}", self._preview_title, hud_text(),
-                            "\n".join(cue_lines(self.stage, now)))
-            self._next_text = now + TEXT_EVERY
-        window.draw(mix)
-        if self.screenshots is not None:
-            self.screenshots.take(now, window.read_pixels, self.drawn)
-        window.flip()
+        with window.current():  # one switch of GL context for the whole redraw, and one back
+            if self._program is not None:
+                window.show_program(*self._program)
+                self._program = None
+            picture = self.preview.mailbox.take_new()
+            if picture is not None:
+                window.show_preview(picture.pixels, self.conductor.mirror)
+                self._preview_title = f"PREVIEW  {picture.title}"
+            if now >= self._next_text:
+                window.set_text(f"PROGRAM  {self._scene}", self._preview_title, hud_text(),
+                                "\n".join(cue_lines(self.stage, now)))
+                self._next_text = now + TEXT_EVERY
+            window.draw(mix)
+            if self.screenshots is not None:
+                self.screenshots.take(now, window.read_pixels, self.drawn)
+            window.flip()
         self.drawn += 1
