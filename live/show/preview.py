@@ -126,6 +126,8 @@ class Preview:
         spec = self.stage.show.scenes[self.stage.show.scene_index(coming.scene)]
         kept = self._own.get(coming.scene)
         if kept is None or kept[0] != spec:  # first asked for, or its block edited in a reloaded show
+            if kept is not None:
+                kept[1].stop()
             context = SceneContext(self.stage.show.engine, self.clock, rehearsal=False)
             kept = self._own[coming.scene] = (spec, build_scene(spec, context))
         scene = kept[1]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from live.scenes.contract import KeyframeMove, Moment, SceneContext, defaults
@@ -16,7 +17,7 @@ from live.show.conductor import Conductor
 from live.show.director import Director
 from live.show.operator_desk import cue_lines
 from live.show.preview import Preview, upcoming
-from live.show.schema import Show, parse_show
+from live.show.schema import Show, ShowError, parse_show
 from live.show.stage import Stage
 from tests.conftest import REPO
 
@@ -116,3 +117,9 @@ def test_the_cue_panel_marks_the_current_and_the_standby_cue(tmp_path):
     stage.director.go(1.0)
     lines = cue_lines(stage, 1.5)
     assert lines[2].startswith(">") and lines[3].startswith("SB")
+
+
+def test_a_show_with_no_program_window_needs_the_operator_window(tmp_path):
+    assert cue_list(tmp_path, window={"visible": False}, operator={}).operator.preview_fps == 5.0
+    with pytest.raises(ShowError, match="window.visible.*needs an operator window"):
+        cue_list(tmp_path, window={"visible": False})
