@@ -19,7 +19,8 @@ from live.scenes.contract import Moment, SceneContext, defaults
 from live.scenes.kinds import build_scene
 from live.show.schema import load_show
 from tests.acceptance.test_event_replay import entries, same_as_replayed
-from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, write_show, xdotool
+from tests.acceptance.test_window import (START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, show_window,
+                                         write_show, xdotool)
 from tests.conftest import latentstage, wait_for
 
 OPERATOR = {"width": 640, "height": 400}  # the operator window's size in these shows
@@ -34,14 +35,7 @@ def cue_list(folder: Path) -> Path:
 
 
 def operator_window(display: str) -> str:
-    found: list[str] = []
-
-    def one() -> bool:
-        found[:] = xdotool(display, "search", "--onlyvisible", "--name", "^latentstage operator$").stdout.split()
-        return len(found) == 1
-
-    assert wait_for(one, START_TIMEOUT, 0.1), f"no single visible operator window: {found}"
-    return found[0]
+    return show_window(display, "^latentstage operator$")
 
 
 def preview_of(shot: Path) -> np.ndarray:
