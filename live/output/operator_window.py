@@ -22,7 +22,7 @@ from live.output.render import DisplayError, Renderer, RenderConfig
 
 MARGIN = 8  # pixels around and between the panels
 TITLE = 20  # pixels of a monitor's title line
-FONT = 10  # points of the text panels
+FONT = 9  # points of the text
 MONOSPACE = ("DejaVu Sans Mono", "Liberation Mono", "Noto Mono", "monospace")  # the cue sheet lines up in columns
 
 
@@ -31,7 +31,7 @@ class OperatorConfig(Settings):
 
     screen: int | None = Field(None, ge=0)  # None: the second screen if there is one, else the first
     width: int = Field(800, ge=320)
-    height: int = Field(480, ge=240)
+    height: int = Field(540, ge=240)
     fullscreen: bool = False
     preview_fps: float = Field(5.0, gt=0, le=30)  # new preview pictures a second (rendered off the program's thread)
     # redraws of this window a second: on a CPU rasteriser each costs the program a window's worth of copying
@@ -201,7 +201,8 @@ class TextPanel:
             self._char = probe.content_width / 20
             probe.delete()
         columns = max(8, int(self._width / self._char))
-        return [piece for line in text.splitlines() for piece in textwrap.wrap(line, columns) or [""]]
+        return [piece for line in text.splitlines()
+                for piece in textwrap.wrap(line, columns, subsequent_indent="    ") or [""]]
 
     def _line_height(self) -> int:
         return round(FONT * 1.7)
