@@ -73,7 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="perform a show live in a window")
     _add_show_options(run)
     run.add_argument("--fullscreen", action="store_true", default=None)
-    run.add_argument("--screen", type=int, help="monitor number, from 0")
+    run.add_argument("--screen", "--program-screen", dest="screen", type=int,
+                     help="the program window's monitor number, from 0")
+    run.add_argument("--operator", action="store_true", default=None,
+                     help="also open the operator window: program monitor, preview, HUD and cue list")
+    run.add_argument("--operator-screen", type=int, metavar="N",
+                     help="the operator window's monitor number, from 0 (implies --operator)")
+    run.add_argument("--no-program", action="store_true", default=None,
+                     help="no program window on screen: the operator window alone (implies --operator)")
     run.add_argument("--hud", action="store_true", default=None, help="start with the HUD on ('h' toggles)")
     run.add_argument("--mirror", action="store_true", default=None, help="flip left-right")
     run.add_argument("--seconds", type=float, help="stop after this long (default: run until Esc)")
@@ -256,7 +263,8 @@ def _add_show_options(parser: argparse.ArgumentParser) -> None:
                         help="refuse to start unless a GPU provider loads")
 
 
-OVERRIDES = ("size", "providers", "require_gpu", "fullscreen", "screen", "hud", "mirror")  # options a show takes
+OVERRIDES = ("size", "providers", "require_gpu", "fullscreen", "screen", "hud", "mirror",  # options a show takes
+             "operator", "operator_screen", "no_program")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -284,6 +292,7 @@ def _with_overrides(show, overrides: dict):
 
 
 def _overridden(show, overrides: dict):
+    from live.output.operator_window import OperatorConfig
     from live.show.schema import ShowError
 
     changes = {}
@@ -297,8 +306,15 @@ def _overridden(show, overrides: dict):
     if engine:
         changes["engine"] = show.engine.replaced(**engine)
     window = {name: overrides[name] for name in ("fullscreen", "screen", "hud", "mirror") if name in overrides}
+    if overrides.get("no_program"):
+        window["visible"] = False
     if window:
         changes["window"] = show.window.replaced(**window)
+    if any(name in overrides for name in ("operator", "operator_screen", "no_program")):
+        operator = show.operator or OperatorConfig()
+        if "operator_screen" in overrides:
+            operator = operator.replaced(screen=overrides["operator_screen"])
+        changes["operator"] = operator
     return show.model_copy(update=changes)
 
 
@@ -379,7 +395,7 @@ def _run(args: argparse.Namespace) -> int:
     from live.show.event_log import EventRecorder
     from live.show.live_run import LiveRun
     from live.show.preflight import preflight
-    from live.show.schema import parse_show, show_text
+    from live.show.schema import ShowError, parse_show, show_text
     from live.show.show_reload import ShowReloader
     from live.show.stage import Stage
 
@@ -388,6 +404,8 @@ def _run(args: argparse.Namespace) -> int:
     show = _with_overrides(parse_show(text, show_path), _overrides(args))
     preflight(show)  # what `check` checks, refused before anything opens
     outputs = outputs_for(show.output.send, args.send, show.output.fps, (show.output.width, show.output.height))
+    if args.headless and show.operator is not None:
+        raise ShowError("the operator window needs a display: leave out --headless, or the operator window")
     clock = ShowClock()  # one clock for the sources' stamps, the audio input and the show's time
     events = None
     if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
@@ -396,6 +414,7 @@ def _run(args: argparse.Namespace) -> int:
     stage = Stage.build(show, clock=clock)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
+    desk = None
     try:
         stage.attach_renderer(renderer)  # CPPN scenes' shaders compile on this thread, which owns GL
     except Exception:
@@ -409,12 +428,16 @@ def _run(args: argparse.Namespace) -> int:
         conductor = Conductor.build(show, stage.scenes, clock=clock)
         reloader = ShowReloader(args.show or default_show(), stage, clock)  # edits of the file go on stage
         live_run = LiveRun(stage, renderer, conductor, clock, reloader)
+        if show.operator is not None:
+            desk = live_run.operator = _operator_desk(show, live_run, args)
         _keep_resume_state(live_run, show, show_path, text, args.resume)
         live_run.sending = Sending(outputs, clock) if outputs else None
         with _stopping_on_signals(live_run.request_stop):
             stats = live_run.run(args.seconds, args.screenshots, args.screenshot_every, recorder, args.status_file,
                                  events)
     finally:
+        if desk is not None:
+            desk.window.close()
         renderer.close()
         if recorder is not None:
             recorder.close()
@@ -431,6 +454,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.stats_json:
         args.stats_json.write_text(json.dumps(stats.summary(), indent=2))
     return 0
+
+
+def _operator_desk(show, live_run, args: argparse.Namespace):
+    """The operator window beside the program's, its preview and its screenshots (into the program's
+    screenshot folder's `operator/`)."""
+    from live.output.operator_window import open_operator_window
+    from live.show.operator_desk import OperatorDesk
+    from live.show.preview import Preview
+    from live.show.run_outputs import Screenshots
+
+    stage, renderer = live_run.stage, live_run.renderer
+    window = open_operator_window(show.operator, stage.size)
+    renderer.window.switch_to()  # the program's GL context stays the loop's own
+    preview = Preview(stage, live_run.conductor, live_run.clock, window.preview_size, show.operator.preview_fps)
+    shots = Screenshots(args.screenshots / "operator", args.screenshot_every) if args.screenshots else None
+    return OperatorDesk(window, stage, live_run.conductor, preview, shots)
 
 
 def _keep_resume_state(live_run, show, show_path: Path, text: str, resume: bool) -> None:

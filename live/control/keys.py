@@ -2,13 +2,16 @@
 
 Every key held is a raw input (`key:j` is 1 while held, so a mapping can use
 it); space, the digits, h and m write the bus's show parameters, so OSC
-feedback follows them; f toggles the window's fullscreen mode; l arms MIDI
+feedback follows them; f toggles the fullscreen mode of the window it is
+pressed in. The keys act the same in every window they are given (the
+program window, the operator window, or either alone); l arms MIDI
 learn for the parameter a performer touched last (by OSC or a key): touch it
 on the OSC controller, press l, move the MIDI control.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 
 from live.control.controller import Controller
 
@@ -24,16 +27,16 @@ def key_name(symbol: int) -> str:
 
 
 class Keys(Controller):
-    """The keys of a pyglet `window`. `space()` names the trigger space presses: the caller decides
-    (GO in a cue list, the next scene otherwise); the digits 1-9 choose among the bus's scenes."""
+    """The keys of pyglet `windows` (one or more). `space()` names the trigger space presses: the caller
+    decides (GO in a cue list, the next scene otherwise); the digits 1-9 choose among the bus's scenes."""
 
     name = "keys"
 
-    def __init__(self, window, space: Callable[[], str]):
+    def __init__(self, windows: Sequence, space: Callable[[], str]):
         super().__init__()
-        self.window = window
+        self.windows = list(windows)
         self.space = space
-        self._bound = False
+        self._bound: list[tuple[object, dict]] = []  # (window, the handlers pushed onto it)
         self.touched: str | None = None  # the parameter a performer set last, by OSC or a key
         self._unsubscribe = None
 
@@ -44,17 +47,20 @@ class Keys(Controller):
         self.bus = bus
 
     def start(self) -> None:
-        self.window.push_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
+        for window in self.windows:
+            handlers = {"on_key_press": self.on_key_press,
+                        "on_key_release": functools.partial(self.on_key_release, window=window)}
+            window.push_handlers(**handlers)
+            self._bound.append((window, handlers))
         self._unsubscribe = self.bus.subscribe(self._touch)
-        self._bound = True
 
     def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._bound:
-            self.window.remove_handlers(on_key_press=self.on_key_press, on_key_release=self.on_key_release)
-            self._bound = False
+        for window, handlers in self._bound:
+            window.remove_handlers(**handlers)
+        self._bound = []
 
     def on_key_press(self, symbol: int, modifiers: int) -> None:
         from pyglet.window import key
@@ -75,11 +81,13 @@ class Keys(Controller):
         if (source.startswith("osc:") or source == "key") and name != "learn":
             self.touched = name
 
-    def on_key_release(self, symbol: int, modifiers: int) -> None:
+    def on_key_release(self, symbol: int, modifiers: int, window=None) -> None:
+        """A key let go in `window` (the first of the windows if not said)."""
         from pyglet.window import key
 
         self.bus.set_input(f"key:{key_name(symbol)}", 0.0)
         if symbol == key.F:
             # On release, not press: pyglet (Xlib) recreates the window to change mode, and a release
             # sent to the old window never arrives, so pyglet would take the next f for auto-repeat.
-            self.window.set_fullscreen(not self.window.fullscreen)
+            window = window if window is not None else self.windows[0]
+            window.set_fullscreen(not window.fullscreen)

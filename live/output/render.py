@@ -34,6 +34,9 @@ class RenderConfig(Settings):
     mirror: bool = False  # flip left-right, as a mirror installation wants
     hud: bool = False  # frame rate and health overlay; 'h' toggles it
     hide_cursor: bool = True
+    # False: no program window on screen (the operator window alone, live.output.operator_window); the
+    # program still renders, into a window never shown, for the recording, screenshots and outputs
+    visible: bool = True
 
 
 VERTEX_SHADER = """#version 330 core
@@ -122,7 +125,7 @@ def open_renderer(config: RenderConfig, image_size: tuple[int, int], headless: b
         size = {} if config.fullscreen else {"width": config.width, "height": config.height}
         window = pyglet.window.Window(
             **size, caption="latentstage", fullscreen=config.fullscreen,
-            screen=screens[config.screen], vsync=config.vsync, resizable=True,
+            screen=screens[config.screen], vsync=config.vsync, resizable=True, visible=config.visible,
         )
         window.set_mouse_visible(not config.hide_cursor)
     return Renderer(window, config, image_size)
@@ -197,13 +200,18 @@ class Renderer:
         gl.glTexSubImage2D(gl.GL_TEXTURE_2D, 0, 0, 0, width, height, gl.GL_RGB, gl.GL_UNSIGNED_BYTE,
                            pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte)))
 
-    def draw(self, mix_current: float) -> None:
-        """Draw the layers into the window's back buffer: previous faded into current."""
+    def draw(self, mix_current: float, area: tuple[int, int, int, int] | None = None) -> None:
+        """Draw the layers into the window's back buffer: previous faded into current, over the whole
+        window (cleared first), or fitted into `area` (x, y, width, height in pixels from the bottom left)."""
         gl = self._gl
-        width, height = self.window.get_framebuffer_size()
-        gl.glViewport(0, 0, width, height)
-        gl.glClearColor(0.0, 0.0, 0.0, 1.0)
-        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        if area is None:
+            width, height = self.window.get_framebuffer_size()
+            gl.glViewport(0, 0, width, height)
+            gl.glClearColor(0.0, 0.0, 0.0, 1.0)
+            gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        else:
+            gl.glViewport(*area)
+            width, height = area[2], area[3]
         program = self._program
         program.use()
         program["fit_scale"] = fit_scale(self.image_size, (width, height), self.fit)

@@ -8,7 +8,7 @@ newest, redraws the last good frame otherwise, and keeps the figures (fps,
 frame-time p99, capture-to-display latency, dropped frames). A failing
 inference step is logged, shown on the HUD and retried with backoff. The loop
 is all this module keeps: the HUD, the keys, the status file, screenshots, the
-recording and the event log are each a collaborator of their own.
+recording, the event log and the operator window are each a collaborator of their own.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from live.scenes.contract import Scene
 from live.show.conductor import Conductor
 from live.show.event_log import EventRecorder
 from live.show.hud import Hud
+from live.show.operator_desk import OperatorDesk
 from live.show.resume_state import ResumeWriter, snapshot
 from live.show.run_journal import RunJournal
 from live.show.run_outputs import Recording, Screenshots, StatusFile
@@ -70,6 +71,7 @@ class LiveRun:
         self.journal: RunJournal | None = None  # the event log, when the run keeps one
         self.recording: Recording | None = None
         self.sending: Sending | None = None  # outputs to other programs (NDI, streams), when the run has any
+        self.operator: OperatorDesk | None = None  # the operator window, when the run has one
         self._seq = 0  # of the next composed frame
         self._stop_requested = threading.Event()
         self._mix = 1.0
@@ -106,7 +108,9 @@ class LiveRun:
         if events is not None:  # controllers' writes, numbered as they reach the bus (keys, OSC, GO)
             self.journal = RunJournal(events, self.clock, lambda: self._seq)
             self.journal.watch(self.conductor, self.reloader)
-        self.conductor.add(Keys(self.renderer.window, self._space_trigger))
+        operator = self.operator
+        windows = [self.renderer.window, *([operator.window.window] if operator is not None else [])]
+        self.conductor.add(Keys(windows, self._space_trigger))
         self.recording = Recording(recorder) if recorder is not None else None
         screenshots = Screenshots(screenshot_dir, screenshot_every) if screenshot_dir is not None else None
         status = StatusFile(status_file) if status_file is not None else None
@@ -118,13 +122,18 @@ class LiveRun:
         self.inference.start()
         if self.sending is not None:
             self.sending.start()
+        if operator is not None:
+            operator.start()
         if self.reloader is not None:
             self.reloader.start()
         last_present = None
         try:
             window = self.renderer.window
-            while not (window.has_exit or self._stop_requested.is_set()) and (seconds is None or self.now() < seconds):
+            while not (window.has_exit or self._stop_requested.is_set() or (operator is not None and operator.closed)) \
+                    and (seconds is None or self.now() < seconds):
                 window.dispatch_events()
+                if operator is not None:
+                    operator.dispatch_events()
                 if self.reloader is not None:
                     self.reloader.attach_renderer(self.renderer)  # new CPPN scenes' shaders compile on this thread
                 if not self._draw():  # nothing composed yet: show (and record) nothing rather than black
@@ -144,12 +153,16 @@ class LiveRun:
                     self.stats.intervals.append(presented_at - last_present)
                 last_present = presented_at
                 self.stats.presented += 1
+                if operator is not None:
+                    operator.draw(self._mix, self.hud_text, presented_at)
                 self._pace(presented_at)
         finally:
             self.inference.stop()
             if self.sending is not None:
                 self.sending.stop()
                 self.stats.outputs = self.sending.figures()
+            if operator is not None:
+                operator.stop()
             if self.resume_writer is not None:
                 self.resume_writer.stop()
             if self.reloader is not None:
@@ -232,6 +245,8 @@ class LiveRun:
             self.renderer.mirror = frame.mirror
             self.stats.latencies.append(self.clock() - layers.captured_at)
             self.stats.new_frames += 1
+            if self.operator is not None:
+                self.operator.take(layers, frame.mirror, frame.scene_name)
             if layers.captured_at != self._last_capture:  # a composed frame of an input it showed already is no news
                 self.stats.note_new_picture(self.now())
                 self._last_capture = layers.captured_at

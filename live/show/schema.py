@@ -27,6 +27,7 @@ from live.core.curves import Curve
 from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.inputs.presence import PresenceConfig
+from live.output.operator_window import OperatorConfig
 from live.output.render import RenderConfig
 from live.output.send_targets import SendConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
@@ -156,6 +157,7 @@ class Show(Settings):
     length: float | None = Field(None, gt=0)  # seconds; the cue list repeats after it
     output: OutputConfig = Field(default_factory=OutputConfig)
     window: RenderConfig = Field(default_factory=RenderConfig)
+    operator: OperatorConfig | None = None  # an operator window beside the program (preview, HUD, cue list)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     scenes: list[SceneSpec] = Field(min_length=1)
     cues: list[Cue] = Field(default_factory=list)
@@ -187,6 +189,9 @@ class Show(Settings):
                 raise LocatedError(("scenes", index, "name"), f"{name!r} is the name of an earlier scene too; "
                                                               "scene names must be unique")
         known = f"scenes are: {', '.join(names)}"
+        if not self.window.visible and self.operator is None:
+            raise LocatedError(("window", "visible"), "with no program window the show needs an operator window: "
+                                                      "add `operator: {}` (or run it with --operator)")
         if self.length and self.is_cue_list:
             raise LocatedError(("length",), "a show with GO or wait cues plays its cue list once, in file order; "
                                             "repeating it would loop its waits with no end: remove length")

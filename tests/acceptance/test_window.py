@@ -134,16 +134,17 @@ def xdotool(display: str, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=30, check=False)
 
 
-def show_window(display: str) -> str:
-    """The id of the show's window. Looked up afresh for every key: `f` makes pyglet recreate the
-    window, under a new id. The exact name skips pyglet's hidden helper window, named after the script."""
+def show_window(display: str, name: str = "^latentstage$") -> str:
+    """The id of the show's window (or another, by its `name` pattern: "^latentstage operator$"). Looked
+    up afresh for every key: `f` makes pyglet recreate the window, under a new id. The exact name skips
+    pyglet's hidden helper window, named after the script."""
     found: list[str] = []
 
     def one_window() -> bool:
-        found[:] = xdotool(display, "search", "--onlyvisible", "--name", "^latentstage$").stdout.split()
+        found[:] = xdotool(display, "search", "--onlyvisible", "--name", name).stdout.split()
         return len(found) == 1
 
-    assert wait_for(one_window, START_TIMEOUT, 0.1), f"no single visible latentstage window: {found}"
+    assert wait_for(one_window, START_TIMEOUT, 0.1), f"no single visible {name} window: {found}"
     return found[0]
 
 
