@@ -17,14 +17,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from live.control.bus import ControlBus
 from live.control.mappings import MappingConfig, MappingTargetError, check_target
 from live.control.midi import MidiConfig
 from live.control.midi_messages import device_label
 from live.control.osc import OscConfig
-from live.control.parameters import ControlError, coerce
+from live.control.parameters import ControlError, Parameter, coerce
 from live.core.config import LocatedError, Settings, read_user_file
 from live.core.curves import Curve
-from live.inference.engine import EngineConfig
+from live.inference.engine import EngineConfig, EngineError
+from live.inference.model_card import ModelCardError
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
@@ -197,8 +199,7 @@ class Show(Settings):
                 _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
-        bus = control_bus([(scene.name, scene_type(scene.kind), spec_parameters(scene, self.source.parent))
-                           for scene in self.scenes])
+        bus = self.control_bus(cards_must_read=False)
         for index, cue in enumerate(self.cues):
             for name, value in cue.set.items():
                 _check_cue_setting(bus, cue.scene, name, value, ("cues", index, "set", name))
@@ -216,6 +217,23 @@ class Show(Settings):
             except MappingTargetError as error:
                 raise LocatedError(("mappings", index, error.key), str(error)) from None
         return self
+
+    def control_bus(self, cards_must_read: bool = True) -> ControlBus:
+        """The control bus the show's scenes will have, each parameter at its scene's own default, made
+        from the scenes' blocks and their models' cards alone (no model loaded: `osc list`). A card
+        that cannot be read raises EngineError or ModelCardError, unless `cards_must_read` is False
+        (the show's own checks: preflight refuses the file, by name): its scene's kind's declarations
+        stand in."""
+        return control_bus([(scene.name, scene_type(scene.kind), self._scene_parameters(scene, cards_must_read))
+                            for scene in self.scenes])
+
+    def _scene_parameters(self, scene: SceneSpec, cards_must_read: bool) -> tuple[Parameter, ...]:
+        try:
+            return spec_parameters(scene, self.source.parent)
+        except (EngineError, ModelCardError):
+            if cards_must_read:
+                raise
+            return scene_type(scene.kind).PARAMETERS
 
     @property
     def is_cue_list(self) -> bool:
