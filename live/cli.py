@@ -386,7 +386,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
         events = EventRecorder(args.record_events)
         events.start(show_path, text, _overrides(args), show.output.fps)
-    stage = Stage.build(show, clock=clock)
+    stage = Stage.build(show, clock=clock, warm_up=False)
+    stage.warm_up_between_frames()  # the first frame sooner (a resume after a crash most of all)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
     try:

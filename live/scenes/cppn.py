@@ -188,15 +188,15 @@ class CppnScene(ResumesItsWalk, SceneBase):
 
     def warm_up(self, width: int, height: int) -> None:
         moment = Moment(0.0, defaults(self.parameters))
-        inputs = self.inputs_at(moment, width, height)
-        if self._tiles is None:
-            self.engine.warm_up(inputs)
-        else:  # the tiles render on the CPU (and allocate the frame's buffer here)
-            self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])
-            # the engine itself only proves it runs, at a few pixels: the whole frame through it would
-            # keep its activations (half a gigabyte at 1280x720) in ONNX Runtime's arena for nothing
-            self.engine.warm_up(self.inputs_at(moment, WARM_UP_PIXELS, WARM_UP_PIXELS))
-        self.walk.restart()
+        with self.walk.unmoved():
+            inputs = self.inputs_at(moment, width, height)
+            if self._tiles is None:
+                self.engine.warm_up(inputs)
+            else:  # the tiles render on the CPU (and allocate the frame's buffer here)
+                self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])
+                # the engine itself only proves it runs, at a few pixels: the whole frame through it would
+                # keep its activations (half a gigabyte at 1280x720) in ONNX Runtime's arena for nothing
+                self.engine.warm_up(self.inputs_at(moment, WARM_UP_PIXELS, WARM_UP_PIXELS))
 
     def render(self, moment: Moment, width: int, height: int) -> Picture:
         """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader

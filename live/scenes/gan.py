@@ -120,8 +120,8 @@ class GanScene(ResumesItsWalk, SceneBase):
         self.generator = GanGenerator(engine)  # the same card contract: the same z_dim, so the keyframes fit
 
     def warm_up(self, width: int, height: int) -> None:
-        self.render(Moment(0.0, defaults(self.parameters)), width, height)
-        self.walk.restart()
+        with self.walk.unmoved():
+            self.render(Moment(0.0, defaults(self.parameters)), width, height)
 
     def render(self, moment: Moment, width: int, height: int) -> Picture:
         """(height, width, 3) uint8 RGB: the generator's picture at the walk's latent, fitted to the frame."""
