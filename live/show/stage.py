@@ -7,12 +7,13 @@ size: before the first frame, or in a live run between its first frames, one
 scene at a time (`warm_up_between_frames`), so a start, and a resume after a
 crash, shows its first frame sooner; a scene rendered before its turn has
 warmed up by rendering. A live start waits (up to `hold` seconds) for the
-scenes' first input frames, so the show does not open on the idle scene. A scene that fails (its camera
-unplugged, its model erroring) keeps its last good frame for the show's `hold`
-seconds, then gives way to the idle scene until it recovers; the reason is
-kept in `health` for the HUD. The screen never goes black. In a live run each
-scene's model file is watched: a replacement is loaded off the render path and
-swapped in between frames, a bad one refused while the loaded model runs on.
+scenes' first input frames, so the show does not open on the idle scene. A
+scene that fails (its camera unplugged, its model erroring) keeps its last good
+frame for the show's `hold` seconds, then gives way to the idle scene until it
+recovers; the reason is kept in `health` for the HUD. The screen never goes
+black. In a live run each scene's model file is watched: a replacement is
+loaded off the render path and swapped in between frames, a bad one refused
+while the loaded model runs on.
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Stage:
     def build(cls, show: Show, rehearsal: bool = False, clock: Clock = time.perf_counter,
               warm_up: bool = True) -> Stage:
         """Every scene of the show built (models loaded), and warmed up at the render size unless
-        `warm_up` is False (a listing that only needs the scenes' parameters)."""
+        `warm_up` is False (then `warm_up_between_frames` leaves it to the frame loop, or nothing does)."""
         context = SceneContext(show.engine, clock, rehearsal)
         scenes = [_built(show, index, context) for index in range(len(show.scenes))]
         idle = idle_scene(show, scenes)
