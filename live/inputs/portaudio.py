@@ -17,12 +17,10 @@ never the show.
 from __future__ import annotations
 
 import atexit
-import logging
+import contextlib
 from types import ModuleType
 
 from live.core.jack_clients import out_of_sight
-
-log = logging.getLogger("latentstage.audio")
 
 
 def names_jack(device: int | str | None) -> bool:
@@ -33,13 +31,9 @@ def names_jack(device: int | str | None) -> bool:
 def sounddevice_for(device: int | str | None) -> ModuleType:
     """sounddevice, its PortAudio initialised as `device` needs (importing it initialises PortAudio);
     raises ImportError, or OSError where libportaudio2 is missing."""
-    if names_jack(device):
+    with _sight_for(device):
         import sounddevice
-    else:
-        with out_of_sight():
-            import sounddevice
-    if holds_jack(sounddevice):
-        atexit.unregister(sounddevice._exit_handler)  # its Pa_Terminate aborts if the server has gone
+    _kept_if_jack(sounddevice)
     return sounddevice
 
 
@@ -49,14 +43,23 @@ def rescan(sounddevice: ModuleType, device: int | str | None) -> bool:
     if holds_jack(sounddevice):
         return False
     sounddevice._terminate()
-    if names_jack(device):
+    with _sight_for(device):
         sounddevice._initialize()
-    else:
-        with out_of_sight():
-            sounddevice._initialize()
+    _kept_if_jack(sounddevice)
     return True
 
 
 def holds_jack(sounddevice: ModuleType) -> bool:
     """Whether PortAudio's JACK host API came up (it holds a client of the server it found)."""
     return any("JACK" in api["name"] for api in sounddevice.query_hostapis())
+
+
+def _sight_for(device: int | str | None) -> contextlib.AbstractContextManager:
+    return contextlib.nullcontext() if names_jack(device) else out_of_sight()
+
+
+def _kept_if_jack(sounddevice: ModuleType) -> None:
+    """A PortAudio holding a JACK client is never terminated, at exit either: sounddevice's exit handler
+    terminates it, which aborts the process if the server has gone (the OS closes the client)."""
+    if holds_jack(sounddevice):
+        atexit.unregister(sounddevice._exit_handler)
