@@ -7,12 +7,19 @@ Part 2 (--compare): each of the demo's scenes alone in a show of the demo's size
 (`run --headless --seconds S --stats-json`): its new pictures a second against the bench's `expected_fps`
 for that scene, and whether the bench's verdict (holds / too slow) matches what the live run held.
 
+Part 3 (--paired N --scenes A B ...): for each scene named, N rounds of the bench of that scene alone and,
+at once after it, its live run, each round's ratio with the load average beside it. On a shared machine
+whose load moves minute to minute, a bench taken minutes before the live run (part 2's later scenes)
+compares two different machines; a pair taken back to back compares the bench with the run.
+
     .venv/bin/python -m bench.preflight_bench --compare --markdown out/bench_preflight.md
+    .venv/bin/python -m bench.preflight_bench --paired 3 --scenes cezanne vangogh seurat drift
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -59,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also run each scene live and compare")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds of each live run")
     parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    parser.add_argument("--paired", type=int, default=0, help="rounds of bench-then-live per scene of --scenes")
+    parser.add_argument("--scenes", nargs="*", default=[], help="the scenes --paired times (default: all)")
     args = parser.parse_args(argv)
+    if args.paired:
+        publish(paired(args.show, args.scenes, args.paired, args.seconds), args.markdown)
+        return 0
     took, code, report = bench(args.show)
     lines = [f"`latentstage check {args.show.name} --bench`: {took:.1f} s wall, exit {code}, "
              f"{len(report['scenes'])} scenes and {len(report['crossfades'])} crossfades at "
@@ -83,6 +95,22 @@ def main(argv: list[str] | None = None) -> int:
                              f"{'yes' if held == timing['holds'] else 'NO'} |")
     publish("\n".join(lines) + "\n", args.markdown)
     return 0
+
+
+def paired(path: Path, names: list[str], rounds: int, seconds: float) -> str:
+    """Part 3's table: each scene benched alone, then run live at once, `rounds` times."""
+    show = yaml.safe_load(path.read_text())
+    lines = ["| scene | bench p50 ms | bench expects /s | live new pictures /s | live / bench | load |",
+             "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as temporary:
+        for scene in [scene for scene in show["scenes"] if not names or scene["name"] in names]:
+            alone = scene_alone(show, scene, Path(temporary))
+            for _ in range(rounds):
+                timing = bench(alone)[2]["scenes"][0]
+                live = run_loop(alone, seconds)["new_pictures_fps"]
+                lines.append(f"| {scene['name']} | {timing['p50_ms']:.1f} | {timing['expected_fps']:.1f} | "
+                             f"{live:.1f} | {live / timing['expected_fps']:.2f} | {os.getloadavg()[0]:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 The show (default: the bundled demo) runs live, headless, with a status file (rewritten after each frame is
 drawn, four times a second); once its resume state has been written a few times it is killed with SIGKILL and
 started again with `--resume`. Measured: from the kill to the status file's first text that says "resumed",
-and, for comparison, a fresh start's launch to its first status text. Median of --runs.
+and, for comparison, a fresh start's launch to its first status text. Beside each wall time, the CPU seconds
+the process had used by then (all its threads, from /proc): on this shared machine the wall time follows the
+load, the CPU time follows the work a start does. Median of --runs.
 
     .venv/bin/python -m bench.resume_bench --markdown out/bench_resume.md
 """
@@ -32,18 +34,26 @@ def launch(show: Path, status: Path, env: dict, *options: str) -> subprocess.Pop
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def seconds_until(status: Path, says: str, since: float, process: subprocess.Popen, timeout: float = 120) -> float:
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """User and system CPU seconds the process has used, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+
+
+def seconds_until(status: Path, says: str, since: float, process: subprocess.Popen,
+                  timeout: float = 120) -> tuple[float, float]:
+    """(wall seconds since `since`, the process's CPU seconds) when the status file first says `says`."""
     while time.perf_counter() - since < timeout:
         if status.is_file() and says in status.read_text():
-            return time.perf_counter() - since
+            return time.perf_counter() - since, cpu_seconds(process)
         if process.poll() is not None:
             raise RuntimeError(f"the show ended (exit {process.returncode}) before its first frame")
         time.sleep(POLL)
     raise RuntimeError(f"no {says!r} in {status} after {timeout} s")
 
 
-def one_round(show: Path, folder: Path, run_for: float) -> tuple[float, float]:
-    """(cold start to first frame, kill to first resumed frame), seconds."""
+def one_round(show: Path, folder: Path, run_for: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(cold start to first frame, kill to first resumed frame), each as (wall seconds, CPU seconds)."""
     env = {**os.environ, "XDG_STATE_HOME": str(folder / "state")}
     status = folder / "status.txt"
     started = time.perf_counter()
@@ -75,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
             cold, resumed = one_round(args.show, Path(temporary), args.run_for)
         colds.append(cold)
         resumes.append(resumed)
-    table = (f"| {args.show.name}, {args.runs} runs | median s | all, s |\n|---|---|---|\n"
-             f"| cold start to first frame | {statistics.median(colds):.2f} | "
-             f"{', '.join(f'{s:.2f}' for s in colds)} |\n"
-             f"| SIGKILL to first frame of `run --resume` | {statistics.median(resumes):.2f} | "
-             f"{', '.join(f'{s:.2f}' for s in resumes)} |\n")
+    load = os.getloadavg()[0]
+    table = (f"| {args.show.name}, {args.runs} runs, load {load:.1f} | median wall s | all, s | median CPU s |\n"
+             f"|---|---|---|---|\n"
+             + "".join(f"| {title} | {statistics.median(w for w, _ in rounds):.2f} | "
+                       f"{', '.join(f'{w:.2f}' for w, _ in rounds)} | {statistics.median(c for _, c in rounds):.2f} |\n"
+                       for title, rounds in (("cold start to first frame", colds),
+                                             ("SIGKILL to first frame of `run --resume`", resumes))))
     publish(table, args.markdown)
     return 0
 

@@ -411,7 +411,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.record_events is not None:  # opened first: a log that cannot be written is refused at once
         events = EventRecorder(args.record_events)
         events.start(show_path, text, _overrides(args), show.output.fps)
-    stage = Stage.build(show, clock=clock)
+    stage = Stage.build(show, clock=clock, warm_up=False)
+    stage.warm_up_between_frames()  # the first frame sooner (a resume after a crash most of all)
     renderer = open_renderer(show.window, stage.size, headless=args.headless, surface_size=stage.output_size)
     recorder = None
     desk = None
@@ -547,13 +548,10 @@ def _upscale(args: argparse.Namespace) -> int:
 def _osc(args: argparse.Namespace) -> int:
     from live.control.mappings import MODULATION_RULE
     from live.control.osc import address_table
-    from live.show.conductor import Conductor
     from live.show.schema import load_show
-    from live.show.stage import Stage
 
     show = load_show(args.show or default_show())
-    stage = Stage.build(show, rehearsal=True, warm_up=False)  # the scenes' parameters, with their own defaults
-    bus = Conductor.build(show, stage.scenes, rehearsal=True).bus
+    bus = show.control_bus()  # the scenes' parameters with their own defaults, from the cards: no model loaded
     print(f"OSC on udp://{show.osc.host}:{show.osc.port}; query {show.osc.prefix}/query, list {show.osc.prefix}/list")
     print(address_table(bus, show.osc.prefix))
     print()
@@ -580,14 +578,11 @@ def _midi(args: argparse.Namespace) -> int:
         return 0
     if args.show is None or args.parameter is None:
         raise ShowError("midi learn needs a show file and a parameter: latentstage midi learn SHOW drift.scale")
-    from live.show.conductor import Conductor
     from live.show.midi_learning import learn_once
     from live.show.schema import load_show
-    from live.show.stage import Stage
 
     show = load_show(args.show)
-    stage = Stage.build(show, rehearsal=True, warm_up=False)  # the scenes' parameters, for the bus to check against
-    bus = Conductor.build(show, stage.scenes, rehearsal=True).bus
+    bus = show.control_bus()  # the scenes' parameters, for the bus to check against: no model loaded
     parameter = learn_once(show, bus, args.parameter, args.timeout)
     print(f"{args.show}: the control moved now drives {parameter}; `latentstage check` accepts the show")
     return 0

@@ -159,11 +159,23 @@ def jack_session(tmp_path_factory):
     `jack_server`."""
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed: run `bash .ci/setup` (apt package jackd2)")
-    log_path = tmp_path_factory.mktemp("jack") / "jackd.log"
     # JACK keeps 8 server slots per machine in shared memory, and a server that dies uncleanly holds
     # its slot until a server of the same name starts: a few fixed names, the first one free, so test
     # sessions never use them all up, and two sessions at once (another checkout's) never share one.
-    for name in (f"latentstage-test-{slot}" for slot in range(4)):
+    server, env = start_jack_server([f"latentstage-test-{slot}" for slot in range(4)],
+                                    tmp_path_factory.mktemp("jack") / "jackd.log")
+    yield {key: env[key] for key in JACK_ENV}
+    server.terminate()  # a clean exit gives its slot back
+    server.wait(timeout=10)
+
+
+JACK_ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER", "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")
+
+
+def start_jack_server(names, log_path: Path) -> tuple[subprocess.Popen, dict[str, str]]:
+    """`jackd -d dummy` under the first of `names` whose slot is free; (the server, the env that names it).
+    Stop it with terminate(): a clean exit gives its slot back."""
+    for name in names:
         env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_START_SERVER": "1",
                "JACK_NO_AUDIO_RESERVATION": "1", "LATENTSTAGE_MIDI_API": "jack"}
         with open(log_path, "w") as log_file:
@@ -172,17 +184,10 @@ def jack_session(tmp_path_factory):
             server = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p",
                                        "2048"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
         if wait_for(lambda: server.poll() is not None or _jack_answers(env), 20.0, 0.2) and server.poll() is None:
-            break
-    else:
-        server.kill()
-        server.wait()
-        pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
-    yield {key: env[key] for key in JACK_ENV}
-    server.terminate()  # a clean exit gives its slot back
-    server.wait(timeout=10)
-
-
-JACK_ENV = ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER", "JACK_NO_AUDIO_RESERVATION", "LATENTSTAGE_MIDI_API")
+            return server, env
+    server.kill()
+    server.wait()
+    pytest.fail(f"jackd did not start (exit code {server.returncode}):\n{log_path.read_text()[-3000:]}")
 
 
 @pytest.fixture

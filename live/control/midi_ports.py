@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from live.core import jack_clients
+
 log = logging.getLogger(__name__)
 
 POLL_EVERY = 1.0  # seconds between looks at the port list: a device plugged back is open within a second or so
@@ -68,10 +70,9 @@ def open_client(direction: Direction, name: str = CLIENT_NAME):
     except ImportError:
         raise MidiUnavailable("python-rtmidi is not installed (pip install python-rtmidi)") from None
     api = api_name()
-    os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never start a JACK server behind the user's back
     kind = rtmidi.MidiIn if direction == "input" else rtmidi.MidiOut
     try:
-        with _quiet_native_stderr():
+        with jack_clients.opening(), _quiet_native_stderr():  # never a server started behind the user's back
             return kind(rtmidi.API_LINUX_ALSA if api == "alsa" else rtmidi.API_UNIX_JACK, name)
     except rtmidi.SystemError:
         why = ("the ALSA sequencer (/dev/snd/seq) does not open" if api == "alsa" else

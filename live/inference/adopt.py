@@ -22,14 +22,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 from live.inference.model_inputs import MAX_VALUES, ModelInput, parameter_word
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger("latentstage.adopt")
 
@@ -153,6 +155,8 @@ def probe(path: str, samples: list[np.ndarray], kind: AdoptKind | None = None,
 # -- what the graph takes and gives ------------------------------------------------------------
 
 def _load(path: str) -> onnx.ModelProto:
+    import onnx  # here, not at the top: every command imports this module's AdoptError, few adopt
+
     try:
         return onnx.load(path)
     except Exception as error:  # protobuf's DecodeError and friends: not an ONNX file

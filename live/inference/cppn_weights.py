@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
-from google.protobuf.message import DecodeError
-from onnx import numpy_helper
 
 from live.inference.model_card import CardKind, ModelCard, register_card_kind
 
@@ -56,6 +53,12 @@ def read_cppn_weights(path: str | Path) -> CppnWeights:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
+    # onnx only here: importing it costs more than half a second, and every card read imports this
+    # module (it registers the cppn card kind)
+    import onnx
+    from google.protobuf.message import DecodeError
+    from onnx import numpy_helper
+
     try:
         model = onnx.load(path)
     except (DecodeError, OSError) as error:

@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import onnx
 import onnxruntime as ort
-from google.protobuf.message import DecodeError
 from pydantic import Field
 
 from live.core.config import Settings
 from live.inference.cpu_threads import physical_cores
 from live.inference.model_card import ModelCard, ModelCardError
+from live.inference.onnx_metadata import NotOnnx, metadata_props
 from live.inference.providers import (
     CPU,
     CUDA,
@@ -214,11 +213,9 @@ def read_card(path: Path) -> ModelCard:
     if not path.is_file():
         raise EngineError(f"{path}: no such model file")
     try:
-        # Only the header and metadata matter here; weights kept in external files stay there.
-        model = onnx.load(path, load_external_data=False)
-    except (DecodeError, OSError, ValueError) as error:
+        props = metadata_props(path)  # the card's few bytes, the weights skipped, without importing onnx
+    except (NotOnnx, OSError) as error:
         raise EngineError(f"{path}: not a readable ONNX file ({error})") from error
-    props = {prop.key: prop.value for prop in model.metadata_props}
     try:
         return ModelCard.from_metadata(props, source=str(path))
     except ModelCardError as error:

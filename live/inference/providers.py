@@ -22,9 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import onnx
 import onnxruntime as ort
-from onnx import TensorProto, helper
 
 from live.inference import gpu_libraries
 
@@ -40,6 +38,12 @@ _REDIRECT_LOCK = threading.Lock()
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 _MISSING_LIBRARY = re.compile(r"([\w.+-]+\.so[\w.]*): cannot open shared object file")
 _ORT_LOG_PREFIX = re.compile(r"^\S+ \S+ \[[EWIV]:onnxruntime:[^\]]*\] ")
+# The probe's model, serialized: y = x + x on a float[4] (Add has kernels on every provider, so a failure
+# means the provider, not the model), opset 17, IR version 8 (readable by every ORT from 1.14 on). Its
+# bytes and not onnx.helper's calls, as importing onnx costs more than the whole probe;
+# tests/live/inference/test_providers.py builds it with onnx.helper and compares.
+PROBE_MODEL = (b'\x08\x08:E\n\x0e\n\x01x\n\x01x\x12\x01y"\x03Add\x12\x11latentstage_probeZ\x0f\n\x01x\x12\n\n\x08'
+               b'\x08\x01\x12\x04\n\x02\x08\x04b\x0f\n\x01y\x12\n\n\x08\x08\x01\x12\x04\n\x02\x08\x04B\x04\n\x00\x10\x11')
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,7 @@ def _probe_all() -> tuple[ProviderStatus, ...]:
         with _captured_output() as captured, contextlib.redirect_stdout(io.StringIO()) as printed:
             gpu_libraries.preload()
         _preload_failures[:] = gpu_libraries.failed_preloads(captured.text + printed.getvalue())
-    model_bytes = _tiny_model().SerializeToString()
-    return tuple(_probe(name, name in compiled, model_bytes) for name in PROBED)
+    return tuple(_probe(name, name in compiled, PROBE_MODEL) for name in PROBED)
 
 
 def _probe(name: str, compiled_in: bool, model_bytes: bytes) -> ProviderStatus:
@@ -143,17 +146,3 @@ def _reason(text: str) -> str:
         if line.startswith(("Failed to create", "Please install", "EP Error")):
             return line[:200]
     return lines[0][:200]
-
-
-def _tiny_model() -> onnx.ModelProto:
-    # y = x + x on a float vector: Add has kernels on every provider, so a failure
-    # means the provider, not the model.
-    node = helper.make_node("Add", ["x", "x"], ["y"])
-    graph = helper.make_graph(
-        [node], "latentstage_probe",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8  # readable by every ORT from 1.14 on
-    return model

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from live.core.clock import Clock
 from live.core.config import Settings
 from live.core.worker import SupervisedWorker, WorkFailure
+from live.inputs import portaudio
 from live.inputs.audio_analysis import SILENCE, TEMPO_WINDOW, Analyser, AudioFeatures
 
 log = logging.getLogger("latentstage.audio")
@@ -236,6 +237,7 @@ class LiveAudio:
         # worker thread only
         self._opened_at = 0.0  # clock seconds
         self._blocks_at_open = 0  # the block count when the stream opened
+        self._said_no_rescan = False  # the warning that PortAudio holding JACK keeps it from rescanning, given
         self.worker = SupervisedWorker("audio input", self._work, clock, BACKOFF_START, BACKOFF_MAX)
 
     def start(self) -> None:
@@ -319,16 +321,17 @@ class LiveAudio:
 
     def _open(self, rescan: bool):
         """A started sounddevice.InputStream; raises WorkFailure when there is none to be had now."""
+        device = self.config.device
         try:
-            import sounddevice  # lazily: it raises OSError at import when libportaudio2 is missing
+            sounddevice = portaudio.sounddevice_for(device)  # lazily: it raises OSError when libportaudio2 is missing
         except (ImportError, OSError) as exc:
             raise WorkFailure(f"no audio: PortAudio is not available ({exc}); install libportaudio2") from exc
-        device = self.config.device
         stream = None
         try:
-            if rescan:
-                sounddevice._terminate()
-                sounddevice._initialize()
+            if rescan and not portaudio.rescan(sounddevice, device) and not self._said_no_rescan:
+                self._said_no_rescan = True
+                log.warning("audio input: PortAudio holds a JACK client, so it is not re-initialised to look for "
+                            "the device again (that could abort the show if JACK went away): restart the show")
             info = sounddevice.query_devices(device, kind="input")
             channels = min(self.config.channels, int(info["max_input_channels"]))
             if channels < 1:

@@ -23,6 +23,7 @@ keyframes it names). `SceneBase` gives the no-op parts once.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,8 @@ from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
 
 # A kind can be written from this module alone: what it fills, what it returns, what it declares
 __all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
-           "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults"]
+           "SceneUnavailable", "ShaderPicture", "FragmentProgram", "Uniform", "alias_name", "defaults",
+           "with_defaults"]
 
 
 class SceneUnavailable(RuntimeError):
@@ -110,10 +112,13 @@ class SceneSpec(Settings):
         """The keyframes of its latent a cue can name (kinds with `has_latent`)."""
         return ()
 
-    def model_parameters(self, show_folder: Path) -> tuple[Parameter, ...]:
-        """Parameters its model's card adds to the kind's own (before the scene is built, so the show's
-        checks see them); none by default."""
-        return ()
+    def parameters(self, declared: tuple[Parameter, ...], show_folder: Path) -> tuple[Parameter, ...]:
+        """The parameters a scene built from this spec will have, known before it is built and without
+        opening a session (the show's checks and `osc list` read them): its kind's `declared` ones
+        with this scene's own defaults (its settings, its model's card), and any its model's card
+        adds. A card is read from the file's metadata alone; one that cannot be read raises
+        EngineError or ModelCardError. The kind's declarations as they are by default."""
+        return declared
 
     def with_camera_stand_in(self, clip: Path) -> SceneSpec:
         """This spec with a video file (`clip`, resolved) in place of any camera it reads: a rehearsal
@@ -251,6 +256,12 @@ class SceneBase:
 
     def input_status(self) -> str:
         return ""
+
+
+def with_defaults(parameters: tuple[Parameter, ...], values: Mapping[str, Value]) -> tuple[Parameter, ...]:
+    """`parameters` with the defaults `values` gives by name (a scene's own starting values)."""
+    return tuple(dataclasses.replace(parameter, default=values[parameter.name]) if parameter.name in values
+                 else parameter for parameter in parameters)
 
 
 def defaults(parameters: tuple[Parameter, ...]) -> Mapping[str, Value]:

@@ -8,7 +8,6 @@ per size and reused: the returned array is valid until the next render.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib.resources
 import logging
 from pathlib import Path
@@ -20,13 +19,13 @@ from pydantic import Field
 from live.control.parameters import Parameter
 from live.core.imaging import to_uint8
 from live.inference.cppn_weights import read_cppn_weights
-from live.inference.engine import Engine, EngineConfig, EngineError
+from live.inference.engine import Engine, EngineConfig, EngineError, read_card
 from live.inference.model_card import ModelCard
 from live.inference.providers import CPU
 from live.inference.tiles import PixelTiles
 from live.output.picture import Picture
 from live.output.shaders import ShaderUnavailable
-from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults
+from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, defaults, with_defaults
 from live.scenes.cppn_math import coordinates, keyframes
 from live.scenes.cppn_shader import fragment_source, shader_picture
 from live.scenes.latent_walk import LatentWalk, ResumesItsWalk, WalkSettings
@@ -70,6 +69,9 @@ class CppnSceneSpec(SceneSpec):
     def keyframe_names(self) -> tuple[str, ...]:
         return tuple(self.cppn.named_keyframes)
 
+    def parameters(self, declared: tuple[Parameter, ...], show_folder: Path) -> tuple[Parameter, ...]:
+        return with_defaults(declared, {"scale": starting_scale(self.cppn, read_card(show_folder / self.model))})
+
 
 class CppnScene(ResumesItsWalk, SceneBase):
     kind = "cppn"
@@ -94,7 +96,7 @@ class CppnScene(ResumesItsWalk, SceneBase):
         self.config = config
         self.latents = _scene_keyframes(config, card, engine.path)  # (K, z_dim)
         self.walk = LatentWalk(self.latents, config.period, config.interp, config.seed, config.named_keyframes)
-        self.base_scale = config.scale or card.scale
+        self.base_scale = starting_scale(config, card)
         self.scale = np.array([self.base_scale], dtype=np.float32)  # (1,), the graph's input
         self._zoom_only = pure_zoom(card)
         # On the CPU the frame goes through the network in cache-sized tiles on every core; on a GPU
@@ -105,9 +107,7 @@ class CppnScene(ResumesItsWalk, SceneBase):
         self._last: Picture | None = None
         self._rgb: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._scratch: np.ndarray | None = None  # (H, W, C) float32, reused
-        self.parameters = tuple(
-            dataclasses.replace(parameter, default=self.base_scale) if parameter.name == "scale" else parameter
-            for parameter in self.PARAMETERS)
+        self.parameters = with_defaults(self.PARAMETERS, {"scale": self.base_scale})
 
     @classmethod
     def build(cls, spec: CppnSceneSpec, context: SceneContext) -> CppnScene:
@@ -188,15 +188,15 @@ class CppnScene(ResumesItsWalk, SceneBase):
 
     def warm_up(self, width: int, height: int) -> None:
         moment = Moment(0.0, defaults(self.parameters))
-        inputs = self.inputs_at(moment, width, height)
-        if self._tiles is None:
-            self.engine.warm_up(inputs)
-        else:  # the tiles render on the CPU (and allocate the frame's buffer here)
-            self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])
-            # the engine itself only proves it runs, at a few pixels: the whole frame through it would
-            # keep its activations (half a gigabyte at 1280x720) in ONNX Runtime's arena for nothing
-            self.engine.warm_up(self.inputs_at(moment, WARM_UP_PIXELS, WARM_UP_PIXELS))
-        self.walk.restart()
+        with self.walk.unmoved():
+            inputs = self.inputs_at(moment, width, height)
+            if self._tiles is None:
+                self.engine.warm_up(inputs)
+            else:  # the tiles render on the CPU (and allocate the frame's buffer here)
+                self._tiles.run(inputs["coords"], inputs["z"], inputs["scale"])
+                # the engine itself only proves it runs, at a few pixels: the whole frame through it would
+                # keep its activations (half a gigabyte at 1280x720) in ONNX Runtime's arena for nothing
+                self.engine.warm_up(self.inputs_at(moment, WARM_UP_PIXELS, WARM_UP_PIXELS))
 
     def render(self, moment: Moment, width: int, height: int) -> Picture:
         """(H, W, 3) uint8 RGB of the scene at the moment's time and parameters; with the shader
@@ -231,6 +231,11 @@ def _cpu_tiles(engine: Engine) -> PixelTiles | None:
     if engine.providers[0] != CPU:
         return None
     return PixelTiles(engine.path, engine.card.c_dim, int(engine.card.extra.get("net_size", 32)))
+
+
+def starting_scale(config: CppnSceneConfig, card: ModelCard) -> float:
+    """The scale a scene starts at: its show's, else its model card's."""
+    return config.scale or card.scale
 
 
 def pure_zoom(card: ModelCard) -> bool:

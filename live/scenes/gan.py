@@ -16,7 +16,6 @@ in, so a rehearsal gives the live run's frames.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -29,7 +28,7 @@ from live.core.imaging import FitMode
 from live.inference.engine import Engine
 from live.inference.gan_generator import GanGenerator, gaussian_latents
 from live.inference.upscaler import Upscaler
-from live.scenes.contract import Moment, Picture, SceneBase, SceneContext, SceneSpec, defaults
+from live.scenes.contract import Moment, Picture, SceneBase, SceneContext, SceneSpec, defaults, with_defaults
 from live.scenes.filters import fit_to
 from live.scenes.latent_walk import LatentWalk, ResumesItsWalk, WalkSettings
 
@@ -40,6 +39,11 @@ class GanSceneConfig(WalkSettings):
     keyframes: int = Field(6, ge=1)
     truncation: float = Field(0.7, ge=0.0, le=1.5)  # psi the scene starts at
     fit: FitMode = "cover"  # the generator's square onto the stage's frame
+
+
+def starting_values(config: GanSceneConfig) -> dict[str, float]:
+    """The parameters whose starting values a scene's show block sets."""
+    return {"truncation": config.truncation}
 
 
 class GanSceneSpec(SceneSpec):
@@ -69,6 +73,9 @@ class GanSceneSpec(SceneSpec):
     def keyframe_names(self) -> tuple[str, ...]:
         return tuple(self.gan.named_keyframes)
 
+    def parameters(self, declared: tuple[Parameter, ...], show_folder: Path) -> tuple[Parameter, ...]:
+        return with_defaults(declared, starting_values(self.gan))
+
 
 class GanScene(ResumesItsWalk, SceneBase):
     kind = "gan"
@@ -94,9 +101,7 @@ class GanScene(ResumesItsWalk, SceneBase):
         self._latent_length = math.sqrt(generator.z_dim)  # a normal latent's typical norm
         self._frame: np.ndarray | None = None  # (H, W, 3) uint8, reused
         self._last: Picture | None = None
-        self.parameters = tuple(
-            dataclasses.replace(parameter, default=config.truncation) if parameter.name == "truncation" else parameter
-            for parameter in self.PARAMETERS)
+        self.parameters = with_defaults(self.PARAMETERS, starting_values(config))
 
     @property
     def engine(self) -> Engine:
@@ -115,8 +120,8 @@ class GanScene(ResumesItsWalk, SceneBase):
         self.generator = GanGenerator(engine)  # the same card contract: the same z_dim, so the keyframes fit
 
     def warm_up(self, width: int, height: int) -> None:
-        self.render(Moment(0.0, defaults(self.parameters)), width, height)
-        self.walk.restart()
+        with self.walk.unmoved():
+            self.render(Moment(0.0, defaults(self.parameters)), width, height)
 
     def render(self, moment: Moment, width: int, height: int) -> Picture:
         """(height, width, 3) uint8 RGB: the generator's picture at the walk's latent, fitted to the frame."""

@@ -101,6 +101,7 @@ def _kind_declaration(scene_class: type, parameter: Parameter, alias: str) -> Pa
 
 
 def spec_parameters(spec, show_folder: Path) -> tuple[Parameter, ...]:
-    """The parameters a scene built from `spec` will have, before it is built: its kind's, and those
-    its model's card declares."""
-    return scene_type(spec.kind).PARAMETERS + spec.model_parameters(show_folder)
+    """The parameters a scene built from `spec` will have, with its own defaults, before it is built
+    (no session opened: a model's card is read from its file's metadata). Raises EngineError or
+    ModelCardError for a model whose card cannot be read."""
+    return spec.parameters(scene_type(spec.kind).PARAMETERS, show_folder)

@@ -9,7 +9,8 @@ virtual clock gives the same walk as the wall clock.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -101,6 +102,16 @@ class LatentWalk:
             target, at, seconds, curve, start = state["glide"]
             self._glide = _Glide(int(target) % len(self.latents), at, seconds, curve,
                                  None if start is None else np.asarray(start, dtype=np.float32))
+
+    @contextlib.contextmanager
+    def unmoved(self) -> Iterator[None]:
+        """A block whose calls (a warm-up's render) leave the walk where it was: a resumed scene warmed
+        up after its walk was restored carries on from there."""
+        state = self.state()
+        try:
+            yield
+        finally:
+            self.restore(state)
 
     def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
         """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""

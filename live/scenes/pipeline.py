@@ -19,7 +19,6 @@ gray become three channels only at the end, for the renderer.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -28,16 +27,17 @@ import cv2
 import numpy as np
 from pydantic import Field
 
-from live.control.parameters import Parameter
+from live.control.parameters import Parameter, Value
 from live.core.config import Settings
 from live.core.frames import Frame
 from live.core.imaging import as_rgb
-from live.inference.engine import Engine, EngineError, read_card
-from live.inference.model_card import ModelCard, ModelCardError
+from live.inference.engine import Engine, read_card
+from live.inference.model_card import ModelCard
 from live.inference.model_inputs import ModelInput, declared_inputs
 from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, VideoFileConfig, open_source
-from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable, defaults as defaults_of
+from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable, with_defaults
+from live.scenes.contract import defaults as defaults_of
 from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
@@ -64,6 +64,16 @@ class StyleOptions(Settings):
     preserve_colour: bool = False  # keep the input's colours, take the styled luma
 
 
+def starting_values(steps: list[FilterStep], style: StyleOptions) -> dict[str, Value]:
+    """The parameters whose starting values a scene's show block sets: the style's, and the sigma of
+    its chain's first Canny step (the step the parameter moves)."""
+    values: dict[str, Value] = {"style.strength": style.strength, "style.preserve_colour": style.preserve_colour}
+    sigmas = [step.canny.sigma for step in steps if step.canny is not None]
+    if sigmas:
+        values["canny.sigma"] = sigmas[0]
+    return values
+
+
 class PipelineSceneSpec(SceneSpec):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
@@ -86,16 +96,14 @@ class PipelineSceneSpec(SceneSpec):
                  if isinstance(value := getattr(self.source, name), Path)}
         return {("model",): self.model, **media} if self.model is not None else media
 
-    def model_parameters(self, show_folder: Path) -> tuple[Parameter, ...]:
-        """The extra inputs its model's card declares (none while the model is missing or unreadable:
-        loading the show says so)."""
+    def parameters(self, declared: tuple[Parameter, ...], show_folder: Path) -> tuple[Parameter, ...]:
+        """The kind's, starting where its show block (and its model's card: the edges it was trained on)
+        says, and a parameter for each extra input its model's card declares."""
         if self.model is None:
-            return ()
-        try:
-            card = read_card(show_folder / self.model)
-        except (EngineError, ModelCardError):
-            return ()
-        return model_parameters(card, str(self.model))
+            return with_defaults(declared, starting_values(self.chain, self.style))
+        card = read_card(show_folder / self.model)
+        return (with_defaults(declared, starting_values(with_model_inputs(self.chain, card), self.style))
+                + model_parameters(card, str(self.model)))
 
     def with_camera_stand_in(self, clip: Path) -> PipelineSceneSpec:
         return self.replaced(source=VideoFileConfig(path=clip)) if self.source.kind == "camera" else self
@@ -134,13 +142,7 @@ class PipelineScene(SceneBase):
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
         self._styled_ycc: np.ndarray | None = None  # (H, W, 3) uint8 YCrCb scratch for preserve-colour
         self._plain_ycc: np.ndarray | None = None
-        style = style or StyleOptions()
-        sigmas = [step.canny.sigma for step in chain.steps if step.canny is not None]
-        defaults = {"style.strength": style.strength, "style.preserve_colour": style.preserve_colour}
-        if sigmas:
-            defaults["canny.sigma"] = sigmas[0]
-        self.parameters = tuple(dataclasses.replace(parameter, default=defaults[parameter.name])
-                                if parameter.name in defaults else parameter for parameter in self.PARAMETERS)
+        self.parameters = with_defaults(self.PARAMETERS, starting_values(chain.steps, style or StyleOptions()))
         if engine is not None:
             self.parameters += model_parameters(engine.card, str(engine.path))
 

@@ -214,6 +214,7 @@ class LiveRun:
             self.mailbox.put(ComposedFrame(layers, self._seq, self.stage.scene(index), self.stage.scene_name(index),
                                            conductor.mirror))
             self._seq += 1
+            self.stage.warm_up_next()  # a scene not yet warmed up, if any (the start left them to this thread)
             worker.wait(max(0.0, started + period - self.now()))
 
     def _measure_flicker(self, scene: Scene, layers: Layers) -> None:

@@ -17,14 +17,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
+from live.control.bus import ControlBus
 from live.control.mappings import MappingConfig, MappingTargetError, check_target
 from live.control.midi import MidiConfig
 from live.control.midi_messages import device_label
 from live.control.osc import OscConfig
-from live.control.parameters import ControlError, coerce
+from live.control.parameters import ControlError, Parameter, coerce
 from live.core.config import LocatedError, Settings, read_user_file
 from live.core.curves import Curve
-from live.inference.engine import EngineConfig
+from live.inference.engine import EngineConfig, EngineError
+from live.inference.model_card import ModelCardError
 from live.inputs.audio import AudioConfig
 from live.inputs.presence import PresenceConfig
 from live.output.operator_window import OperatorConfig
@@ -211,8 +213,7 @@ class Show(Settings):
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
         self._check_presence(names, known)
-        bus = control_bus([(scene.name, scene_type(scene.kind), spec_parameters(scene, self.source.parent))
-                           for scene in self.scenes])
+        bus = self.control_bus(cards_must_read=False)
         for index, cue in enumerate(self.cues):
             for name, value in cue.set.items():
                 _check_cue_setting(bus, cue.scene, name, value, ("cues", index, "set", name))
@@ -265,6 +266,22 @@ class Show(Settings):
         """Whether presence is read while the show runs: something uses it, or the show asks for it."""
         uses = self.presence is not None or self.attract is not None or any(m.camera for m in self.mappings)
         return uses and self.watched_scene is not None
+    def control_bus(self, cards_must_read: bool = True) -> ControlBus:
+        """The control bus the show's scenes will have, each parameter at its scene's own default, made
+        from the scenes' blocks and their models' cards alone (no model loaded: `osc list`). A card
+        that cannot be read raises EngineError or ModelCardError, unless `cards_must_read` is False
+        (the show's own checks: preflight refuses the file, by name): its scene's kind's declarations
+        stand in."""
+        return control_bus([(scene.name, scene_type(scene.kind), self._scene_parameters(scene, cards_must_read))
+                            for scene in self.scenes])
+
+    def _scene_parameters(self, scene: SceneSpec, cards_must_read: bool) -> tuple[Parameter, ...]:
+        try:
+            return spec_parameters(scene, self.source.parent)
+        except (EngineError, ModelCardError):
+            if cards_must_read:
+                raise
+            return scene_type(scene.kind).PARAMETERS
 
     @property
     def is_cue_list(self) -> bool:

@@ -1,15 +1,19 @@
 """The stage: a show's scenes built and warmed up, and the frames the director asks for at time t.
 
 Live runs and rehearsals both go through `Stage.frame_at`, so the same show
-and clock give the same layers. Every scene's model is loaded and warmed up
-before the first frame, so a cue never waits for a model to load, and a live
-start waits (up to `hold` seconds) for the scenes' first input frames, so the
-show does not open on the idle scene. A scene that fails (its camera
-unplugged, its model erroring) keeps its last good frame for the show's `hold`
-seconds, then gives way to the idle scene until it recovers; the reason is
-kept in `health` for the HUD. The screen never goes black. In a live run each
-scene's model file is watched: a replacement is loaded off the render path and
-swapped in between frames, a bad one refused while the loaded model runs on.
+and clock give the same layers. Every scene's model is loaded before the first
+frame, so a cue never waits for a model to load, and warmed up at the render
+size: before the first frame, or in a live run between its first frames, one
+scene at a time (`warm_up_between_frames`), so a start, and a resume after a
+crash, shows its first frame sooner; a scene rendered before its turn has
+warmed up by rendering. A live start waits (up to `hold` seconds) for the
+scenes' first input frames, so the show does not open on the idle scene. A
+scene that fails (its camera unplugged, its model erroring) keeps its last good
+frame for the show's `hold` seconds, then gives way to the idle scene until it
+recovers; the reason is kept in `health` for the HUD. The screen never goes
+black. In a live run each scene's model file is watched: a replacement is
+loaded off the render path and swapped in between frames, a bad one refused
+while the loaded model runs on.
 """
 from __future__ import annotations
 
@@ -62,21 +66,44 @@ class Stage:
         self._last_good: dict[int, float] = {}  # scene index -> show time of its last good frame
         self._watchers: list[tuple[Scene, ModelWatcher]] = []  # live runs only: each scene's model file
         self.swapped: list[tuple[str, Path]] = []  # (scene, model file) reloaded for the last frame
+        self._cold: list[Scene] = []  # scenes still to warm up between frames, in show order
 
     @classmethod
     def build(cls, show: Show, rehearsal: bool = False, clock: Clock = time.perf_counter,
               warm_up: bool = True) -> Stage:
         """Every scene of the show built (models loaded), and warmed up at the render size unless
-        `warm_up` is False (a listing that only needs the scenes' parameters)."""
+        `warm_up` is False (then `warm_up_between_frames` leaves it to the frame loop, or nothing does)."""
         context = SceneContext(show.engine, clock, rehearsal)
         scenes = [_built(show, index, context) for index in range(len(show.scenes))]
         idle = idle_scene(show, scenes)
+        stage = cls(show, scenes, idle, clock)
         if warm_up:
-            width, height = show.output.render_size
-            for scene in scenes if idle in scenes else [*scenes, idle]:
-                scene.warm_up(width, height)
-                log.info("scene %r ready on %s", scene.name, ", ".join(scene.providers) or "no model")
-        return cls(show, scenes, idle, clock)
+            for scene in stage._every_scene():
+                stage._warm_up(scene)
+        return stage
+
+    def warm_up_between_frames(self) -> None:
+        """Warm the scenes up one at a time between frames (`warm_up_next`), not all before the first."""
+        self._cold = self._every_scene()
+
+    def warm_up_next(self) -> None:
+        """Warm up the next scene that has neither warmed up nor rendered yet, if any; call it between
+        frames, on the thread that renders. One that fails is reported as a failing render is (the log,
+        the HUD's health), and falls back as one does when it is shown."""
+        if not self._cold:
+            return
+        scene = self._cold.pop(0)
+        try:
+            self._warm_up(scene)
+        except Exception as error:  # noqa: BLE001 (as a render's failure: the show goes on)
+            self._report(scene.name, error)
+
+    def _every_scene(self) -> list[Scene]:
+        return [*self.scenes] if self.idle in self.scenes else [*self.scenes, self.idle]
+
+    def _warm_up(self, scene: Scene) -> None:
+        scene.warm_up(*self.size)
+        log.info("scene %r ready on %s", scene.name, ", ".join(scene.providers) or "no model")
 
     def attach_renderer(self, renderer) -> None:
         """Hand every scene the renderer (a scene that draws with a shader compiles it); call it on
@@ -179,6 +206,7 @@ class Stage:
         self._last_good = {index: last_good[id(scene)] for index, scene in enumerate(scenes) if id(scene) in last_good}
         self.director = Director.continuing(show, self.director, t)
         self.show, self.scenes, self.idle, self._watchers = show, scenes, idle, watchers
+        self._cold = [scene for scene in self._cold if scene in scenes or scene is idle]  # new ones come warm
         names = {scene.name for scene in scenes}
         self.health = {name: message for name, message in self.health.items() if name in names}
         return dropped, retired
@@ -199,6 +227,7 @@ class Stage:
         scene = self.scenes[index]
         name = scene.name
         width, height = self.size
+        self._rendering(scene)
         try:
             pixels = scene.render(moment_for(scene, t), width, height)
         except Exception as error:  # any failure of a scene degrades, never stops, the show
@@ -206,12 +235,17 @@ class Stage:
             held = scene.last_output
             if held is not None and t - self._last_good.get(index, -math.inf) <= self.show.hold:
                 return held, index, scene.captured_at or started
+            self._rendering(self.idle)
             return self.idle.render(moment_for(self.idle, t), width, height), IDLE, started
         if name in self.health:
             log.info("scene %r recovered", name)
             self.health = {key: value for key, value in self.health.items() if key != name}
         self._last_good[index] = t
         return pixels, index, scene.captured_at or started
+
+    def _rendering(self, scene: Scene) -> None:
+        if scene in self._cold:  # its first render warms it up
+            self._cold.remove(scene)
 
     def _report(self, name: str, error: Exception) -> None:
         message = str(error) if isinstance(error, SceneUnavailable) else f"{type(error).__name__}: {error}"

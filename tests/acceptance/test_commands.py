@@ -108,6 +108,35 @@ def test_osc_list_of_a_given_show_names_its_scenes_host_port_and_defaults(tmp_pa
         "the demo's scenes leaked into another show's list"
 
 
+# A sitecustomize that makes any ONNX Runtime session end the process, saying so: a command run with it on
+# PYTHONPATH that still succeeds has opened none (model loading is what it proves absent).
+NO_SESSIONS = """\
+import onnxruntime
+
+def _refused(path_or_bytes, *args, **kwargs):
+    raise SystemExit(f"an InferenceSession was opened: {str(path_or_bytes)[:80]}")
+
+onnxruntime.InferenceSession = _refused
+"""
+
+
+def test_osc_list_of_the_demo_opens_no_model_yet_gives_each_scene_s_own_defaults(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(NO_SESSIONS)
+    env = {"PYTHONPATH": str(tmp_path)}
+    loading = f"from live.inference.engine import Engine; Engine.load({str(REPO / 'models' / 'cppn-tanh.onnx')!r})"
+    trapped = subprocess.run([sys.executable, "-c", loading], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, **env})
+    assert "an InferenceSession was opened" in trapped.stderr, trapped.stderr  # the trap springs where one opens
+    result = latentstage("osc", "list", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no model loaded, so no line about models or providers
+    rows = address_table(result.stdout)
+    for scene, scale in (("drift", "6.0"), ("bloom", "4.0"), ("portrait", "2.5")):
+        assert rows[f"/latentstage/{scene}/scale"]["default"] == scale
+    assert rows["/latentstage/snow/canny/sigma"]["default"] == "0.33"  # from the model's card: no canny step
+    assert rows["/latentstage/painter/truncation"]["default"] == "0.7"
+
+
 # --- doctor -----------------------------------------------------------------------------------------------------
 
 def doctor_report(env: dict[str, str]) -> dict:

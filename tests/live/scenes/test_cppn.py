@@ -193,3 +193,21 @@ def test_a_walk_restored_from_its_state_goes_on_as_the_walk_it_was_saved_from():
         assert np.allclose(resumed.follow(moment, 0.5, 0.0), expected, atol=1e-6), t
         if t == 1.6:  # a walk started afresh at t glides from somewhere else: the state is what carries it
             assert not np.allclose(fresh.follow(moment, 0.5, 0.0), expected, atol=1e-3)
+
+
+def test_a_resumed_scene_warmed_up_after_its_walk_was_restored_carries_on_from_there():
+    """A live start warms its scenes between its first frames, after a resume has put their walks back:
+    the warm-up's own render must not move them (it once restarted the walk)."""
+    import json
+
+    running = scene(seed=2, period=2.0)
+    for step in range(1, 31):  # 3 s at 10 fps, at half speed
+        running.render(at(running, step / 10, speed=0.5), 64, 36)
+    state = json.loads(json.dumps(running.resume_state()))  # as it goes through the file
+    resumed = scene(seed=2, period=2.0)
+    resumed.resume(state)
+    resumed.warm_up(64, 36)
+    expected = running.render(at(running, 3.1, speed=0.5), 64, 36).copy()
+    assert np.abs(resumed.render(at(resumed, 3.1, speed=0.5), 64, 36).astype(int) - expected).max() <= 1
+    restarted = scene(seed=2, period=2.0)  # what the warm-up's old restart left: a walk from nowhere
+    assert np.abs(restarted.render(at(restarted, 3.1, speed=0.5), 64, 36).astype(int) - expected).mean() > 5
