@@ -568,6 +568,10 @@ def _check(args: argparse.Namespace) -> int:
         model = f"{scene.engine.path.name} ({scene.engine.card.describe()})" if scene.engine is not None else \
             f"{scene.kind} with no model"
         print(f"  scene {scene.name!r}: {model}")
+    for spec in show.scenes:
+        if spec.ladder:
+            rungs = "; ".join(f"{number} {rung.describe()}" for number, rung in enumerate(spec.ladder, start=1))
+            print(f"  scene {spec.name!r} holds {spec.target_fps:g} new pictures/s, stepping down to: {rungs}")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0

@@ -68,6 +68,7 @@ class PipelineSceneSpec(SceneSpec):
     """Frames from a source, through filters, optionally through an image model (pix2pix, style)."""
 
     model_kinds: ClassVar[tuple[str, ...]] = ("pix2pix", "style")  # models that take a picture
+    ladder_ways: ClassVar[tuple[str, ...]] = ("render_scale", "fp16", "model", "upscale")
 
     kind: Literal["pipeline"]
     source: SourceConfig

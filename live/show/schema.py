@@ -28,6 +28,7 @@ from live.inference.engine import EngineConfig
 from live.inputs.audio import AudioConfig
 from live.output.render import RenderConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
+from live.show.governor import GovernorConfig
 
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
@@ -165,6 +166,7 @@ class Show(Settings):
     # scene, or the bundled CPPN if the show has none.
     idle: str | None = None
     hold: float = Field(2.0, ge=0)  # seconds
+    governor: GovernorConfig = Field(default_factory=GovernorConfig)  # how scenes' ladders are stepped live
     source: Path = Path("<memory>")  # the file it came from; set by load_show
     _tree: Any = PrivateAttr(None)  # the file's YAML nodes, for the lines of problems found later
 
@@ -197,6 +199,8 @@ class Show(Settings):
                 _check_keyframe(self.scenes[names.index(cue.scene)], cue.keyframe, ("cues", index, "keyframe"))
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
+        for index, scene in enumerate(self.scenes):
+            _check_ladder(scene, index, self.output)
         bus = control_bus([(scene.name, scene_type(scene.kind), spec_parameters(scene, self.source.parent))
                            for scene in self.scenes])
         for index, cue in enumerate(self.cues):
@@ -320,7 +324,7 @@ def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
     for index, scene in enumerate(show.scenes):
         owner = f"scene {scene.name!r}"
         resolved = {key: _existing(path, tree, named, ("scenes", index, *key), owner)
-                    for key, named in scene.files().items()}
+                    for key, named in {**scene.files(), **scene.ladder_files()}.items()}
         if resolved:
             show.scenes[index] = scene.with_files(resolved)
 
@@ -331,6 +335,22 @@ def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, ow
         raise ShowError(f"{show_path}:{_line_of(tree, location)}: {_key_text(location)}: {owner} names {named}, "
                         f"which does not exist (looked for {resolved})")
     return resolved
+
+
+def _check_ladder(scene: SceneSpec, index: int, output: OutputConfig) -> None:
+    """A scene's target is one the show's rate allows, and each render_scale rung draws smaller than the
+    show and the rungs above it do (what a kind cannot take its spec refuses itself)."""
+    if scene.target_fps is not None and scene.target_fps > output.fps:
+        raise LocatedError(("scenes", index, "target_fps"), f"{scene.target_fps:g} is above the show's fps "
+                           f"{output.fps:g}: the show composes at most {output.fps:g} pictures a second")
+    above, where = output.render_scale, "output.render_scale"
+    for number, rung in enumerate(scene.ladder):
+        if rung.render_scale is None:
+            continue
+        if rung.render_scale >= above:
+            raise LocatedError(("scenes", index, "ladder", number, "render_scale"),
+                               f"{rung.render_scale:g} is not below {above:g} ({where}): a rung down must be cheaper")
+        above, where = rung.render_scale, f"rung {number + 1}'s"
 
 
 def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) -> None:
