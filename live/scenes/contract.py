@@ -210,6 +210,12 @@ class Scene(Protocol):
         """Render with `engine` from the next frame on: its model file, reloaded while the show runs
         (same card contract, warmed up). Called between frames by the thread that renders."""
 
+    def scale_work(self, fraction: float) -> None:
+        """Do this fraction (each way, 1 = as built) of its work per picture from the next frame on: a
+        ladder rung's render_scale against the show's. The stage asks for smaller pictures too, so a kind
+        whose work follows the render size (a CPPN) has nothing more to do; one that runs its model at
+        its input's size (a pipeline) shrinks that."""
+
     def resume_state(self) -> dict:
         """What a resumed show needs to carry this scene on from where it was (a latent walk's place), as
         plain JSON values; {} for a kind that is a function of its moments alone. Called by the
@@ -256,6 +262,9 @@ class SceneBase:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine
+
+    def scale_work(self, fraction: float) -> None:
+        pass
 
     def resume_state(self) -> dict:
         return {}

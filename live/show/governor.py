@@ -65,9 +65,13 @@ class _Watch:
 class Governor:
     """Decides rung moves for scenes with a target; `rungs` says which rungs each scene can stand on."""
 
-    def __init__(self, config: GovernorConfig, targets: dict[str, float], rungs: dict[str, list[int]]):
+    def __init__(self, config: GovernorConfig, targets: dict[str, float], rungs: dict[str, list[int]],
+                 priors: dict[str, dict[int, float]] | None = None, start: float = 0.0):
         """`targets`: scene -> target fps; `rungs`: scene -> the usable rung numbers, 0 (the top) first
-        (a rung the machine skips, fp16 on a CPU, is left out)."""
+        (a rung the machine skips, fp16 on a CPU, is left out); `priors`: scene -> rung -> how much
+        dearer the usable rung above it is, where that is known beforehand (a smaller render size:
+        the ratio of pixels), which caps what is learnt under a changing load. Nothing is judged
+        before `start` + `dwell` (show seconds): a show's first seconds stall on warming caches."""
         self.config = config
         self.targets = dict(targets)
         self.rungs = {scene: list(numbers) for scene, numbers in rungs.items() if scene in targets}
@@ -79,13 +83,15 @@ class Governor:
         self._lock = threading.Lock()  # pictures come from the render thread, steps from the inference thread
         self._watch: dict[str, _Watch] = {}
         self._on_screen: str | None = None
-        self._cost: dict[tuple[str, int], float] = {}  # (scene, rung) -> its step p50 when it was last left
+        self._cost: dict[tuple[str, int], float] = {}  # (scene, rung) -> its step p95 when it was last left
         self._ratio: dict[tuple[str, int], float] = {}  # (scene, rung) -> step of rung above / step of this one
         self._dwell = {scene: {} for scene in self.rungs}  # scene -> rung -> its dwell, doubled after a bounce
         self._arrived_up: dict[str, float] = {}  # scene -> show seconds of its last step up
         self._last_seen: dict[str, float] = {}  # scene -> when its time on the rung was last counted
         self.last_p95_ms: dict[str, float] = {}  # scene -> the last judged p95 interval, for the HUD
         self._released: set[str] = set()  # scenes let go of since the last decision
+        self._priors = {scene: dict(ratios) for scene, ratios in (priors or {}).items()}
+        self._judging_from = start + config.dwell
 
     def note_picture(self, scene: str, t: float) -> None:
         """A new picture of `scene` reached the screen at t (show seconds); from the render thread."""
@@ -135,7 +141,7 @@ class Governor:
     def _judge(self, scene: str, t: float) -> Step | None:
         watch = self._watch[scene]
         config = self.config
-        if t - watch.since < config.window:
+        if t - watch.since < config.window or t < self._judging_from:
             return None
         budget = 1.0 / self.targets[scene]  # seconds between new pictures
         since = t - config.window
@@ -156,12 +162,14 @@ class Governor:
         level = rungs.index(position)
         ratio = self._learned_ratio(scene, position, steps) if level > 0 else None
         if p95 > budget * (1.0 + config.tolerance) and step_p95 > budget * WORK_LIMITS and level + 1 < len(rungs):
-            self._cost[(scene, position)] = float(np.percentile(steps, 50)) if len(steps) else p95
+            self._cost[(scene, position)] = step_p95  # what it costs now (p50 would still be the calm before a load)
             return self._move(scene, rungs[level + 1], t,
                               f"p95 {p95 * 1000:.0f} ms > {budget * 1000:.0f} ms")
-        if level == 0 or t - watch.since < self._dwell_of(scene, position):
-            return None
+        if level == 0 or t - watch.since < self._dwell_of(scene, position) or p95 > budget * (1.0 + config.tolerance):
+            return None  # at the top, not here long enough, or missing the target even here (a starved display)
         above = rungs[level - 1]
+        log.debug("%s on rung %d: p95 %.0f ms, step p95 %.0f ms, ratio %s", scene, position, p95 * 1000,
+                  step_p95 * 1000, ratio)
         if ratio is None:
             return None
         predicted = step_p95 * ratio
@@ -170,16 +178,17 @@ class Governor:
                                                f"{budget * 1000:.0f} ms")
         return None
 
-    def _learned_ratio(self, scene: str, position: int, steps: np.ndarray) -> float | None:
+    def _learned_ratio(self, scene: str, position: int, steps: np.ndarray) -> float | None:  # steps: seconds
         """How much dearer the rung above is than this one: learnt at the first judgement after stepping
         down to it, a window after the step (about the same load on both sides of it)."""
         key = (scene, position)
+        prior = self._priors.get(scene, {}).get(position)
         if key not in self._ratio:
             above = self._cost.get((scene, self.rungs[scene][self.rungs[scene].index(position) - 1]))
             if above is None or not len(steps):
-                return None  # never measured above (a rung forced, then released): stay
-            self._ratio[key] = max(1.0, above / max(float(np.percentile(steps, 50)), 1e-6))
-        return self._ratio[key]
+                return prior  # never measured above (a rung forced, then let go of): what is known beforehand
+            self._ratio[key] = max(1.0, above / max(float(np.percentile(steps, 95)), 1e-6))
+        return min(self._ratio[key], prior) if prior is not None else self._ratio[key]
 
     def _dwell_of(self, scene: str, rung: int) -> float:
         return self._dwell[scene].get(rung, self.config.dwell)
@@ -205,6 +214,15 @@ class Governor:
             spent = self.seconds_on[scene]
             spent[rung] = spent.get(rung, 0.0) + max(0.0, t - last)
             self._last_seen[scene] = t
+
+    def carry_over(self, before: Governor, kept: set[str]) -> None:
+        """After a reloaded show: the scenes in `kept` (their ladders unchanged) keep their rung and counts."""
+        for scene in kept & set(self.rungs) & set(before.rungs):
+            self.position[scene] = before.position[scene]
+            self.steps_down[scene], self.steps_up[scene] = before.steps_down[scene], before.steps_up[scene]
+            self.seconds_on[scene] = dict(before.seconds_on[scene])
+            if scene in before.forced:
+                self.forced[scene] = before.forced[scene]
 
     def summary(self) -> dict:
         """For --stats-json: each scene's rung now, its steps down and up, and seconds on each rung."""

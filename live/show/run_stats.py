@@ -39,6 +39,7 @@ class Stats:
     show_file: dict = field(default_factory=dict)  # versions of the show file reloaded and refused
     recording: dict = field(default_factory=dict)  # --record's figures at the end; empty without one
     flicker: FlickerMeter = field(default_factory=FlickerMeter)  # each scene's picture change against its input's
+    ladder: dict = field(default_factory=dict)  # scenes with a ladder: rung at the end, steps, seconds on each rung
     _next_rss: float = 0.0  # show time of the next memory sample
 
     def note_audio(self, features: AudioFeatures) -> None:
@@ -102,6 +103,7 @@ class Stats:
             "show_file": self.show_file,
             "recording": self.recording,
             "flicker": self.flicker.summary(),
+            "ladder": self.ladder,
         }
 
 
