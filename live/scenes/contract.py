@@ -96,10 +96,11 @@ class SceneSpec(Settings):
             for way in rung.ways():
                 if way not in self.ladder_ways:
                     why = self.ladder_refusals.get(way, "its kind has no use for it")
-                    raise LocatedError(("ladder", index, way), f"a {self.kind} scene cannot take a {way} rung: {why} "
+                    article = "an" if way[0] in "aeiou" else "a"
+                    raise LocatedError(("ladder", index, way), f"a {self.kind} scene cannot take {article} {way} rung: {why} "
                                        f"(it takes {', '.join(self.ladder_ways)})")
                 if way in ("fp16", "model", "upscale") and self.model_file is None:
-                    raise LocatedError(("ladder", index, way), f"scene {self.name!r} runs no model, so a {way} "
+                    raise LocatedError(("ladder", index, way), f"scene {self.name!r} runs no model, so its {way} "
                                                                "rung has nothing to change")
         return self
 

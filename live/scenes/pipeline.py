@@ -197,8 +197,7 @@ class PipelineScene(SceneBase):
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
             blank = np.zeros((height, width, 3), dtype=np.uint8)  # (H, W, 3) RGB, as a source gives
-            self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank),
-                                                                                 self._work_scale),
+            self.engine.warm_up({self.engine.input_names[0]: self._io.to_input(self.chain.apply(blank)),
                                  **self._model_feeds(defaults_of(self.parameters))})
 
     def render(self, moment: Moment, width: int, height: int) -> np.ndarray:

@@ -117,15 +117,17 @@ def build_ladder(spec: SceneSpec, scene: Scene, config: EngineConfig, show_rende
     upscalers: dict[Path, Upscaler] = {}
     plans = [RungPlan(0, "top", show_render_scale, None, None)]
     render_scale, model, fp16, upscale = show_render_scale, None, False, None
+    on_cpu = scene.engine is not None and scene.engine.providers[0] == CPU
     for number, rung in enumerate(spec.ladder, start=1):
         render_scale = rung.render_scale if rung.render_scale is not None else render_scale
         model = rung.model if rung.model is not None else model
-        fp16 = rung.fp16 if rung.fp16 is not None else fp16
+        fp16 = (rung.fp16 if rung.fp16 is not None else fp16) and not on_cpu  # on the CPU the rungs run float32
         upscale = rung.upscale if rung.upscale is not None else upscale
         skipped = ""
-        if fp16 and scene.engine is not None and scene.engine.providers[0] == CPU:
-            skipped = FP16_ON_CPU
-            log.info("scene %r: ladder rung %d (%s) skipped: %s", spec.name, number, rung.describe(), skipped)
+        if rung.fp16 and on_cpu:
+            skipped = FP16_ON_CPU if rung.ways() == ["fp16"] else ""
+            log.info("scene %r: ladder rung %d (%s) %s: %s", spec.name, number, rung.describe(),
+                     "skipped" if skipped else "runs float32", FP16_ON_CPU)
         engine = None
         if not skipped and (model is not None or fp16):
             path = model if model is not None else spec.model_file
