@@ -1,8 +1,9 @@
 """The governor: holds each scene's rate by stepping down its ladder when it misses its target, and back up.
 
 It steers by what the visitor sees: the intervals between the new pictures of
-the scene on screen (live.show.run_stats counts the same). Every `window`
-seconds of pictures on one rung it looks at the p95 interval. It steps down a
+the scene on screen (live.show.run_stats counts the same). Once a scene has
+been `window` seconds on a rung, each frame looks at the p95 interval over the
+last `window` seconds (the wait since the newest picture included). It steps down a
 rung when that misses the target (by more than `tolerance`) and the scene's
 own work is what limits it (the composing step fills most of the frame's
 budget: a camera that brings fewer pictures, or a starved display, is no
@@ -92,6 +93,11 @@ class Governor:
         self._released: set[str] = set()  # scenes let go of since the last decision
         self._priors = {scene: dict(ratios) for scene, ratios in (priors or {}).items()}
         self._judging_from = start + config.dwell
+
+    def start(self, t: float) -> None:
+        """The show starts (or resumes) at t (show seconds): nothing is judged for a dwell after it."""
+        with self._lock:
+            self._judging_from = t + self.config.dwell
 
     def note_picture(self, scene: str, t: float) -> None:
         """A new picture of `scene` reached the screen at t (show seconds); from the render thread."""
@@ -231,5 +237,6 @@ class Governor:
                             "steps_down": self.steps_down[scene], "steps_up": self.steps_up[scene],
                             "seconds_on_rung": {str(rung): round(seconds, 2)
                                                 for rung, seconds in sorted(self.seconds_on[scene].items())},
+                            **({"p95_ms": round(self.last_p95_ms[scene], 1)} if scene in self.last_p95_ms else {}),
                             **({"forced": self.forced[scene]} if scene in self.forced else {})}
                     for scene in self.rungs}

@@ -121,7 +121,7 @@ class LiveRun:
         screenshots = Screenshots(screenshot_dir, screenshot_every) if screenshot_dir is not None else None
         status = StatusFile(status_file) if status_file is not None else None
         self.clock.start(self.starts_at)  # first: camera frames and audio blocks are stamped in show time from here on
-        self.governor = self.hud.governor = governor_for(self.stage, self.starts_at)
+        self.governor.start(self.starts_at)
         if self.resume_writer is not None:
             self.resume_writer.start()
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start

@@ -87,6 +87,9 @@ class Stats:
             "presented": self.presented, "new_frames": self.new_frames, "dropped": self.dropped,
             "fps": round(self.fps(), 2),
             "new_pictures": self.new_pictures, "new_pictures_fps": round(self._run_new_pictures_fps(), 2),
+            # between the last (up to 600) new pictures on screen: what the ladder holds against a target
+            "new_picture_interval_ms": {"p50": self.percentile_ms(self._new_picture_intervals(), 50),
+                                        "p95": self.percentile_ms(self._new_picture_intervals(), 95)},
             "frame_interval_ms": {"p50": self.percentile_ms(self.intervals, 50),
                                   "p99": self.percentile_ms(self.intervals, 99)},
             "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
@@ -106,6 +109,10 @@ class Stats:
             "ladder": self.ladder,
         }
 
+
+    def _new_picture_intervals(self) -> deque:
+        times = list(self.new_picture_times)
+        return deque(later - earlier for earlier, later in zip(times, times[1:]))
 
     def _run_new_pictures_fps(self) -> float:
         """New pictures a second over the whole run (from the first to the last)."""
