@@ -8,7 +8,7 @@ set against the target's interval. Aim (issue 22): within 10% of the target.
     .venv/bin/python -m bench.ladder_bench --burners 2 --seconds 60 --markdown out/bench_ladder.md
 
 --fp16: one model through ONNX Runtime's CPU provider as it is and as the ladder's float16 copy (median ms of
---runs at the size given), the reason a fp16 rung is skipped where the CPU runs the model.
+--runs at the size given, the two taken in turns), the reason a fp16 rung is skipped where the CPU runs the model.
 
     .venv/bin/python -m bench.ladder_bench --fp16 --markdown out/bench_ladder_fp16.md
 """
@@ -80,15 +80,20 @@ def fp16_cost(args: argparse.Namespace) -> str:
     from live.inference.float16 import float16_copy
 
     model = Path(args.model)
-    rows = []
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
     with tempfile.TemporaryDirectory() as folder:
-        for name, path in (("float32", model), ("float16 copy", float16_copy(model, Path(folder)))):
-            options = ort.SessionOptions()
-            options.log_severity_level = 3
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            feed = session.get_inputs()[0]
-            picture = np.random.default_rng(0).random((1, 3, args.height, args.width), dtype=np.float32)
-            rows.append((name, median_ms(lambda: session.run(None, {feed.name: picture}), args.runs)))
+        paths = {"float32": model, "float16 copy": float16_copy(model, Path(folder))}
+        sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                    for name, path in paths.items()}
+    feed = sessions["float32"].get_inputs()[0]
+    channels = feed.shape[1] if isinstance(feed.shape[1], int) else 3
+    picture = np.random.default_rng(0).random((1, channels, args.height, args.width), dtype=np.float32)
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for _ in range(args.runs):  # taken in turns, so a load that comes and goes weighs on both alike
+        for name, session in sessions.items():
+            times[name].append(median_ms(lambda: session.run(None, {feed.name: picture}), 1))
+    rows = [(name, float(np.median(values))) for name, values in times.items()]
     base = rows[0][1]
     lines = [f"float16 on ONNX Runtime's CPU provider: {model.name} at {args.width}x{args.height}, "
              f"median of {args.runs} runs", "", "| weights | ms | against float32 |", "|---|---|---|"]

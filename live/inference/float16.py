@@ -5,7 +5,7 @@ float32 (so the code that feeds a model never changes) and normalisation layers
 stay float32: they sum squares over whole feature maps, which overflows
 float16 above 65504 and loses the mean's precision. On a GPU provider this
 halves the memory traffic; ONNX Runtime's CPU provider has few float16
-kernels and wraps the others in casts, so there it is slower
+kernels and wraps the others in casts, so there it saves nothing
 (bench/ladder_bench.py --fp16 measures it: BENCHMARKS.md).
 """
 from __future__ import annotations

@@ -5,9 +5,10 @@ the scene on screen (live.show.run_stats counts the same). Once a scene has
 been `window` seconds on a rung, each frame looks at the p95 interval over the
 last `window` seconds (the wait since the newest picture included). It steps down a
 rung when that misses the target (by more than `tolerance`) and the scene's
-own work is what limits it (the composing step fills most of the frame's
-budget: a camera that brings fewer pictures, or a starved display, is no
-reason to draw worse). It steps back up after `dwell` seconds on a rung when
+own work is what limits it (the typical composing step takes at least half
+the budget: a camera that brings fewer pictures, a starved display or a
+thread descheduled now and then on a busy CPU is no reason to draw worse).
+It steps back up after `dwell` seconds on a rung when
 the rung above, as last measured against this one, would need at most
 `1 - margin` of the budget now. A step up that has to be taken back within two
 dwells doubles that rung's dwell, so a load that sits on the edge settles
@@ -33,7 +34,9 @@ log = logging.getLogger("latentstage.ladder")
 
 MIN_PICTURES = 5  # new pictures a window needs before it judges
 MAX_DWELL = 120.0  # seconds: the longest a doubled dwell grows
-WORK_LIMITS = 0.8  # the composing step's p95 above this share of the budget: the work is what limits the rate
+# The composing step's p50 above this share of the budget: the work is what limits the rate (its p95 would
+# count the waits of a thread descheduled on a busy CPU, which a cheaper rung does not shorten)
+WORK_LIMITS = 0.5
 
 
 class GovernorConfig(Settings):
@@ -167,7 +170,8 @@ class Governor:
         rungs, position = self.rungs[scene], self.position[scene]
         level = rungs.index(position)
         ratio = self._learned_ratio(scene, position, steps) if level > 0 else None
-        if p95 > budget * (1.0 + config.tolerance) and step_p95 > budget * WORK_LIMITS and level + 1 < len(rungs):
+        step_p50 = float(np.percentile(steps, 50)) if len(steps) else p95
+        if p95 > budget * (1.0 + config.tolerance) and step_p50 > budget * WORK_LIMITS and level + 1 < len(rungs):
             self._cost[(scene, position)] = step_p95  # what it costs now (p50 would still be the calm before a load)
             return self._move(scene, rungs[level + 1], t,
                               f"p95 {p95 * 1000:.0f} ms > {budget * 1000:.0f} ms")
