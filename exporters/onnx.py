@@ -30,6 +30,7 @@ import onnxruntime as ort
 import torch
 
 from exporters.spec import ExportSpec
+from live.inference.float16 import to_float16
 from live.inference.model_card import ModelCard
 
 logger = logging.getLogger("latentstage.export")
@@ -51,14 +52,6 @@ FP32_TOLERANCE = Tolerance(max_abs=1e-4, mean_abs=1e-4)
 # pixels change a lot (max ~0.05-0.15 measured) while the picture does not (mean
 # ~1e-3). The max bound catches overflow and wrong graphs; the mean catches drift.
 FP16_TOLERANCE = Tolerance(max_abs=0.25, mean_abs=3e-3)
-
-# Kept in float32 in fp16 exports: normalisation sums squares over whole feature
-# maps (overflow above 65504, precision loss in the mean). ReduceMean, Pow and Sqrt
-# cover the same statistics when a norm is exported as its decomposed chain.
-NORMALISATION_OPS = (
-    "InstanceNormalization", "BatchNormalization", "LayerNormalization", "GroupNormalization",
-    "ReduceMean", "Pow", "Sqrt",
-)
 
 # (height, width) for the parity check when neither caller nor spec names sizes:
 # one odd, so size arithmetic that only works for even sizes shows up.
@@ -118,7 +111,7 @@ def export(
         tracer_warnings = _trace(module, spec, temporary, opset, parity_sizes[0])
         model = onnx.load(temporary)
         if fp16:
-            model = _to_fp16(model)
+            model = to_float16(model)
         onnx.helper.set_model_props(model, card.to_metadata())
         onnx.save(model, temporary)
         onnx.checker.check_model(str(temporary))
@@ -192,34 +185,6 @@ def _with_hints(message: str, tracer_warnings: list[str]) -> str:
         return message
     # Python-side values that tracing froze are the usual cause of a mismatch.
     return f"{message}. The tracer warned: " + "; ".join(tracer_warnings[:3])
-
-
-def _to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
-    from onnxconverter_common import float16  # only fp16 exports need it
-
-    block_list = sorted(set(float16.DEFAULT_OP_BLOCK_LIST) | set(NORMALISATION_OPS))
-    _unshare_initializers(model)
-    return float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=block_list)
-
-
-def _unshare_initializers(model: onnx.ModelProto) -> None:
-    """Give each parameter its own initializer again, in place.
-
-    torch's exporter stores equal parameters once and reaches the copies through
-    Identity nodes (e.g. a conv's zero bias and an instance norm's zero shift). The
-    fp16 converter then halves the shared tensor for the conv and hands the half
-    float to the norm it keeps in float32, which ONNX Runtime refuses to load."""
-    graph = model.graph
-    initializers = {tensor.name: tensor for tensor in graph.initializer}
-    graph_outputs = {value.name for value in graph.output}
-    aliases = [node for node in graph.node
-               if node.op_type == "Identity" and node.input[0] in initializers and node.output[0] not in graph_outputs]
-    for node in aliases:
-        copy = onnx.TensorProto()
-        copy.CopyFrom(initializers[node.input[0]])
-        copy.name = node.output[0]
-        graph.initializer.append(copy)
-        graph.node.remove(node)
 
 
 def _check_parity(module: torch.nn.Module, spec: ExportSpec, model_path: Path,

@@ -118,6 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--replay", type=Path, metavar="LOG",
                           help="render a live run again from its --record-events LOG: the show as it ran, its "
                                "controls and sound, frame for frame (the last run in LOG)")
+    rehearse.add_argument("--ladder", action="append", type=_rung_choice, default=[], metavar="SCENE=RUNG",
+                          help="rehearse SCENE on rung RUNG of its ladder (0 the top): how it looks where the "
+                               "venue's machine steps it down (repeatable; a replay takes the night's own rungs)")
     rehearse.set_defaults(command=_rehearse)
 
     render = commands.add_parser("render", help="a whole video through a pix2pix or style model, sound kept")
@@ -349,13 +352,23 @@ def _rehearse(args: argparse.Namespace) -> int:
         script = load_osc_script(args.osc_script) if args.osc_script else None
     except ValueError as error:
         raise ShowError(str(error)) from None
+    if replay is not None and args.ladder:
+        raise ShowError("--ladder with --replay: a replay puts each scene on the rungs the live run chose")
     preflight(show)  # what `check` checks (with the stand-in camera's clip in place), before any frame
     report = rehearse(show, args.output, _show_seconds(show, args.seconds), frames_dir=args.frames,
-                      audio_file=args.audio, osc_script=script, replay=replay)
+                      audio_file=args.audio, osc_script=script, replay=replay, rungs=dict(args.ladder))
     sound = f", sound from {report.sound}" if report.sound != "none" else ""
     print(f"wrote {report.path}: {report.frames} frames, {report.seconds:.1f} s of show "
           f"in {report.wall_seconds:.1f} s{sound}; contact sheet {report.contact_sheet}")
     return 0
+
+
+def _rung_choice(text: str) -> tuple[str, int]:
+    """`drift=2` -> ("drift", 2), for rehearse --ladder."""
+    scene, _, rung = text.partition("=")
+    if not scene or not rung.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give SCENE=RUNG, e.g. drift=2 (rung 0 is the top)")
+    return scene, int(rung)
 
 
 def _replayed_run(args: argparse.Namespace):
@@ -612,6 +625,10 @@ def _check(args: argparse.Namespace) -> int:
         model = f"{scene.engine.path.name} ({scene.engine.card.describe()})" if scene.engine is not None else \
             f"{scene.kind} with no model"
         print(f"  scene {scene.name!r}: {model}")
+    for spec in show.scenes:
+        if spec.ladder:
+            rungs = "; ".join(f"{number} {rung.describe()}" for number, rung in enumerate(spec.ladder, start=1))
+            print(f"  scene {spec.name!r} holds {spec.target_fps:g} new pictures/s, stepping down to: {rungs}")
     print("\n".join(cue_sheet(show)))
     print(f"{args.show}: ok, {len(show.scenes)} scenes, {len(show.cues)} cues")
     return 0

@@ -47,11 +47,11 @@ class ImageModelIO:
     def input_channels(self) -> int:
         return 3 if self.card.input == "rgb" else 1
 
-    def to_input(self, image: np.ndarray) -> np.ndarray:
-        """(H, W) or (H, W, 3) uint8 RGB -> (1, C, h, w) float32 in the card's input range, at
-        model_size (resampled once, if the frame is not that size already)."""
+    def to_input(self, image: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """(H, W) or (H, W, 3) uint8 RGB -> (1, C, h, w) float32 in the card's input range, at the
+        model_size of the frame's size times `scale` (resampled once, if the frame is not that size already)."""
         height, width = image.shape[:2]
-        size = model_size(width, height, self.card)
+        size = model_size(max(1, round(width * scale)), max(1, round(height * scale)), self.card)
         if (width, height) != size:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         channels = self.input_channels

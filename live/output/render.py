@@ -149,7 +149,7 @@ class Renderer:
         self.config = config
         self.mirror = config.mirror
         self.fit: FitMode = config.fit
-        self.image_size = image_size  # (width, height) of the frames presented
+        self.image_size = image_size  # (width, height) the frames are shown as (their aspect fits the window)
         self._gl = gl
         self._program = ShaderProgram(Shader(VERTEX_SHADER, "vertex"), Shader(FRAGMENT_SHADER, "fragment"))
         # Top-left of the screen shows the image's first row: numpy's row 0 is uploaded at v = 0.
@@ -159,10 +159,13 @@ class Renderer:
             tex_coords=("f", (0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0)),
         )
         self._textures = [self._make_texture(*image_size) for _ in range(2)]  # previous, current
+        # each layer's storage follows the pictures put in it: a scene on a ladder rung renders smaller,
+        # and sampling stretches it over the same quad
+        self._texture_sizes = [image_size, image_size]
         self._readback: np.ndarray | None = None
         self._hud_label = None
         self._hud_backing = None
-        self.shaders = ShaderLayers(gl, image_size)  # shader pictures drawn here rather than uploaded
+        self.shaders = ShaderLayers(gl)  # shader pictures drawn here rather than uploaded
         self.gl_renderer: str = gl.gl_info.get_renderer()  # e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
 
     @property
@@ -189,16 +192,27 @@ class Renderer:
         ShaderPicture is drawn into the layer by its program instead."""
         gl = self._gl
         if isinstance(pixels, ShaderPicture):
+            self._fit_texture(layer, pixels.width, pixels.height)
             self.shaders.draw_into(self._textures[layer], pixels)
             return
         height, width = pixels.shape[:2]
-        if (width, height) != self.image_size or pixels.dtype != np.uint8 or pixels.shape[2] != 3:
-            raise ValueError(f"frame {pixels.shape} {pixels.dtype} does not fit the {self.image_size} RGB8 textures")
+        if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+            raise ValueError(f"frame {pixels.shape} {pixels.dtype} is not (H, W, 3) uint8 RGB")
         pixels = np.ascontiguousarray(pixels)
+        self._fit_texture(layer, width, height)
         gl.glBindTexture(gl.GL_TEXTURE_2D, self._textures[layer])
         gl.glPixelStorei(gl.GL_UNPACK_ALIGNMENT, 1)  # rows of odd widths are not 4-byte aligned
         gl.glTexSubImage2D(gl.GL_TEXTURE_2D, 0, 0, 0, width, height, gl.GL_RGB, gl.GL_UNSIGNED_BYTE,
                            pixels.ctypes.data_as(ctypes.POINTER(ctypes.c_ubyte)))
+
+    def _fit_texture(self, layer: int, width: int, height: int) -> None:
+        """Give the layer's texture storage of (width, height) if it has another size (a ladder step)."""
+        if self._texture_sizes[layer] == (width, height):
+            return
+        gl = self._gl
+        gl.glBindTexture(gl.GL_TEXTURE_2D, self._textures[layer])
+        gl.glTexImage2D(gl.GL_TEXTURE_2D, 0, gl.GL_RGB8, width, height, 0, gl.GL_RGB, gl.GL_UNSIGNED_BYTE, None)
+        self._texture_sizes[layer] = (width, height)
 
     def draw(self, mix_current: float, area: tuple[int, int, int, int] | None = None) -> None:
         """Draw the layers into the window's back buffer: previous faded into current, over the whole

@@ -63,9 +63,8 @@ class CompiledProgram:
 class ShaderLayers:
     """The renderer's fragment programs, each compiled once, drawn into its layer textures."""
 
-    def __init__(self, gl, image_size: tuple[int, int]):
+    def __init__(self, gl):
         self._gl = gl
-        self._image_size = image_size
         self._programs: dict[FragmentProgram, CompiledProgram] = {}
         self._framebuffer: int | None = None
 
@@ -75,10 +74,8 @@ class ShaderLayers:
             self._programs[program] = CompiledProgram(self._gl, program)
 
     def draw_into(self, texture: int, picture: ShaderPicture) -> None:
+        """Draw `picture` into `texture`, whose storage the caller has made the picture's size."""
         gl = self._gl
-        if (picture.width, picture.height) != self._image_size:
-            raise ValueError(f"shader picture {picture.width}x{picture.height} does not fit the "
-                             f"{self._image_size} textures")
         self.prepare(picture.program)
         if self._framebuffer is None:
             framebuffer = gl.GLuint()

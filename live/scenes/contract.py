@@ -30,14 +30,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from live.control.parameters import Parameter, Value
 from live.core.clock import Clock
-from live.core.config import Settings
+from live.core.config import LocatedError, Settings
 from live.core.frames import Frame
 from live.inference.engine import Engine, EngineConfig
 from live.output.picture import FragmentProgram, Picture, ShaderPicture, Uniform
+from live.scenes.rungs import Rung
 
 # A kind can be written from this module alone: what it fills, what it returns, what it declares
 __all__ = ["KeyframeMove", "Moment", "Parameter", "Picture", "Scene", "SceneBase", "SceneContext", "SceneSpec",
@@ -82,8 +83,31 @@ class SceneSpec(Settings):
     # The model card kinds its model may be (`check` and preflight read the card); () takes any
     model_kinds: ClassVar[tuple[str, ...]] = ()
     naming_keyframes: ClassVar[str] = ""  # how its block names them, for a show that names none
+    # The ways of a ladder rung (live.scenes.rungs) its scenes can take, and why it refuses the others;
+    # fp16 and model need the scene to run a model
+    ladder_ways: ClassVar[tuple[str, ...]] = ("render_scale",)
+    ladder_refusals: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     name: str = Field(min_length=1)
+    target_fps: float | None = Field(None, gt=0, le=240)  # new pictures a second the live run's governor holds
+    ladder: list[Rung] = Field(default_factory=list)  # cheaper ways to run it, stepped down when it misses
+
+    @model_validator(mode="after")
+    def _ladder_fits_the_kind(self) -> SceneSpec:
+        if self.ladder and self.target_fps is None:
+            raise LocatedError(("ladder",), "the ladder is stepped when the scene misses its target_fps: "
+                                            "give target_fps (new pictures a second)")
+        for index, rung in enumerate(self.ladder):
+            for way in rung.ways():
+                if way not in self.ladder_ways:
+                    why = self.ladder_refusals.get(way, "its kind has no use for it")
+                    article = "an" if way[0] in "aeiou" else "a"
+                    raise LocatedError(("ladder", index, way), f"a {self.kind} scene cannot take {article} {way} rung: {why} "
+                                       f"(it takes {', '.join(self.ladder_ways)})")
+                if way in ("fp16", "model", "upscale") and self.model_file is None:
+                    raise LocatedError(("ladder", index, way), f"scene {self.name!r} runs no model, so its {way} "
+                                                               "rung has nothing to change")
+        return self
 
     @property
     def model_file(self) -> Path | None:
@@ -100,6 +124,17 @@ class SceneSpec(Settings):
         """Every file the scene reads (model, media), by its key under the scene's block, as written:
         the show resolves each against its own folder and refuses one that does not exist."""
         return {}
+
+    def ladder_files(self) -> dict[tuple[str | int, ...], Path]:
+        """The model files its ladder's rungs name, by key (("ladder", 1, "model")), as written."""
+        return {("ladder", index, way): path for index, rung in enumerate(self.ladder)
+                for way in ("model", "upscale") if (path := getattr(rung, way)) is not None}
+
+    def ladder_models(self) -> dict[tuple[str | int, ...], tuple[Path, tuple[str, ...]]]:
+        """Its rungs' model files with the card kinds each may be: a slimmer model is one the scene runs,
+        an upscaler a super-resolution model."""
+        return {key: (path, self.model_kinds if key[-1] == "model" else ("sr",))
+                for key, path in self.ladder_files().items()}
 
     def with_files(self, resolved: Mapping[tuple[str | int, ...], Path]) -> SceneSpec:
         """This spec with the files at those keys replaced (resolved paths)."""
@@ -128,6 +163,9 @@ class SceneSpec(Settings):
 
 def _replaced_at(node: Any, location: tuple[str | int, ...], value: Any) -> Any:
     head, *rest = location
+    if isinstance(node, list):  # a list of blocks (a ladder's rungs): the one at `head` replaced
+        return [(_replaced_at(item, tuple(rest), value) if rest else value) if index == head else item
+                for index, item in enumerate(node)]
     return node.replaced(**{head: _replaced_at(getattr(node, head), tuple(rest), value) if rest else value})
 
 
@@ -186,6 +224,12 @@ class Scene(Protocol):
         """Render with `engine` from the next frame on: its model file, reloaded while the show runs
         (same card contract, warmed up). Called between frames by the thread that renders."""
 
+    def scale_work(self, fraction: float) -> None:
+        """Do this fraction (each way, 1 = as built) of its work per picture from the next frame on: a
+        ladder rung's render_scale against the show's. The stage asks for smaller pictures too, so a kind
+        whose work follows the render size (a CPPN) has nothing more to do; one that runs its model at
+        its input's size (a pipeline) shrinks that."""
+
     def resume_state(self) -> dict:
         """What a resumed show needs to carry this scene on from where it was (a latent walk's place), as
         plain JSON values; {} for a kind that is a function of its moments alone. Called by the
@@ -232,6 +276,9 @@ class SceneBase:
 
     def use_engine(self, engine: Engine) -> None:
         self.engine = engine
+
+    def scale_work(self, fraction: float) -> None:
+        pass
 
     def resume_state(self) -> dict:
         return {}

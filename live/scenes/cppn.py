@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -53,6 +55,9 @@ class CppnSceneSpec(SceneSpec):
 
     has_latent: ClassVar[bool] = True
     model_kinds: ClassVar[tuple[str, ...]] = ("cppn",)
+    ladder_ways: ClassVar[tuple[str, ...]] = ("render_scale", "fp16", "model")
+    ladder_refusals: ClassVar[Mapping[str, str]] = MappingProxyType({
+        "upscale": "a CPPN draws at any size, and costs less drawn smaller than drawn up (use render_scale)"})
     naming_keyframes: ClassVar[str] = "`cppn: {named_keyframes: {NAME: INDEX}}`"
 
     kind: Literal["cppn"]

@@ -17,7 +17,9 @@ in, so a rehearsal gives the live run's frames.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -51,6 +53,10 @@ class GanSceneSpec(SceneSpec):
 
     has_latent: ClassVar[bool] = True
     model_kinds: ClassVar[tuple[str, ...]] = ("gan",)
+    ladder_ways: ClassVar[tuple[str, ...]] = ("fp16", "model")
+    ladder_refusals: ClassVar[Mapping[str, str]] = MappingProxyType({
+        "render_scale": "its generator draws at its own size, so a smaller render saves nothing",
+        "upscale": "its generator draws at its own size; its own `upscale:` draws that up"})
     naming_keyframes: ClassVar[str] = "`gan: {named_keyframes: {NAME: INDEX}}`"
 
     kind: Literal["gan"]

@@ -79,6 +79,7 @@ class PipelineSceneSpec(SceneSpec):
 
     model_kinds: ClassVar[tuple[str, ...]] = ("pix2pix", "style")  # models that take a picture
     reads_frames: ClassVar[bool] = True
+    ladder_ways: ClassVar[tuple[str, ...]] = ("render_scale", "fp16", "model", "upscale")
 
     kind: Literal["pipeline"]
     source: SourceConfig
@@ -138,6 +139,7 @@ class PipelineScene(SceneBase):
         self._inputs = declared_inputs(engine.card, str(engine.path)) if engine is not None else []
         self._last_seq = -1
         self._last_values: tuple | None = None  # every parameter's value at the last render
+        self._work_scale = 1.0  # fraction of its input's size (each way) the model runs at: a ladder rung's
         self._output: np.ndarray | None = None  # (H, W, 3) uint8 RGB, reused
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
         self._styled_ycc: np.ndarray | None = None  # (H, W, 3) uint8 YCrCb scratch for preserve-colour
@@ -196,6 +198,10 @@ class PipelineScene(SceneBase):
         self._inputs = declared_inputs(engine.card, str(engine.path))
         self._last_seq = -1  # render the next frame with it, even if the source has not moved on
 
+    def scale_work(self, fraction: float) -> None:
+        self._work_scale = fraction
+        self._last_seq = -1  # the next frame at the new size, even if the source has not moved on
+
     def warm_up(self, width: int, height: int) -> None:
         if self.engine is not None:
             blank = np.zeros((height, width, 3), dtype=np.uint8)  # (H, W, 3) RGB, as a source gives
@@ -216,7 +222,7 @@ class PipelineScene(SceneBase):
             self._output = _resized(filtered, width, height, self._output)
         else:
             name = self.engine.input_names[0]
-            feeds = {name: self._io.to_input(filtered), **self._model_feeds(moment.values)}
+            feeds = {name: self._io.to_input(filtered, self._work_scale), **self._model_feeds(moment.values)}
             result = self.engine.run(feeds)[self.engine.output_names[0]]
             self._output = self._io.to_frame(result, width, height)
             if self.engine.card.kind == "style" and (preserve_colour or strength < 1.0):

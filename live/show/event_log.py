@@ -8,6 +8,7 @@ or a pulled plug loses at most the line being written:
     {"event": "frame", "frame": 375, "t": 12.512, "controls": 7, "audio": [0.41, ...]}
     {"event": "cue", "t": 12.5, "cue": 3, "scene": "bloom"}
     {"event": "reload", "t": 40.2, "what": "model", "scene": "snow", "path": "..."}
+    {"event": "ladder", "t": 41.0, "frame": 1230, "scene": "drift", "rung": 2}
     {"event": "screenshot", "t": 12.53, "frame": 375, "file": "frame-000380.png"}
     {"event": "stop", "t": 600.0}
 
@@ -15,8 +16,9 @@ or a pulled plug loses at most the line being written:
 in the order they reached it; a `frame` line is one composed frame: its show
 time, how many controller writes it had seen and the sound's features it used
 (none: silence). Cues, reloads and screenshots are there for people reading the
-night back. A replay applies each frame's writes before it and renders it at
-its own time with its own features, so it gives the frames the night gave.
+night back, and a ladder line says which rung the governor put a scene on from
+that frame. A replay applies each frame's writes and rungs before it and renders
+it at its own time with its own features, so it gives the frames the night gave.
 A log keeps every run appended to it; a replay takes the last.
 """
 from __future__ import annotations
@@ -206,11 +208,12 @@ class RecordedAudio:
         return self._status
 
 
-def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio,
-                    reload: Callable[[str, float], None]) -> Iterator[RecordedFrame]:
+def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio, reload: Callable[[str, float], None],
+                    use_rung: Callable[[str, int], None] | None = None) -> Iterator[RecordedFrame]:
     """The run's frames in order; before each is yielded, the controller writes it had seen are made on
     `controls.bus` and `audio` hears what it heard. A show file reloaded during the run is swapped in
-    by `reload(text, t)` where it was, after the writes the old bus had taken. (A write that came while a
+    by `reload(text, t)` where it was, after the writes the old bus had taken; a ladder rung the governor
+    chose is put on its scene by `use_rung(scene, rung)` before the frame it came with. (A write that came while a
     frame was being composed can be logged before that frame's line: it waits for the frame that saw it.)"""
     pending: list[dict[str, Any]] = []
     generation = 0  # of the bus the writes go to: each reload brings a new one
@@ -229,6 +232,11 @@ def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio,
             yield item
         elif item["event"] == "control":
             pending.append(item)
+        elif item["event"] == "ladder" and use_rung is not None:
+            try:
+                use_rung(str(item["scene"]), int(item["rung"]))
+            except (KeyError, TypeError, ValueError) as error:  # a show edited since: the replay goes on
+                log.warning("replay: ladder step at %.3f s not applied: %s", item.get("t", 0.0), error)
         elif item["event"] == "reload" and item.get("what") == "show":
             apply_through(int(item["controls"]))
             pending = [entry for entry in pending if entry.get("bus", 0) != generation]  # lost live too

@@ -25,6 +25,7 @@ class Hud:
         self.reloader = reloader
         self.banner = ""  # a line said for a while at the top ("resumed at cue 7 after 4.2 s")
         self.banner_until = 0.0  # show time it goes at
+        self.governor = None  # the run's governor (live.show.governor), for the ladder line
 
     def text(self, scene_name: str, shown: Scene | None, dropped: int, notes: list[str], now: float) -> str:
         """The HUD at `now` (show seconds) for the scene on screen (`shown`: None while a reloaded show has
@@ -41,12 +42,28 @@ class Hud:
             f"{stats.percentile_ms(stats.latencies, 99):5.1f} ms   dropped {dropped}",
             f"inference step p50 {stats.percentile_ms(stats.steps, 50):5.1f} ms",
             f"scene {scene_name}   providers {', '.join(stage.providers) or 'none (no model)'}",
-            *filter(None, [stats.flicker.hud_line(scene_name)]),
+            *filter(None, [stats.flicker.hud_line(scene_name), self._ladder_line(scene_name)]),
             *self.conductor.hud_lines(shown),
             *filter(None, [stage.source_summary(), self._models_line(), self._show_file_line()]),
             self._window_line(),
             f"health {health or 'ok'}",
         ])
+
+    def _ladder_line(self, scene_name: str) -> str:
+        """'ladder rung 1 of 3 (render_scale 0.5)  p95 48 ms, target 33 ms  down 1 up 0' for a scene on one."""
+        ladder = self.stage.ladders.get(scene_name)
+        if ladder is None:
+            return ""
+        line = f"ladder rung {ladder.position} of {len(ladder.plans) - 1} ({ladder.plan.label})"
+        governor = self.governor
+        if governor is not None and scene_name in governor.targets:
+            p95 = governor.last_p95_ms.get(scene_name)
+            line += (f"  p95 {p95:.0f} ms," if p95 is not None else "") + \
+                f" target {1000.0 / governor.targets[scene_name]:.0f} ms" + \
+                f"  down {governor.steps_down[scene_name]} up {governor.steps_up[scene_name]}"
+            if scene_name in governor.forced:
+                line += "  (held)"
+        return line
 
     def _inference_health(self) -> str:
         health = self.inference.health()

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 
 from live.control.osc import resolve_feedback
 from live.inference.engine import EngineError, read_card
+from live.inference.model_card import ModelCard
+from live.inference.model_watch import contract_difference
 from live.inputs.audio import check_audio_file
 from live.inputs.sources import SOURCE_CONFIGS, SourceConfig, check_first_frame
 from live.show.schema import Show, ShowError
@@ -30,6 +32,10 @@ def preflight(show: Show) -> None:
     for index, spec in enumerate(show.scenes):
         for key, (path, kinds) in spec.models().items():
             _check_model(show, ("scenes", index, *key), spec, path, kinds)
+        for key, (path, kinds) in spec.ladder_models().items():
+            card = _check_model(show, ("scenes", index, *key), spec, path, kinds)
+            if key[-1] == "model":  # a slimmer model stands in for the scene's own: the same contract
+                _check_stands_in(show, ("scenes", index, *key), spec, path, card)
     for index, spec in enumerate(show.scenes):
         for field, source in _sources(spec):
             try:
@@ -49,7 +55,7 @@ def preflight(show: Show) -> None:
             raise ShowError(f"{show.where(('osc', 'feedback'))}: {error}") from None
 
 
-def _check_model(show: Show, key: tuple, spec, path: Path, kinds: tuple[str, ...]) -> None:
+def _check_model(show: Show, key: tuple, spec, path: Path, kinds: tuple[str, ...]) -> ModelCard:
     """A model file with a card, of a kind the scene runs there (a CPPN makes pictures from nothing; a
     pipeline's model takes one; a GAN scene's upscaler is a super-resolution model)."""
     where = show.where(key)
@@ -62,6 +68,16 @@ def _check_model(show: Show, key: tuple, spec, path: Path, kinds: tuple[str, ...
         role = "" if key[-1] == "model" else f" as its {key[-1]}"  # a second model: the key says what for
         raise ShowError(f"{where}: {path.name} is a {card.kind} model, but scene {spec.name!r} is a {spec.kind} "
                         f"scene, which runs {takes} models{role}")
+    return card
+
+
+def _check_stands_in(show: Show, key: tuple, spec, path: Path, card: ModelCard) -> None:
+    """A rung's model eats and gives what the scene's own model does (the card contract a reloaded
+    model must keep too), so the scene can run either from one frame to the next."""
+    difference = contract_difference(read_card(spec.model_file), card)
+    if difference is not None:
+        raise ShowError(f"{show.where(key)}: {path.name} cannot stand in for {spec.model_file.name} on the "
+                        f"ladder: {difference}")
 
 
 def _sources(spec: BaseModel) -> list[tuple[str, SourceConfig]]:

@@ -58,11 +58,14 @@ def with_camera_stand_in(show: Show, clip: Path) -> Show:
 
 def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
              frames_dir: Path | None = None, audio_file: Path | None = None,
-             osc_script: list[OscCue] | None = None, replay: RecordedRun | None = None) -> RehearsalReport:
+             osc_script: list[OscCue] | None = None, replay: RecordedRun | None = None,
+             rungs: dict[str, int] | None = None) -> RehearsalReport:
     """Render `seconds` of the show into out_path (H.264), and each frame as a PNG into frames_dir
     if given. The rendered frames, and so the H.264 file, are exactly reproducible.
     `audio_file` stands in for the show's sound input, `osc_script` for its controllers; `replay`
-    (a live run's log) for both, and gives the frames' times (`seconds` is then ignored)."""
+    (a live run's log) for both, and gives the frames' times (`seconds` is then ignored) and the ladder
+    rungs its governor chose. `rungs` (scene -> rung of its ladder) rehearses scenes on a lower rung:
+    how the show looks where the venue's machine steps them down."""
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
     fps = show.output.fps
@@ -77,12 +80,17 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
         # live, a bad input degrades to silence; a rehearsal asked for this file
         raise ShowError(f"{sound.device}: cannot use it as the rehearsal's sound: {sound.message}")
     stage = Stage.build(show, rehearsal=True)
+    for scene, rung in (rungs or {}).items():
+        try:
+            stage.use_rung(scene, rung)
+        except ValueError as error:
+            raise ShowError(f"--ladder {scene}={rung}: {error}") from None
     conductor = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
     conductor.start()
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     if replay is not None:
         frames = ((frame.frame, frame.t) for frame in replayed_frames(
-            replay, conductor, audio, _show_reloads(show, stage, conductor, renderer)))
+            replay, conductor, audio, _show_reloads(show, stage, conductor, renderer), stage.use_rung))
     else:
         frames = ((index, index / fps) for index in range(frame_count))
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)

@@ -56,6 +56,10 @@ class RunJournal:
         for scene, path in stage.swapped:
             self.events.note("reload", t, what="model", scene=scene, path=str(path))
 
+    def rung(self, seq: int, t: float, scene: str, rung: int) -> None:
+        """The governor put `scene` on ladder rung `rung` from composed frame `seq` on: a replay does too."""
+        self.events.note("ladder", t, frame=seq, scene=scene, rung=rung)
+
     def screenshot(self, t: float, seq: int, file: str) -> None:
         """Which composed frame a screenshot shows: a replay renders that one again."""
         self.events.note("screenshot", t, frame=seq, file=file)

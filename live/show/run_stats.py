@@ -41,6 +41,7 @@ class Stats:
     attract: dict = field(default_factory=dict)  # the attract mode's changes and time; empty without one
     outputs: dict = field(default_factory=dict)  # each output to other programs (sent, dropped, errors), by label
     flicker: FlickerMeter = field(default_factory=FlickerMeter)  # each scene's picture change against its input's
+    ladder: dict = field(default_factory=dict)  # scenes with a ladder: rung at the end, steps, seconds on each rung
     _next_rss: float = 0.0  # show time of the next memory sample
 
     def note_audio(self, features: AudioFeatures) -> None:
@@ -88,6 +89,9 @@ class Stats:
             "presented": self.presented, "new_frames": self.new_frames, "dropped": self.dropped,
             "fps": round(self.fps(), 2),
             "new_pictures": self.new_pictures, "new_pictures_fps": round(self._run_new_pictures_fps(), 2),
+            # between the last (up to 600) new pictures on screen: what the ladder holds against a target
+            "new_picture_interval_ms": {"p50": self.percentile_ms(self._new_picture_intervals(), 50),
+                                        "p95": self.percentile_ms(self._new_picture_intervals(), 95)},
             "frame_interval_ms": {"p50": self.percentile_ms(self.intervals, 50),
                                   "p99": self.percentile_ms(self.intervals, 99)},
             "latency_ms": {"p50": self.percentile_ms(self.latencies, 50),
@@ -106,8 +110,13 @@ class Stats:
             "attract": self.attract,
             "outputs": self.outputs,
             "flicker": self.flicker.summary(),
+            "ladder": self.ladder,
         }
 
+
+    def _new_picture_intervals(self) -> deque:
+        times = list(self.new_picture_times)
+        return deque(later - earlier for earlier, later in zip(times, times[1:]))
 
     def _run_new_pictures_fps(self) -> float:
         """New pictures a second over the whole run (from the first to the last)."""

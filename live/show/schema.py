@@ -34,6 +34,7 @@ from live.output.render import RenderConfig
 from live.output.send_targets import SendConfig
 from live.scenes.kinds import SceneSpec, control_bus, latent_kinds, scene_type, spec_parameters
 from live.show.attract import AttractConfig
+from live.show.governor import GovernorConfig
 
 SCENE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_SHOW_BYTES = 1 << 20  # a show of a hundred scenes is a few tens of kilobytes
@@ -177,6 +178,7 @@ class Show(Settings):
     # presence` mapping, attract) or the show asks for it here (the HUD shows it)
     presence: PresenceConfig | None = None
     attract: AttractConfig | None = None  # an empty room glides to this scene; an approach wakes it
+    governor: GovernorConfig = Field(default_factory=GovernorConfig)  # how scenes' ladders are stepped live
     source: Path = Path("<memory>")  # the file it came from; set by load_show
     _tree: Any = PrivateAttr(None)  # the file's YAML nodes, for the lines of problems found later
 
@@ -213,6 +215,8 @@ class Show(Settings):
         if self.idle is not None and self.idle not in names:
             raise LocatedError(("idle",), f"{self.idle!r} is not a scene; {known}")
         self._check_presence(names, known)
+        for index, scene in enumerate(self.scenes):
+            _check_ladder(scene, index, self.output)
         bus = self.control_bus(cards_must_read=False)
         for index, cue in enumerate(self.cues):
             for name, value in cue.set.items():
@@ -386,7 +390,7 @@ def _resolve_models(show: Show, tree: yaml.Node, path: Path) -> None:
     for index, scene in enumerate(show.scenes):
         owner = f"scene {scene.name!r}"
         resolved = {key: _existing(path, tree, named, ("scenes", index, *key), owner)
-                    for key, named in scene.files().items()}
+                    for key, named in {**scene.files(), **scene.ladder_files()}.items()}
         if resolved:
             show.scenes[index] = scene.with_files(resolved)
 
@@ -397,6 +401,22 @@ def _existing(show_path: Path, tree: yaml.Node, named: Path, location: tuple, ow
         raise ShowError(f"{show_path}:{_line_of(tree, location)}: {_key_text(location)}: {owner} names {named}, "
                         f"which does not exist (looked for {resolved})")
     return resolved
+
+
+def _check_ladder(scene: SceneSpec, index: int, output: OutputConfig) -> None:
+    """A scene's target is one the show's rate allows, and each render_scale rung draws smaller than the
+    show and the rungs above it do (what a kind cannot take its spec refuses itself)."""
+    if scene.target_fps is not None and scene.target_fps > output.fps:
+        raise LocatedError(("scenes", index, "target_fps"), f"{scene.target_fps:g} is above the show's fps "
+                           f"{output.fps:g}: the show composes at most {output.fps:g} pictures a second")
+    above, where = output.render_scale, "output.render_scale"
+    for number, rung in enumerate(scene.ladder):
+        if rung.render_scale is None:
+            continue
+        if rung.render_scale >= above:
+            raise LocatedError(("scenes", index, "ladder", number, "render_scale"),
+                               f"{rung.render_scale:g} is not below {above:g} ({where}): a rung down must be cheaper")
+        above, where = rung.render_scale, f"rung {number + 1}'s"
 
 
 def _check_cue_setting(bus, scene: str, name: str, value: Any, location: tuple) -> None:

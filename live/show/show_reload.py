@@ -42,7 +42,8 @@ from live.scenes.kinds import build_scene, control_bus
 from live.show.conductor import Conductor
 from live.show.preflight import preflight
 from live.show.schema import MAX_SHOW_BYTES, Show, ShowError, parse_show
-from live.show.stage import Stage, idle_scene
+from live.show.ladder import SceneLadder
+from live.show.stage import Stage, built_ladders, idle_scene
 
 log = logging.getLogger("latentstage.reload")
 
@@ -78,6 +79,7 @@ class _Prepared:
     built: list[Scene]  # scenes made for this version (the rest are running already)
     restart: list[str]  # restart-only settings the edit changed
     bus: ControlBus  # the control bus of its scenes, at their defaults (the swap carries values onto it)
+    ladders: dict[str, SceneLadder]  # the ladders of the scenes built for it (kept scenes keep theirs)
 
 
 class ShowReloader:
@@ -177,7 +179,7 @@ class ShowReloader:
             for switch in ("hud", "mirror"):  # the file's window switches, where the edit changed them
                 if getattr(prepared.file_show.window, switch) != getattr(before.window, switch):
                     bus.set(switch, getattr(prepared.file_show.window, switch), source=SHOW)
-            dropped, retired = stage.adopt(prepared.show, prepared.scenes, prepared.idle, t)
+            dropped, retired = stage.adopt(prepared.show, prepared.scenes, prepared.idle, t, prepared.ladders)
             controls.use_show(prepared.show, bus, prepared.scenes)
             carry_inputs(old_bus, bus)
         applied = AppliedShow(self.path, prepared.text, t, seen)
@@ -279,6 +281,7 @@ class ShowReloader:
             if all(idle is not scene for scene in [*scenes, running_idle]):
                 built.append(idle)  # the bundled CPPN, for a show that has lost its own
                 idle.warm_up(width, height)
+            ladders = built_ladders(show, scenes, only=built)
             bus = control_bus([(scene.name, type(scene), scene.parameters) for scene in scenes])
             try:
                 Mapper(show.mappings, bus)  # what the swap will build: any refusal is made here, not there
@@ -293,7 +296,7 @@ class ShowReloader:
             with self._lock:
                 self._retired.extend(built)
             raise
-        return _Prepared(file_show, show, text, scenes, idle, built, restart, bus)
+        return _Prepared(file_show, show, text, scenes, idle, built, restart, bus, ladders)
 
     def _refuse(self, reason: str) -> None:
         with self._lock:

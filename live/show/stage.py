@@ -32,6 +32,7 @@ from live.output.picture import Picture
 from live.scenes.contract import Moment, Scene, SceneContext, SceneUnavailable, defaults
 from live.scenes.kinds import build_scene, bundled_idle_scene
 from live.show.director import Composition, Director
+from live.show.ladder import SceneLadder, build_ladder
 from live.show.schema import Show, ShowError
 
 log = logging.getLogger("latentstage.stage")
@@ -56,10 +57,13 @@ class Layers:
 
 
 class Stage:
-    def __init__(self, show: Show, scenes: list[Scene], idle: Scene, clock: Clock):
+    def __init__(self, show: Show, scenes: list[Scene], idle: Scene, clock: Clock,
+                 ladders: dict[str, SceneLadder] | None = None):
+        """`ladders`: scene name -> its ladder, for the scenes that have one."""
         self.show = show
         self.scenes = scenes
         self.idle = idle  # the scene shown while another cannot be
+        self.ladders = dict(ladders or {})
         self.director = Director(show)
         self.clock = clock
         self.health: dict[str, str] = {}  # scene name -> what is wrong with it now
@@ -76,7 +80,7 @@ class Stage:
         context = SceneContext(show.engine, clock, rehearsal)
         scenes = [_built(show, index, context) for index in range(len(show.scenes))]
         idle = idle_scene(show, scenes)
-        stage = cls(show, scenes, idle, clock)
+        stage = cls(show, scenes, idle, clock, built_ladders(show, scenes))  # rungs loaded and warmed now
         if warm_up:
             for scene in stage._every_scene():
                 stage._warm_up(scene)
@@ -163,6 +167,17 @@ class Stage:
     def scene(self, index: int) -> Scene:
         return self.idle if index == IDLE else self.scenes[index]
 
+    def use_rung(self, scene: str, rung: int) -> None:
+        """Run `scene` on rung `rung` of its ladder (0: the top) from its next frame on; between frames,
+        on the thread that renders. A scene without a ladder, or a rung it does not have, is a ValueError."""
+        ladder = self.ladders.get(scene)
+        if ladder is None:
+            raise ValueError(f"scene {scene!r} has no ladder" if scene in {s.name for s in self.scenes}
+                             else f"there is no scene {scene!r}")
+        if not 0 <= rung < len(ladder.plans):
+            raise ValueError(f"scene {scene!r} has rungs 0 (the top) to {len(ladder.plans) - 1}, not {rung}")
+        ladder.use(rung)
+
     def scene_name(self, index: int) -> str:
         return "idle" if index == IDLE else self.scenes[index].name
 
@@ -185,7 +200,8 @@ class Stage:
             composition = Composition(scene, composition.previous, composition.mix)
         return Layers(current, previous, composition, captured)
 
-    def adopt(self, show: Show, scenes: list[Scene], idle: Scene, t: float) -> tuple[list[Scene], list[ModelWatcher]]:
+    def adopt(self, show: Show, scenes: list[Scene], idle: Scene, t: float,
+              ladders: dict[str, SceneLadder] | None = None) -> tuple[list[Scene], list[ModelWatcher]]:
         """Between frames, on the thread that renders: play `show` (its file edited while it runs) from
         t on, with its `scenes` (unchanged ones are the running objects, new ones built, warmed and
         started) and director carried on from the running one. Returns the scenes and model watchers
@@ -207,6 +223,8 @@ class Stage:
         self.director = Director.continuing(show, self.director, t)
         self.show, self.scenes, self.idle, self._watchers = show, scenes, idle, watchers
         self._cold = [scene for scene in self._cold if scene in scenes or scene is idle]  # new ones come warm
+        self.ladders = {**{name: ladder for name, ladder in self.ladders.items() if id(ladder.scene) in kept},
+                        **(ladders or {})}  # a kept scene keeps its ladder and its rung; a built one brings its own
         names = {scene.name for scene in scenes}
         self.health = {name: message for name, message in self.health.items() if name in names}
         return dropped, retired
@@ -218,7 +236,11 @@ class Stage:
         for scene, watcher in self._watchers:
             engine = watcher.take()
             if engine is not None:
-                scene.use_engine(engine)
+                ladder = self.ladders.get(scene.name)
+                if ladder is not None and ladder.scene is scene:  # on a rung with a model of its own, kept there
+                    ladder.replace_base(engine)
+                else:
+                    scene.use_engine(engine)
                 self.swapped.append((scene.name, engine.path))
                 log.info("scene %r: reloaded %s (%s)", scene.name, engine.path, engine.card.describe())
 
@@ -226,17 +248,20 @@ class Stage:
         """(pixels, index of the scene really shown, capture time) for scene `index` at t."""
         scene = self.scenes[index]
         name = scene.name
-        width, height = self.size
+        ladder = self.ladders.get(name)
+        width, height = ladder.size(self.size) if ladder is not None else self.size
         self._rendering(scene)
         try:
             pixels = scene.render(moment_for(scene, t), width, height)
+            if ladder is not None:
+                pixels = ladder.finish(pixels)
         except Exception as error:  # any failure of a scene degrades, never stops, the show
             self._report(name, error)
             held = scene.last_output
             if held is not None and t - self._last_good.get(index, -math.inf) <= self.show.hold:
                 return held, index, scene.captured_at or started
             self._rendering(self.idle)
-            return self.idle.render(moment_for(self.idle, t), width, height), IDLE, started
+            return self.idle.render(moment_for(self.idle, t), *self.size), IDLE, started
         if name in self.health:
             log.info("scene %r recovered", name)
             self.health = {key: value for key, value in self.health.items() if key != name}
@@ -261,6 +286,22 @@ def _built(show: Show, index: int, context: SceneContext) -> Scene:
         return build_scene(show.scenes[index], context)
     except (EngineError, ValueError) as error:  # a file that is not ONNX, the wrong kind of model, no GPU
         raise ShowError(f"{show.where(('scenes', index, 'model'))}: {error}") from None
+
+
+def built_ladders(show: Show, scenes: list[Scene], only: list[Scene] | None = None) -> dict[str, SceneLadder]:
+    """The ladders of the show's scenes (of `only` those, if given), each rung loaded and warmed up; a rung
+    model that will not load is refused with the show's file, line and key."""
+    ladders = {}
+    for index, (spec, scene) in enumerate(zip(show.scenes, scenes)):
+        if only is not None and all(scene is not other for other in only):
+            continue
+        try:
+            ladder = build_ladder(spec, scene, show.engine, show.output.render_scale, show.output.render_size)
+        except (EngineError, ValueError) as error:
+            raise ShowError(f"{show.where(('scenes', index, 'ladder'))}: {error}") from None
+        if ladder is not None:
+            ladders[spec.name] = ladder
+    return ladders
 
 
 def idle_scene(show: Show, scenes: list[Scene], bundled: Scene | None = None) -> Scene:

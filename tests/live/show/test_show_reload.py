@@ -246,3 +246,24 @@ def test_an_attract_scene_on_screen_stays_through_an_edit_and_goes_with_the_attr
         assert running.controls.attract is None and running.controls.bus.get("scene") == "mirror"
     finally:
         running.stop()
+def test_a_reload_keeps_an_unchanged_scenes_ladder_on_its_rung_and_a_changed_ladder_starts_at_the_top(tmp_path):
+    path = tmp_path / "show.yaml"
+
+    def laddered(scales: list[float], seed: int = 1) -> str:
+        text = yaml.safe_load(show_text({"drift": {"seed": 1}, "bloom": {"seed": seed}}))
+        text["scenes"][0].update(target_fps=30, ladder=[{"render_scale": scale} for scale in scales])
+        return yaml.safe_dump(text, sort_keys=False)
+
+    path.write_text(laddered([0.5, 0.25]))
+    show = Running(path).start()
+    try:
+        show.stage.use_rung("drift", 2)
+        ladder = show.stage.ladders["drift"]
+        assert show.reload(laddered([0.5, 0.25], seed=3), 1.0)  # bloom changed, drift not
+        assert show.stage.ladders["drift"] is ladder and ladder.position == 2
+        assert show.stage.frame_at(1.1).current.shape == (4, 8, 3)  # 32x18 at a quarter
+        assert show.reload(laddered([0.5]), 2.0)  # drift's ladder changed: built anew, at the top
+        assert show.stage.ladders["drift"] is not ladder and show.stage.ladders["drift"].position == 0
+        assert show.stage.frame_at(2.1).current.shape == (18, 32, 3)
+    finally:
+        show.stop()
