@@ -98,6 +98,16 @@ def test_cards_read_and_the_providers_probed_with_onnx_unimportable():
     assert result.stdout.split("\n")[:2] == ["['cppn', 'gan', 'pix2pix', 'sr', 'style']", "True"]
 
 
+def test_the_modules_a_live_start_imports_leave_onnx_unimported():
+    """What `latentstage run` imports before its first frame (the CLI, the live loop, the ladder, the outputs)
+    must not pull onnx in at import time: one module-level `import onnx` costs a resume most of a second."""
+    code = ("import sys, live.cli, live.show.live_run, live.show.ladder, live.output.sending; "
+            "print(sorted(name for name in sys.modules if name == 'onnx' or name.startswith('onnx.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_provider_probe_s_model_is_the_one_onnx_helper_makes():
     node = helper.make_node("Add", ["x", "x"], ["y"])
     graph = helper.make_graph([node], "latentstage_probe",
