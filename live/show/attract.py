@@ -109,15 +109,14 @@ class Attract:
     def _note(self, change: AttractChange) -> None:
         self.changes = [*self.changes[-(MAX_CHANGES - 1):], change]
 
+    def alone_on_screen(self, director: Director, t: float) -> bool:
+        """Whether the attract scene holds the screen alone at t (not while it glides in or out)."""
+        return self.since is not None and director.attracting and director.composition_at(t).previous is None
+
     def frame_rate(self, show_fps: float, director: Director, t: float) -> float:
         """Frames a second to compose at t: the show's, or the attract rate while its scene is alone on screen
-        (not while it glides in or out: a fade at a few frames a second would stutter)."""
-        if self.since is None or not director.attracting:
-            return show_fps
-        composition = director.composition_at(t)
-        if composition.previous is not None:
-            return show_fps
-        return min(show_fps, self.config.fps or show_fps / 3.0)
+        (not while it glides: a fade at a few frames a second would stutter)."""
+        return min(show_fps, self.config.fps or show_fps / 3.0) if self.alone_on_screen(director, t) else show_fps
 
     def hud_line(self, presence: float, now: float, wall: Callable[[], float] = time.time) -> str:
         """'attract since 21:14, presence 0.02' while it holds the screen; else how long the room has been still."""

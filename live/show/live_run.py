@@ -88,6 +88,7 @@ class LiveRun:
         self._measured: tuple[str, float | None] | None = None  # (scene, capture time) of the last picture measured
         self.governor = governor_for(stage)  # steps scenes with a target down their ladders and back up
         self.hud.governor = self.governor
+        self._held_low: str | None = None  # the attract scene held on its cheapest rung while the room is empty
         self._composed: tuple[str, float] | None = None  # (scene, capture time) of the last frame composed
 
     def resume_at(self, t: float, message: str) -> None:
@@ -105,6 +106,21 @@ class LiveRun:
         if ladder is None or (rung is not None and not 0 <= rung < len(ladder.plans)):
             raise ValueError(f"scene {scene!r} has no rung {rung}" if ladder else f"scene {scene!r} has no ladder")
         self.governor.force(scene, rung)
+
+    def _lower_the_empty_room(self, t: float) -> None:
+        """While the attract scene holds the screen alone, hold it on its cheapest rung if it has a ladder (an
+        empty room needs no detail); let go when it glides out. Journaled as any step: a replay follows."""
+        attract = self.conductor.attract
+        scene = attract.names[attract.scene] if attract is not None else None
+        ladder = self.stage.ladders.get(scene) if scene is not None else None
+        lower = ladder is not None and attract.alone_on_screen(self.stage.director, t)
+        if lower and self._held_low != scene:
+            self.hold_rung(scene, ladder.usable[-1])
+            self._held_low = scene
+        elif not lower and self._held_low is not None:
+            if self._held_low in self.stage.ladders:  # an edit may have taken its ladder away
+                self.hold_rung(self._held_low, None)
+            self._held_low = None
 
     def request_stop(self) -> None:
         """End the run after the frame in progress, as Esc does; safe from a signal handler."""
@@ -215,6 +231,7 @@ class LiveRun:
             layers = conductor.step(self.stage, started, copy=True)
             # read each time: an edit may change it, and an empty room's attract scene lowers it
             self._rate = conductor.frame_rate(started, self.stage.director)
+            self._lower_the_empty_room(started)
             period = 1.0 / self._rate
             self.stats.note_audio(conductor.features)
             for scene, moment in conductor.rendered.items():

@@ -3,7 +3,7 @@
 A camera stand-in (a real H.264 clip of a room: a figure walks across, the room stays empty with sensor noise,
 the figure walks back) through `latentstage run` in a window under Xvfb: once the room has been still for the
 attract time the attract scene glides in and the show composes at the attract rate; the figure's return wakes
-it back to the camera's scene. `latentstage rehearse` of the same show and clip attracts and wakes at the same
+it back to the camera's scene. While it is alone on screen its ladder holds it on its cheapest rung. `latentstage rehearse` of the same show and clip attracts and wakes at the same
 frames every time, and where the live run did (the live run plays the clip in real time).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ CHANGE = re.compile(r"attract (?:at|woken at) ([\d.]+) s")
 def room_show(folder: Path) -> Path:
     clip = write_room_clip(folder / "room.mp4", WALK, STILL, fps=FPS)
     return write_show(folder, [{"name": "mirror", "kind": "pipeline", "source": {"kind": "video", "path": str(clip)}},
-                               cppn_scene("drift")],
+                               {**cppn_scene("drift"), "target_fps": 5, "ladder": [{"render_scale": 0.5}]}],
                       output={"width": 160, "height": 90, "fps": FPS},
                       attract={"scene": "drift", "after": AFTER, "fade": 0.5, "fps": 5},
                       mappings=[{"camera": "presence", "to": "drift.scale", "out": [3.0, 9.0]}])
@@ -54,6 +54,9 @@ def test_a_still_room_glides_to_the_attract_scene_at_a_lower_rate_and_the_figure
     assert 0.5 + WALK + AFTER < entered["at"] < 0.5 + WALK + STILL, attract  # after the figure left...
     assert 0.5 + WALK + STILL <= woke["at"] < 0.5 + WALK + STILL + WALK, attract  # ...woken by its return
     assert run.errors().count("attract at") == 1 and run.errors().count("attract woken at") == 1, run.errors()
+    ladder = run.stats()["ladder"]["drift"]  # held low in the empty room, let go when woken
+    assert ladder["steps_down"] >= 1 and ladder["steps_up"] >= 1 and ladder["rung"] == 0, ladder
+    assert "drift: down to rung 1 (render_scale 0.5): held there (forced)" in run.errors(), run.errors()
 
     changes = rehearsed_changes(show, tmp_path / "one.mp4")
     assert changes == rehearsed_changes(show, tmp_path / "two.mp4")  # the same frames every time
