@@ -181,6 +181,11 @@ class Scene(Protocol):
     def resume(self, state: dict) -> None:
         """Carry on from a `resume_state` this scene (the same spec) gave before the show stopped."""
 
+    @property
+    def latent(self):
+        """(z_dim,) float32: the latent its last render was made from, for capture to show; None for a
+        kind without one (or before its first render)."""
+
     def start(self) -> None:
         """Start its inputs (cameras, video files) on their own threads; live runs only."""
 
@@ -208,6 +213,7 @@ class SceneBase:
     standalone: ClassVar[bool] = False
     captured_at: float | None = None  # a scene with no input frame: latency counts from the render
     last_input = None  # a scene with no input frame
+    latent = None  # a kind without a latent
     engine: Engine | None = None
 
     @property
