@@ -4,7 +4,8 @@ Every key held is a raw input (`key:j` is 1 while held, so a mapping can use
 it); space, the digits, h and m write the bus's show parameters, so OSC
 feedback follows them; f toggles the window's fullscreen mode; l arms MIDI
 learn for the parameter a performer touched last (by OSC or a key): touch it
-on the OSC controller, press l, move the MIDI control.
+on the OSC controller, press l, move the MIDI control; c captures the scene on
+screen into the show file (live.show.capture).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from live.control.controller import Controller
 
 TOGGLES = {"h": "hud", "m": "mirror"}  # key -> the on/off parameter it flips
 LEARN_KEY = "l"  # arms MIDI learn (the bus's `learn`) for the parameter touched last
+CAPTURE_KEY = "c"  # presses the bus's `capture`
 
 
 def key_name(symbol: int) -> str:
@@ -70,6 +72,8 @@ class Keys(Controller):
             bus.set(TOGGLES[name], not bus.get(TOGGLES[name]), source="key")
         elif name == LEARN_KEY and self.touched is not None:
             bus.set("learn", self.touched, source="key")
+        elif name == CAPTURE_KEY:
+            bus.set("capture", source="key")
 
     def _touch(self, name: str, value, source: str) -> None:
         if (source.startswith("osc:") or source == "key") and name != "learn":

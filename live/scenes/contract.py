@@ -77,6 +77,7 @@ class SceneSpec(Settings):
     # The model card kinds its model may be (`check` and preflight read the card); () takes any
     model_kinds: ClassVar[tuple[str, ...]] = ()
     naming_keyframes: ClassVar[str] = ""  # how its block names them, for a show that names none
+    keyframes_at: ClassVar[tuple[str, ...]] = ()  # where under its block named keyframes go (capture writes there)
 
     name: str = Field(min_length=1)
 

@@ -55,6 +55,7 @@ class CppnSceneSpec(SceneSpec):
     has_latent: ClassVar[bool] = True
     model_kinds: ClassVar[tuple[str, ...]] = ("cppn",)
     naming_keyframes: ClassVar[str] = "`cppn: {named_keyframes: {NAME: INDEX}}`"
+    keyframes_at: ClassVar[tuple[str, ...]] = ("cppn", "named_keyframes")
 
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder

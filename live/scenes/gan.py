@@ -48,6 +48,7 @@ class GanSceneSpec(SceneSpec):
     has_latent: ClassVar[bool] = True
     model_kinds: ClassVar[tuple[str, ...]] = ("gan",)
     naming_keyframes: ClassVar[str] = "`gan: {named_keyframes: {NAME: INDEX}}`"
+    keyframes_at: ClassVar[tuple[str, ...]] = ("gan", "named_keyframes")
 
     kind: Literal["gan"]
     model: Path  # relative to the show file's folder
