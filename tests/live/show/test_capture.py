@@ -94,3 +94,23 @@ def test_the_snapshot_is_the_scenes_last_latent_and_the_values_a_performer_holds
     taken = snapshot(scene, bus, 0, "storm")
     assert taken.held == {"scale": 12.0} and taken.name == "storm" and taken.fade == 1.0
     assert np.array_equal(np.asarray(taken.latent, dtype=np.float32), scene.walk.at(1.5))
+
+
+def test_a_midi_button_a_key_or_an_osc_name_press_capture():
+    from live.control.bus import ControlBus
+    from live.control.mappings import Mapper
+    from live.control.osc import apply_message
+    from live.control.parameters import ControlError, show_parameters
+    from live.show.schema import parse_show
+
+    show = parse_show(SHOW + "midi: {inputs: [pads]}\nmappings:\n  - {midi: {note: 40}, to: capture}\n"
+                             "  - {key: x, to: capture}\n", REPO / "show.yaml")
+    bus = ControlBus(show_parameters(["drift"]))
+    mapper = Mapper(show.mappings, bus)
+    bus.set_input("key:x", 1.0)
+    mapper.update(0.0, None)
+    assert bus.count("capture") == 1
+    apply_message(bus, "/latentstage", "/latentstage/capture", ["storm"], "osc")
+    assert bus.count("capture") == 2 and bus.get("capture.name") == "storm"
+    with pytest.raises(ControlError, match="go is pressed by no value or a number, not a string"):
+        apply_message(bus, "/latentstage", "/latentstage/go", ["storm"], "osc")
