@@ -37,7 +37,7 @@ from live.scenes.kinds import control_bus
 from live.show.capture import capture_into, snapshot
 from live.show.controllers import show_controllers
 from live.show.director import Director
-from live.show.schema import Cue, Show, ShowError
+from live.show.schema import Cue, Show, ShowError, TempoConfig
 from live.show.stage import Layers, Stage
 from live.show.tempo import Beat, Tempo
 
@@ -45,6 +45,7 @@ log = logging.getLogger("latentstage.conductor")
 
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
+TempoFor = Callable[[TempoConfig], Tempo]  # a show's tempo section -> what gives its beats (Tempo, or alike)
 NOTICE_SECONDS = 8.0  # how long the HUD says what a capture did
 
 
@@ -52,13 +53,16 @@ class Conductor:
     """Once per frame, the show's one step: read the controls, direct the scenes, compose the frame."""
 
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, controllers: list[Controller],
-                 parameter_names: dict[str, list[str]], clock: Clock = time.perf_counter, rehearsal: bool = False):
+                 parameter_names: dict[str, list[str]], clock: Clock = time.perf_counter, rehearsal: bool = False,
+                 tempo_for: TempoFor | None = None):
         """`parameter_names`: each of the show's scenes -> the names of its parameters; `clock` and
-        `rehearsal`: for the show's tempo sources (Link and MIDI clock stamp with it; a rehearsal has none)."""
+        `rehearsal`: for the show's tempo sources (Link and MIDI clock stamp with it; a rehearsal has none);
+        `tempo_for`: the beats' source for a show's `tempo:` (a replay's are the night's), else its own."""
         self.show = show
         self._clock, self._rehearsal = clock, rehearsal
-        self.tempo = Tempo(show.tempo, clock, rehearsal) if show.tempo is not None else None
-        self._beats: list[Beat] = []  # the leading tempo source's beats this frame
+        self._tempo_for = tempo_for or (lambda config: Tempo(config, clock, rehearsal))
+        self.tempo = self._tempo_for(show.tempo) if show.tempo is not None else None
+        self.beats: list[Beat] = []  # the leading tempo source's beats this frame, each at its own time
         self._t = 0.0  # show time of the last update
         self.bus = bus
         self.mapper = mapper
@@ -85,7 +89,8 @@ class Conductor:
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
-              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Conductor:
+              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None,
+              tempo_for: TempoFor | None = None) -> Conductor:
         """A conductor for a show whose scenes are built; `clock` is the one the show's frames ask for
         features at (live: seconds since the show started), so the audio input stamps with it too.
         `audio`: a source opened already (a rehearsal checks its file first); else the show's own.
@@ -100,7 +105,8 @@ class Conductor:
         controllers = show_controllers(show, rehearsal)
         if osc_script:
             controllers.append(OscScript(osc_script, show.osc.prefix))
-        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal)
+        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal,
+                   tempo_for)
 
     def add(self, controller: Controller) -> None:
         """One more controller on the show's bus (before `start`)."""
@@ -146,7 +152,7 @@ class Conductor:
         if show.tempo != self.show.tempo:  # a new tempo section: its sources from this frame on
             if self.tempo is not None:
                 self.tempo.stop()
-            self.tempo = Tempo(show.tempo, self._clock, self._rehearsal) if show.tempo is not None else None
+            self.tempo = self._tempo_for(show.tempo) if show.tempo is not None else None
             if self.tempo is not None:
                 self.tempo.start()
         self.show, self.bus = show, bus
@@ -190,7 +196,7 @@ class Conductor:
             if self.tempo is not None:
                 osc_beats = self.bus.count("beat") - self._seen_presses["beat"]
                 self._seen_presses["beat"] = self.bus.count("beat")
-                self._beats = self.tempo.update(t, self.features, osc_beats)
+                self.beats = self.tempo.update(t, self.features, osc_beats)
             self.mapper.update(t, self.features)
             self._take_captures()
             self._direct(t, director)
@@ -277,7 +283,7 @@ class Conductor:
         version = self.bus.version("scene")
         if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
-        for beat in self._beats:  # the leading tempo source's, at their own times
+        for beat in self.beats:  # the leading tempo source's, at their own times
             director.beat(beat.at, beat.downbeat)
         presses = self.bus.count("go")
         for _ in range(presses - self._seen_presses["go"]):  # two GOs within a frame fire two cues
