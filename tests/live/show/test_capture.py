@@ -114,3 +114,14 @@ def test_a_midi_button_a_key_or_an_osc_name_press_capture():
     assert bus.count("capture") == 2 and bus.get("capture.name") == "storm"
     with pytest.raises(ControlError, match="go is pressed by no value or a number, not a string"):
         apply_message(bus, "/latentstage", "/latentstage/go", ["storm"], "osc")
+
+
+def test_a_keyframe_latent_of_the_wrong_length_is_refused_by_check_in_one_line(tmp_path):
+    from live.show.preflight import preflight
+
+    path = tmp_path / "show.yaml"
+    path.write_text(SHOW.replace("named_keyframes: {calm: 0}", "named_keyframes: {calm: 0, short: [0.5, 1.5]}"))
+    with pytest.raises(ShowError) as refused:
+        preflight(load_show(path))
+    assert str(refused.value) == (f"{path}:7: scenes[0].cppn.named_keyframes.short: a latent of 2 numbers, but "
+                                  "cppn-tanh.onnx's latent has 8; capture it again from this model")
