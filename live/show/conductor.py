@@ -8,8 +8,9 @@ the audio that has come in, runs the show's mappings, turns the performer's
 scene commands into director changes and writes the scene on screen back to
 the bus (so queries and feedback tell the truth); then the stage composes
 each scene at one consistent snapshot of its parameters (`moment`). A press
-of `capture` writes the scene on screen into the show file (live.show.capture)
-between the controls and the frame, on this thread: a live run's file only. In
+of `capture` snapshots the scene on screen between the controls and the frame,
+for a thread of its own to write into the show file (live.show.capture): a
+live run's file only. In
 rehearsal the same conductor reads a sound file and a timed list of OSC
 messages instead, on the virtual clock, so a rehearsed show reacts exactly as
 it will live.
@@ -34,10 +35,10 @@ from live.core.curves import Curve, apply_curve
 from live.inputs.audio import SILENCE, AudioFeatures, AudioSource, NoAudio, open_audio
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
-from live.show.capture import capture_into, snapshot
+from live.show.capture import CaptureWriter, snapshot
 from live.show.controllers import show_controllers
 from live.show.director import Director
-from live.show.schema import Cue, Show, ShowError, TempoConfig
+from live.show.schema import Cue, Show, TempoConfig
 from live.show.stage import Layers, Stage
 from live.show.tempo import Beat, Tempo
 
@@ -46,7 +47,6 @@ log = logging.getLogger("latentstage.conductor")
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
 TempoFor = Callable[[TempoConfig], Tempo]  # a show's tempo section -> what gives its beats (Tempo, or alike)
-NOTICE_SECONDS = 8.0  # how long the HUD says what a capture did
 
 
 class Conductor:
@@ -73,7 +73,7 @@ class Conductor:
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
         self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat", "capture"), 0)  # trigger -> presses acted on
         self._captures: list[str] = []  # this frame's capture presses, each with the name it asked for
-        self.notice: tuple[str, float] = ("", 0.0)  # (what the last capture did, show time the HUD stops saying it)
+        self.captures = CaptureWriter()
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._cue_settings = CueSettings(bus)
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
@@ -137,6 +137,7 @@ class Conductor:
         return next((controller for controller in self.controllers if isinstance(controller, MidiController)), None)
 
     def stop(self) -> None:
+        self.captures.stop()
         self.audio.stop()
         if self.tempo is not None:
             self.tempo.stop()
@@ -214,21 +215,15 @@ class Conductor:
             self.bus.set("capture.name", "", source=SHOW)
 
     def _capture(self, stage: Stage, t: float, name: str) -> None:
-        """The scene on screen as the performer has it, into the show's file (not in a rehearsal, which
-        never edits the show); what happened goes to the log and, for a while, the HUD."""
+        """The scene on screen as the performer has it, for the show's file (not in a rehearsal, which
+        never edits the show); the writer says what happened in the log and, for a while, on the HUD."""
         director = stage.director
         if self._rehearsal:
             log.info("rehearsal: capture at %.2f s not written (a rehearsal never edits the show)", t)
             return
         scene = stage.scenes[director.composition_at(t).scene]  # its latent is the last frame's, on screen now
         fired = (director.last_fired(t) or 0) if director.is_cue_list else None
-        try:
-            message = capture_into(Path(self.show.source), snapshot(scene, self.bus, fired, name)).message
-            log.info("%s", message)
-        except ShowError as error:
-            message = str(error)
-            log.warning("%s", message)
-        self.notice = (message, t + NOTICE_SECONDS)
+        self.captures.submit(Path(self.show.source), snapshot(scene, self.bus, fired, name), t)
 
     def moment(self, scene: Scene, t: float) -> Moment:
         """The scene's parameters for this frame, modulation applied, as the last update took them
@@ -250,8 +245,9 @@ class Conductor:
             lines.append(self.tempo.hud_line(self._t))
         if self.standby:
             lines.append(self.standby)
-        if self._t < self.notice[1]:
-            lines.append(self.notice[0])
+        notice, until = self.captures.notice
+        if self._t < until:
+            lines.append(notice)
         if scene is not None and scene.parameters:  # None: no parameters to show this frame
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._parameter_names  # the bundled idle scene has no bus parameters

@@ -125,3 +125,21 @@ def test_a_keyframe_latent_of_the_wrong_length_is_refused_by_check_in_one_line(t
         preflight(load_show(path))
     assert str(refused.value) == (f"{path}:7: scenes[0].cppn.named_keyframes.short: a latent of 2 numbers, but "
                                   "cppn-tanh.onnx's latent has 8; capture it again from this model")
+
+
+def test_captures_are_written_off_the_frames_thread_one_at_a_time_and_a_flood_is_refused_not_queued(tmp_path):
+    from live.show.capture import PENDING, CaptureWriter
+
+    path = tmp_path / "show.yaml"
+    path.write_text(SHOW)
+    writer = CaptureWriter()
+    for number in range(3 * PENDING):  # a MIDI button mapped to capture, flooded
+        writer.submit(path, Snapshot("drift", latent(number), {"speed": 0.0}, 1, 1.0, ""), t=2.0)
+    writer.stop()  # what was waiting is written first
+    named = load_show(path).scenes[0].cppn.named_keyframes
+    written = 3 * PENDING - writer.refused
+    assert PENDING <= written < 3 * PENDING and writer.refused > 0
+    assert list(named) == ["calm", *(f"capture-{n}" for n in range(1, written + 1))]  # none lost, none replaced
+    assert len(load_show(path).cues) == 2 + written
+    message, until = writer.notice
+    assert message.startswith(f"captured keyframe capture-{written} into {path}") and until == 10.0
