@@ -172,9 +172,10 @@ class Conductor:
         """The frame at t (seconds of show time), the one step the live loop and a rehearsal share:
         read the controls, direct the stage's scenes, and compose each scene at this frame's moment
         (`rendered` keeps those moments). copy=True hands the layers to another thread."""
+        shown = stage.director.composition_at(self._t).scene  # on screen now: the last frame's scene
         self.update(t, stage.director)
         for name in self._captures:
-            self._capture(stage, t, name)
+            self._capture(stage.scenes[shown], stage.director, t, name)
         self.rendered = {}
         return stage.frame_at(t, copy=copy, moment_for=self._rendered_moment)
 
@@ -214,14 +215,13 @@ class Conductor:
         if name and presses > 0:
             self.bus.set("capture.name", "", source=SHOW)
 
-    def _capture(self, stage: Stage, t: float, name: str) -> None:
-        """The scene on screen as the performer has it, for the show's file (not in a rehearsal, which
-        never edits the show); the writer says what happened in the log and, for a while, on the HUD."""
-        director = stage.director
+    def _capture(self, scene: Scene, director: Director, t: float, name: str) -> None:
+        """`scene` (on screen: its latent is the last frame's) as the performer has it, for the show's file
+        (not in a rehearsal, which never edits the show); the writer says what happened in the log and, for
+        a while, on the HUD."""
         if self._rehearsal:
             log.info("rehearsal: capture at %.2f s not written (a rehearsal never edits the show)", t)
             return
-        scene = stage.scenes[director.composition_at(t).scene]  # its latent is the last frame's, on screen now
         fired = (director.last_fired(t) or 0) if director.is_cue_list else None
         self.captures.submit(Path(self.show.source), snapshot(scene, self.bus, fired, name), t)
 
