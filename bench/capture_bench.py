@@ -56,10 +56,11 @@ def main() -> int:
         size = path.stat().st_size
     ms = np.asarray(seconds) * 1000
     period = 1000 / show.output.fps
+    figures = " | ".join(f"{value:.1f} ms" for value in (*np.percentile(ms, [50, 99]), ms.max(), period))
     table = (f"| show | captures | file after | write p50 | write p99 | write max | frame period |\n"
              f"|---|---|---|---|---|---|---|\n"
              f"| {options.show.name} ({spec.name}, z={z_dim}) | {options.captures} | {size / 1024:.1f} KB | "
-             f"{np.percentile(ms, 50):.1f} ms | {np.percentile(ms, 99):.1f} ms | {ms.max():.1f} ms | {period:.1f} ms |\n")
+             f"{figures} |\n")
     publish(table, options.markdown)
     return 0
 

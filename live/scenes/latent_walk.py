@@ -120,7 +120,8 @@ class LatentWalk:
             self._move = KeyframeMove(*state["move"])
         if state.get("glide") is not None:
             target, at, seconds, curve, start = state["glide"]
-            target = int(target) % len(self.latents) if isinstance(target, int) else _target(target, self.z_dim, "glide")
+            target = int(target) % len(self.latents) if isinstance(target, int) else _target(target, self.z_dim,
+                                                                                                "glide")
             self._glide = _Glide(target, at, seconds, curve, None if start is None else np.asarray(start, np.float32))
         if state.get("departure") is not None:
             latent, anchor = state["departure"]

@@ -92,7 +92,8 @@ def capture_into(path: Path, taken: Snapshot) -> Captured:
 
     def edit(text: str, tree: yaml.MappingNode) -> str:
         if keyframe is not None:
-            text = with_entry(text, tree, ("scenes", index, *spec.keyframes_at), flow(keyframe), flow(list(taken.latent)))
+            where = ("scenes", index, *spec.keyframes_at)
+            text = with_entry(text, tree, where, flow(keyframe), flow(list(taken.latent)))
             tree = composed(text)
         if cue_at is not None:
             text = with_list_item(text, tree, "cues", flow(cue), before=cue_at)
@@ -107,7 +108,8 @@ def _keyframe_name(show: Show, taken: Snapshot) -> str:
     named = {name for scene in show.scenes for name in scene.keyframe_names()}
     if taken.name:
         if not NAME.match(taken.name):
-            raise ShowError(f"capture: {taken.name[:80]!r} is not a keyframe name: use up to 64 letters, digits, - and _")
+            raise ShowError(f"capture: {taken.name[:80]!r} is not a keyframe name: "
+                            "use up to 64 letters, digits, - and _")
         if taken.name in show.scenes[show.scene_index(taken.scene)].keyframe_names():
             raise ShowError(f"capture: scene {taken.scene!r} has a keyframe {taken.name!r} already; "
                             "a capture never replaces one: give another name")

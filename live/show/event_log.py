@@ -246,9 +246,10 @@ class RecordedBeats:
 def replayed_frames(run: RecordedRun, controls, hearing: list[RecordedAudio | RecordedBeats],
                     reload: Callable[[str, float], None]) -> Iterator[RecordedFrame]:
     """The run's frames in order; before each is yielded, the controller writes it had seen are made on
-    `controls.bus` and each of `hearing` (the replay's sound, its beats) hears what the frame heard. A show file reloaded during the run is swapped in
-    by `reload(text, t)` where it was, after the writes the old bus had taken. (A write that came while a
-    frame was being composed can be logged before that frame's line: it waits for the frame that saw it.)"""
+    `controls.bus` and each of `hearing` (the replay's sound, its beats) hears what the frame heard. A show
+    file reloaded during the run is swapped in by `reload(text, t)` where it was, after the writes the old
+    bus had taken. (A write that came while a frame was being composed can be logged before that frame's
+    line: it waits for the frame that saw it.)"""
     pending: list[dict[str, Any]] = []
     generation = 0  # of the bus the writes go to: each reload brings a new one
 

@@ -26,7 +26,8 @@ Location = tuple[str | int, ...]  # keys and list indexes from the top of the fi
 
 def flow(value: Any) -> str:
     """`value` as one line of flow-style YAML; floats by their shortest repr, so they read back exactly."""
-    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=math.inf).strip().removesuffix("...").strip()
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=math.inf)
+    return text.strip().removesuffix("...").strip()  # a lone scalar comes with YAML's end-of-document mark
 
 
 def composed(text: str) -> yaml.MappingNode:
