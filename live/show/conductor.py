@@ -77,6 +77,7 @@ class Conductor:
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._cue_settings = CueSettings(bus)
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
+        self._cues_fired: int | None = 0  # a cue list's cues fired so far (None: as many as a reload carried)
         self._parameter_names = parameter_names
         self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
         self._mirror = bool(bus.get("mirror"))  # this frame's mirror switch, from `update`
@@ -161,6 +162,7 @@ class Conductor:
         self._cue_settings = self._cue_settings.carried_over(bus, scenes)
         self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
         self._seen_scene_version = bus.version("scene")
+        self._cues_fired = None  # the new director carries the cues fired so far over: they are set already
         self._parameter_names = parameter_names(scenes)
         if self.journal is not None:
             self.journal(bus)
@@ -274,6 +276,8 @@ class Conductor:
     def _direct(self, t: float, director: Director) -> None:
         """Scene commands from the bus (OSC, keys) become director changes, each acted on once; then
         the bus's `scene` is set to what is on screen, whoever changed it (a cue, scene.next)."""
+        if self._cues_fired is None:
+            self._cues_fired = director.fired_count
         fade = float(self.bus.get("fade"))
         names = [scene.name for scene in self.show.scenes]
         version = self.bus.version("scene")
@@ -292,7 +296,11 @@ class Conductor:
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
         on_screen = names[director.composition_at(t).scene]  # fires the cues due by t
-        self.fired = director.fired_between(self._directed_until, t)
+        if director.is_cue_list:  # by count: a cue on a late beat fired before the last frame's time
+            self.fired = director.fired_from(self._cues_fired)
+            self._cues_fired = director.fired_count
+        else:
+            self.fired = director.fired_between(self._directed_until, t)
         for at, cue in self.fired:
             self._cue_settings.fire(cue, at)
         self._directed_until = t
