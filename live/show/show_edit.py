@@ -12,6 +12,7 @@ either.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 from live.core.atomic_file import atomic_file
 from live.show.schema import Show, ShowError, parse_show, show_text
 
+_EDITING = threading.Lock()  # one edit at a time: MIDI learn and a capture each read the file, edit it, write it
 Location = tuple[str | int, ...]  # keys and list indexes from the top of the file: ("scenes", 0, "cppn")
 
 
@@ -44,11 +46,12 @@ def composed(text: str) -> yaml.MappingNode:
 def edit_show(path: Path, edit: Callable[[str, yaml.MappingNode], str]) -> Show:
     """Apply `edit(text, tree)` to the show file at `path` and write the result if it is a show
     (every check `check` makes); returns it as loaded. ShowError, with the file untouched, if not."""
-    text = show_text(path)
-    edited = edit(text, composed(text))
-    show = parse_show(edited, path)
-    with atomic_file(path) as file:
-        file.write(edited.encode("utf-8"))
+    with _EDITING:  # else two at once would each write the file as it was before the other
+        text = show_text(path)
+        edited = edit(text, composed(text))
+        show = parse_show(edited, path)
+        with atomic_file(path) as file:
+            file.write(edited.encode("utf-8"))
     return show
 
 
