@@ -6,7 +6,8 @@ feedback follows them; f toggles the fullscreen mode of the window it is
 pressed in. The keys act the same in every window they are given (the
 program window, the operator window, or either alone); l arms MIDI
 learn for the parameter a performer touched last (by OSC or a key): touch it
-on the OSC controller, press l, move the MIDI control.
+on the OSC controller, press l, move the MIDI control; c captures the scene on
+screen into the show file (live.show.capture).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from live.control.controller import Controller
 
 TOGGLES = {"h": "hud", "m": "mirror"}  # key -> the on/off parameter it flips
 LEARN_KEY = "l"  # arms MIDI learn (the bus's `learn`) for the parameter touched last
+CAPTURE_KEY = "c"  # presses the bus's `capture`
 
 
 def key_name(symbol: int) -> str:
@@ -76,6 +78,8 @@ class Keys(Controller):
             bus.set(TOGGLES[name], not bus.get(TOGGLES[name]), source="key")
         elif name == LEARN_KEY and self.touched is not None:
             bus.set("learn", self.touched, source="key")
+        elif name == CAPTURE_KEY:
+            bus.set("capture", source="key")
 
     def _touch(self, name: str, value, source: str) -> None:
         if (source.startswith("osc:") or source == "key") and name != "learn":

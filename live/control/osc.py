@@ -101,7 +101,8 @@ def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[An
     """One OSC message into the bus, as the live server does it (and a rehearsal's scripted OSC must).
 
     `<prefix>/<name>` sets the parameter from the first argument; a trigger counts a press for no
-    argument or a non-zero one, and ignores 0/false (a push button's release). `<prefix>/follow
+    argument or a non-zero one, and ignores 0/false (a push button's release); a trigger with a name
+    of its own (`capture` and `capture.name`) takes a string as that name and a press. `<prefix>/follow
     <name>` returns a parameter to the show's own value. Any other address is a controller's: its
     first number goes to the input "osc:<address>". Raises ControlError.
     """
@@ -113,6 +114,12 @@ def apply_message(bus: ControlBus, prefix: str, address: str, arguments: list[An
     if address == prefix or address.startswith(f"{prefix}/"):
         name = address[len(prefix) + 1:].replace("/", ".")
         if bus.declaration(name).kind == "trigger":
+            if arguments and isinstance(arguments[0], str):  # `/latentstage/capture storm`: named, then pressed
+                if not any(parameter.name == f"{name}.name" for parameter in bus.parameters()):
+                    raise ControlError(f"{name} is pressed by no value or a number, not a string")
+                bus.set(f"{name}.name", arguments[0], source=source)
+                bus.set(name, source=source)
+                return
             if arguments and isinstance(arguments[0], float) and not math.isfinite(arguments[0]):
                 raise ControlError(f"{name} is pressed by no value or a number, not {arguments[0]}")
             if not arguments or (isinstance(arguments[0], (int, float)) and arguments[0] != 0):

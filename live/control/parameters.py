@@ -163,4 +163,8 @@ def show_parameters(scene_names: Sequence[str]) -> list[Parameter]:
         Parameter("mirror", "bool", False, description="on/off: flip the picture left-right, like a mirror"),
         Parameter("learn", "str", "", description="MIDI learn: a parameter's name; the next MIDI control moved "
                                                   "drives it, written into the show file"),
+        Parameter("capture", "trigger", description="press: the on-screen scene's latent and held values into the "
+                                                    "show file, as a keyframe and a cue that glides back to it"),
+        Parameter("capture.name", "str", "", description="the name the next capture takes (/latentstage/capture NAME "
+                                                         "sets it); empty: capture-1, capture-2, ..."),
     ]

@@ -87,6 +87,7 @@ class SceneSpec(Settings):
     # fp16 and model need the scene to run a model
     ladder_ways: ClassVar[tuple[str, ...]] = ("render_scale",)
     ladder_refusals: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    keyframes_at: ClassVar[tuple[str, ...]] = ()  # where under its block named keyframes go (capture writes there)
 
     name: str = Field(min_length=1)
     target_fps: float | None = Field(None, gt=0, le=240)  # new pictures a second the live run's governor holds
@@ -238,6 +239,11 @@ class Scene(Protocol):
     def resume(self, state: dict) -> None:
         """Carry on from a `resume_state` this scene (the same spec) gave before the show stopped."""
 
+    @property
+    def latent(self):
+        """(z_dim,) float32: the latent its last render was made from, for capture to show; None for a
+        kind without one (or before its first render)."""
+
     def start(self) -> None:
         """Start its inputs (cameras, video files) on their own threads; live runs only."""
 
@@ -265,6 +271,7 @@ class SceneBase:
     standalone: ClassVar[bool] = False
     captured_at: float | None = None  # a scene with no input frame: latency counts from the render
     last_input = None  # a scene with no input frame
+    latent = None  # a kind without a latent
     engine: Engine | None = None
 
     @property

@@ -59,6 +59,7 @@ class CppnSceneSpec(SceneSpec):
     ladder_refusals: ClassVar[Mapping[str, str]] = MappingProxyType({
         "upscale": "a CPPN draws at any size, and costs less drawn smaller than drawn up (use render_scale)"})
     naming_keyframes: ClassVar[str] = "`cppn: {named_keyframes: {NAME: INDEX}}`"
+    keyframes_at: ClassVar[tuple[str, ...]] = ("cppn", "named_keyframes")
 
     kind: Literal["cppn"]
     model: Path  # relative to the show file's folder

@@ -58,6 +58,7 @@ class GanSceneSpec(SceneSpec):
         "render_scale": "its generator draws at its own size, so a smaller render saves nothing",
         "upscale": "its generator draws at its own size; its own `upscale:` draws that up"})
     naming_keyframes: ClassVar[str] = "`gan: {named_keyframes: {NAME: INDEX}}`"
+    keyframes_at: ClassVar[tuple[str, ...]] = ("gan", "named_keyframes")
 
     kind: Literal["gan"]
     model: Path  # relative to the show file's folder

@@ -4,8 +4,11 @@ Any scene kind with a latent (a CPPN now, a GAN next) walks it through its
 seeded keyframes with one `LatentWalk`: at `speed` keyframes per period, an
 onset kicking it by `jitter`, and a cue's `KeyframeMove` (Moment.keyframe)
 gliding it from wherever it is to one of the keyframes its spec names, along
-the cue's curve. Everything is a function of the moments passed in, so a
-virtual clock gives the same walk as the wall clock.
+the cue's curve. A named keyframe is one of the seeded ones (its index) or a
+latent of its own (a captured one, live.show.capture): the walk travels on
+from such a latent to the seeded keyframe after the place it left the path.
+Everything is a function of the moments passed in, so a virtual clock gives
+the same walk as the wall clock.
 """
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
+
+import math
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -33,23 +38,31 @@ class WalkSettings(Settings):
     period: float = Field(4.0, gt=0)  # seconds from one keyframe to the next at speed 1
     interp: Literal["slerp", "linear"] = "slerp"
     # Names a show's cues move the latent to (`{scene: drift, keyframe: storm, fade: 4}`): name -> the
-    # index of one of this scene's seeded keyframes (0 .. keyframes - 1).
-    named_keyframes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    # index of one of this scene's seeded keyframes (0 .. keyframes - 1), or a latent of its own (a
+    # list of the model's z_dim numbers: what capture to show writes).
+    named_keyframes: dict[str, Annotated[int, Field(ge=0)] | Annotated[list[float], Field(min_length=1)]] = \
+        Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _named_keyframes_exist(self) -> WalkSettings:
         for name, index in self.named_keyframes.items():
-            if index >= self.keyframes:
+            if isinstance(index, list):
+                if not all(math.isfinite(number) for number in index):
+                    raise LocatedError(("named_keyframes", name), "a latent of finite numbers, please")
+            elif index >= self.keyframes:
                 raise LocatedError(("named_keyframes", name), f"keyframe {index}, but the walk has {self.keyframes} "
                                    f"(0 .. {self.keyframes - 1}); raise `keyframes` or pick one of those")
         return self
+
+
+Target = int | np.ndarray  # a seeded keyframe's index, or a latent of its own (z_dim,) float32
 
 
 @dataclass
 class _Glide:
     """A cue's glide from wherever the walk is when it fires to one of its keyframes."""
 
-    target: int  # keyframe index
+    target: Target
     at: float  # seconds: when the cue fired
     seconds: float  # how long the glide takes
     curve: str
@@ -66,11 +79,13 @@ class LatentWalk:
     it there); onset kicks still ride on top."""
 
     def __init__(self, latents: np.ndarray, period: float, interp: str, seed: int,
-                 named: Mapping[str, int] | None = None):
+                 named: Mapping[str, int | list[float]] | None = None):
+        """`named`: keyframe name -> a seeded keyframe's index, or a latent of its own (ValueError when
+        it is not the keyframes' length)."""
         self.latents = latents  # (K, z_dim)
         self.period = period
         self.interp = interp
-        self.named = dict(named or {})  # keyframe name -> index, what a cue's KeyframeMove names
+        self.named = {name: _target(target, latents.shape[1], name) for name, target in (named or {}).items()}
         self._rng_seed = seed
         self.restart()
 
@@ -81,6 +96,10 @@ class LatentWalk:
         self._kick = np.zeros(self.latents.shape[1], dtype=np.float32)  # (z_dim,)
         self._rng = np.random.default_rng(self._rng_seed)
         self._glide: _Glide | None = None
+        # After a glide to a latent of its own: that latent and the whole position it stands at; the
+        # walk leaves it towards the seeded keyframe one position on (or back, at negative speed).
+        self._departure: tuple[np.ndarray, float] | None = None
+        self.latest: np.ndarray | None = None  # (z_dim,) the latent of the last call, kick included
 
     def state(self) -> dict:
         """Where the walk is, as plain JSON values, for a resumed show to carry on from (`restore`)."""
@@ -88,8 +107,10 @@ class LatentWalk:
         return {"t": self._t, "position": self._position,
                 "move": None if self._move is None else [self._move.keyframe, self._move.at, self._move.seconds,
                                                          self._move.curve],
-                "glide": None if glide is None else [glide.target, glide.at, glide.seconds, glide.curve,
-                                                     None if glide.start is None else glide.start.tolist()]}
+                "glide": None if glide is None else [_plain(glide.target), glide.at, glide.seconds, glide.curve,
+                                                     None if glide.start is None else glide.start.tolist()],
+                "departure": None if self._departure is None else [self._departure[0].tolist(),
+                                                                   self._departure[1]]}
 
     def restore(self, state: dict) -> None:
         """Carry on from a `state` of this walk (its keyframes the same): the same latent at its t, a cue's
@@ -100,8 +121,12 @@ class LatentWalk:
             self._move = KeyframeMove(*state["move"])
         if state.get("glide") is not None:
             target, at, seconds, curve, start = state["glide"]
-            self._glide = _Glide(int(target) % len(self.latents), at, seconds, curve,
-                                 None if start is None else np.asarray(start, dtype=np.float32))
+            target = int(target) % len(self.latents) if isinstance(target, int) else _target(target, self.z_dim,
+                                                                                                "glide")
+            self._glide = _Glide(target, at, seconds, curve, None if start is None else np.asarray(start, np.float32))
+        if state.get("departure") is not None:
+            latent, anchor = state["departure"]
+            self._departure = (_target(latent, self.z_dim, "departure"), float(anchor))
 
     @contextlib.contextmanager
     def unmoved(self) -> Iterator[None]:
@@ -113,9 +138,14 @@ class LatentWalk:
         finally:
             self.restore(state)
 
-    def glide_to(self, index: int, at: float, seconds: float, curve: str = "smooth") -> None:
-        """From the latent at `at` (seconds) to keyframe `index` over `seconds`, along `curve`."""
-        self._glide = _Glide(index % len(self.latents), at, seconds, curve)
+    @property
+    def z_dim(self) -> int:
+        return self.latents.shape[1]
+
+    def glide_to(self, target: Target, at: float, seconds: float, curve: str = "smooth") -> None:
+        """From the latent at `at` (seconds) to keyframe `target` (an index, or a latent (z_dim,) of its
+        own) over `seconds`, along `curve`."""
+        self._glide = _Glide(target % len(self.latents) if isinstance(target, int) else target, at, seconds, curve)
 
     def follow(self, moment: Moment, speed: float, jitter: float) -> np.ndarray:
         """The latent (z_dim,) at the moment: a cue's keyframe move that has come since the last
@@ -131,12 +161,14 @@ class LatentWalk:
         kicks it by `jitter` latent units in a seeded random direction."""
         if self._t is None or t < self._t:  # first call, or the clock went back: start from t
             self._position, self._kick[:], self._t = t / self.period, 0.0, t
+            self._departure = None
         self._kick *= np.float32(np.exp(-(t - self._t) / KICK_DECAY))
         latent = self._travel(t, speed)
         if onset and jitter > 0:
             direction = self._rng.standard_normal(self._kick.shape).astype(np.float32)
             self._kick += jitter * direction / np.linalg.norm(direction)
-        return latent + self._kick
+        self.latest = latent + self._kick
+        return self.latest
 
     def _travel(self, t: float, speed: float) -> np.ndarray:
         """The walk's own latent at t: along the keyframes, or on a cue's glide."""
@@ -144,13 +176,38 @@ class LatentWalk:
         if glide is not None and t >= glide.at:
             if glide.start is None:  # where the walk had come to when the cue fired
                 self._advance(max(glide.at, self._t), speed)
-                glide.start = latent_at_position(self.latents, self._position, self.interp)
+                glide.start = self._on_path()
             if t < glide.at + glide.seconds:
                 self._t = t
                 progress = apply_curve((t - glide.at) / glide.seconds, glide.curve)
-                return interpolate(glide.start, self.latents[glide.target], progress, self.interp)
-            self._position, self._t, self._glide = float(glide.target), glide.at + glide.seconds, None
+                return interpolate(glide.start, self._latent_of(glide.target), progress, self.interp)
+            self._arrive(glide)
         self._advance(t, speed)
+        return self._on_path()
+
+    def _latent_of(self, target: Target) -> np.ndarray:
+        return self.latents[target] if isinstance(target, int) else target
+
+    def _arrive(self, glide: _Glide) -> None:
+        """The glide is over: the walk travels on from its keyframe."""
+        self._t, self._glide = glide.at + glide.seconds, None
+        if isinstance(glide.target, int):
+            self._position, self._departure = float(glide.target), None
+        else:  # a latent of its own stands where the walk left the path, on to the next seeded keyframe
+            self._position = float(math.floor(self._position))
+            self._departure = (glide.target, self._position)
+
+    def _on_path(self) -> np.ndarray:
+        """The latent at the walk's position: between the keyframes, or leaving a latent of its own."""
+        if self._departure is not None:
+            latent, anchor = self._departure
+            offset = self._position - anchor
+            if offset == 0.0:
+                return latent.copy()
+            if abs(offset) < 1.0:
+                neighbour = self.latents[int(anchor + math.copysign(1.0, offset)) % len(self.latents)]
+                return interpolate(latent, neighbour, abs(offset), self.interp)
+            self._departure = None  # a whole keyframe on: back on the path
         return latent_at_position(self.latents, self._position, self.interp)
 
     def _advance(self, t: float, speed: float) -> None:
@@ -158,10 +215,31 @@ class LatentWalk:
         self._t = t
 
 
+def _target(named: int | list[float] | np.ndarray, z_dim: int, name: str) -> Target:
+    """A named keyframe as the walk keeps it: an index, or a latent (z_dim,) float32 of the right length."""
+    if isinstance(named, int):
+        return named
+    latent = np.asarray(named, dtype=np.float32).reshape(-1)
+    if latent.shape != (z_dim,):
+        raise ValueError(f"named keyframe {name!r} is a latent of {latent.size} numbers, but the model's latent "
+                         f"has {z_dim}: capture it again from this model")
+    return latent
+
+
+def _plain(target: Target) -> int | list[float]:
+    return target if isinstance(target, int) else target.tolist()
+
+
 class ResumesItsWalk:
-    """For a scene kind whose latent walks (`self.walk`): a resumed show carries the walk on from where it was."""
+    """For a scene kind whose latent walks (`self.walk`): a resumed show carries the walk on from where it
+    was, and capture to show reads where it is."""
 
     walk: LatentWalk
+
+    @property
+    def latent(self) -> np.ndarray | None:
+        """(z_dim,) float32: the latent of the scene's last render, None before its first."""
+        return self.walk.latest
 
     def resume_state(self) -> dict:
         return {"walk": self.walk.state()}

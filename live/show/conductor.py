@@ -7,7 +7,10 @@ in the live loop and in a rehearsal: `update` polls the controllers, analyses
 the audio that has come in, runs the show's mappings, turns the performer's
 scene commands into director changes and writes the scene on screen back to
 the bus (so queries and feedback tell the truth); then the stage composes
-each scene at one consistent snapshot of its parameters (`moment`). In
+each scene at one consistent snapshot of its parameters (`moment`). A press
+of `capture` snapshots the scene on screen between the controls and the frame,
+for a thread of its own to write into the show file (live.show.capture): a
+live run's file only. In
 rehearsal the same conductor reads a sound file and a timed list of OSC
 messages instead, on the virtual clock, so a rehearsed show reacts exactly as
 it will live.
@@ -34,10 +37,11 @@ from live.inputs.presence import PresenceConfig
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.attract import Attract
+from live.show.capture import CaptureWriter, snapshot
 from live.show.controllers import show_controllers
 from live.show.director import Director
 from live.show.room import Room
-from live.show.schema import Cue, Show
+from live.show.schema import Cue, Show, TempoConfig
 from live.show.stage import Layers, Stage
 from live.show.tempo import Beat, Tempo
 
@@ -45,19 +49,23 @@ log = logging.getLogger("latentstage.conductor")
 
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
+TempoFor = Callable[[TempoConfig], Tempo]  # a show's tempo section -> what gives its beats (Tempo, or alike)
 
 
 class Conductor:
     """Once per frame, the show's one step: read the controls, direct the scenes, compose the frame."""
 
     def __init__(self, show: Show, bus: ControlBus, mapper: Mapper, audio, controllers: list[Controller],
-                 parameter_names: dict[str, list[str]], clock: Clock = time.perf_counter, rehearsal: bool = False):
+                 parameter_names: dict[str, list[str]], clock: Clock = time.perf_counter, rehearsal: bool = False,
+                 tempo_for: TempoFor | None = None):
         """`parameter_names`: each of the show's scenes -> the names of its parameters; `clock` and
-        `rehearsal`: for the show's tempo sources (Link and MIDI clock stamp with it; a rehearsal has none)."""
+        `rehearsal`: for the show's tempo sources (Link and MIDI clock stamp with it; a rehearsal has none);
+        `tempo_for`: the beats' source for a show's `tempo:` (a replay's are the night's), else its own."""
         self.show = show
         self._clock, self._rehearsal = clock, rehearsal
-        self.tempo = Tempo(show.tempo, clock, rehearsal) if show.tempo is not None else None
-        self._beats: list[Beat] = []  # the leading tempo source's beats this frame
+        self._tempo_for = tempo_for or (lambda config: Tempo(config, clock, rehearsal))
+        self.tempo = self._tempo_for(show.tempo) if show.tempo is not None else None
+        self.beats: list[Beat] = []  # the leading tempo source's beats this frame, each at its own time
         self._t = 0.0  # show time of the last update
         self.bus = bus
         self.mapper = mapper
@@ -66,10 +74,13 @@ class Conductor:
         self.features: AudioFeatures = SILENCE  # the latest analysis, for the HUD and the scenes
         self.problems: dict[str, str] = {}  # controller -> why it is off, for the HUD
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
-        self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat"), 0)  # trigger -> presses acted on
+        self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat", "capture"), 0)  # trigger -> presses acted on
+        self._captures: list[str] = []  # this frame's capture presses, each with the name it asked for
+        self.captures = CaptureWriter()
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._cue_settings = CueSettings(bus)
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
+        self._cues_fired: int | None = 0  # a cue list's cues fired so far (None: as many as a reload carried)
         self._parameter_names = parameter_names
         self._values: dict[str, dict] = {}  # scene -> its parameters' values this frame, from `update`
         self._mirror = bool(bus.get("mirror"))  # this frame's mirror switch, from `update`
@@ -85,7 +96,8 @@ class Conductor:
 
     @classmethod
     def build(cls, show: Show, scenes: list[Scene], rehearsal: bool = False, clock: Clock = time.perf_counter,
-              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None) -> Conductor:
+              audio: AudioSource | None = None, osc_script: list[OscCue] | None = None,
+              tempo_for: TempoFor | None = None) -> Conductor:
         """A conductor for a show whose scenes are built; `clock` is the one the show's frames ask for
         features at (live: seconds since the show started), so the audio input stamps with it too.
         `audio`: a source opened already (a rehearsal checks its file first); else the show's own.
@@ -100,7 +112,8 @@ class Conductor:
         controllers = show_controllers(show, rehearsal)
         if osc_script:
             controllers.append(OscScript(osc_script, show.osc.prefix))
-        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal)
+        return cls(show, bus, Mapper(show.mappings, bus), audio, controllers, parameter_names(scenes), clock, rehearsal,
+                   tempo_for)
 
     def _watch_the_room(self, show: Show) -> None:
         """Presence and the attract mode for `show` (a reloaded show keeps the room's estimate when it
@@ -146,6 +159,7 @@ class Conductor:
         return next((controller for controller in self.controllers if isinstance(controller, MidiController)), None)
 
     def stop(self) -> None:
+        self.captures.stop()
         self.audio.stop()
         if self.tempo is not None:
             self.tempo.stop()
@@ -161,7 +175,7 @@ class Conductor:
         if show.tempo != self.show.tempo:  # a new tempo section: its sources from this frame on
             if self.tempo is not None:
                 self.tempo.stop()
-            self.tempo = Tempo(show.tempo, self._clock, self._rehearsal) if show.tempo is not None else None
+            self.tempo = self._tempo_for(show.tempo) if show.tempo is not None else None
             if self.tempo is not None:
                 self.tempo.start()
         self.show, self.bus = show, bus
@@ -170,6 +184,7 @@ class Conductor:
         self._cue_settings = self._cue_settings.carried_over(bus, scenes)
         self._seen_presses = {trigger: bus.count(trigger) - count for trigger, count in pending.items()}
         self._seen_scene_version = bus.version("scene")
+        self._cues_fired = None  # the new director carries the cues fired so far over: they are set already
         self._parameter_names = parameter_names(scenes)
         if self.journal is not None:
             self.journal(bus)
@@ -181,7 +196,10 @@ class Conductor:
         """The frame at t (seconds of show time), the one step the live loop and a rehearsal share:
         read the controls, direct the stage's scenes, and compose each scene at this frame's moment
         (`rendered` keeps those moments). copy=True hands the layers to another thread."""
+        shown = stage.director.composition_at(self._t).scene  # on screen now: the last frame's scene
         self.update(t, stage.director, stage.scenes)
+        for name in self._captures:
+            self._capture(stage.scenes[shown], stage.director, t, name)
         self.rendered = {}
         return stage.frame_at(t, copy=copy, moment_for=self._rendered_moment)
 
@@ -207,8 +225,9 @@ class Conductor:
             if self.tempo is not None:
                 osc_beats = self.bus.count("beat") - self._seen_presses["beat"]
                 self._seen_presses["beat"] = self.bus.count("beat")
-                self._beats = self.tempo.update(t, self.features, osc_beats)
+                self.beats = self.tempo.update(t, self.features, osc_beats)
             self.mapper.update(t, self.features)
+            self._take_captures()
             self._direct(t, director)
             if self.attract is not None and self.room is not None:
                 self.attract.update(t, self.room.presence, self.room.activity, director)
@@ -216,6 +235,25 @@ class Conductor:
             self._values = {scene: {name: self.mapper.value(f"{scene}.{name}") for name in names}
                             for scene, names in self._parameter_names.items()}
             self._mirror = bool(self.bus.get("mirror"))
+
+    def _take_captures(self) -> None:
+        """The capture presses since the last frame, the first with the name asked for (then cleared)."""
+        presses = self.bus.count("capture") - self._seen_presses["capture"]
+        self._seen_presses["capture"] += presses
+        name = str(self.bus.get("capture.name"))
+        self._captures = [name, *[""] * (presses - 1)] if presses > 0 else []
+        if name and presses > 0:
+            self.bus.set("capture.name", "", source=SHOW)
+
+    def _capture(self, scene: Scene, director: Director, t: float, name: str) -> None:
+        """`scene` (on screen: its latent is the last frame's) as the performer has it, for the show's file
+        (not in a rehearsal, which never edits the show); the writer says what happened in the log and, for
+        a while, on the HUD."""
+        if self._rehearsal:
+            log.info("rehearsal: capture at %.2f s not written (a rehearsal never edits the show)", t)
+            return
+        fired = (director.last_fired(t) or 0) if director.is_cue_list else None
+        self.captures.submit(Path(self.show.source), snapshot(scene, self.bus, fired, name), t)
 
     def moment(self, scene: Scene, t: float) -> Moment:
         """The scene's parameters for this frame, modulation applied, as the last update took them
@@ -239,6 +277,9 @@ class Conductor:
             lines.append(self.tempo.hud_line(self._t))
         if self.standby:
             lines.append(self.standby)
+        notice, until = self.captures.notice
+        if self._t < until:
+            lines.append(notice)
         if scene is not None and scene.parameters:  # None: no parameters to show this frame
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._parameter_names  # the bundled idle scene has no bus parameters
@@ -270,12 +311,14 @@ class Conductor:
     def _direct(self, t: float, director: Director) -> None:
         """Scene commands from the bus (OSC, keys) become director changes, each acted on once; then
         the bus's `scene` is set to what is on screen, whoever changed it (a cue, scene.next)."""
+        if self._cues_fired is None:
+            self._cues_fired = director.fired_count
         fade = float(self.bus.get("fade"))
         names = [scene.name for scene in self.show.scenes]
         version = self.bus.version("scene")
         if version != self._seen_scene_version:
             director.select(names.index(self.bus.get("scene")), t, fade)
-        for beat in self._beats:  # the leading tempo source's, at their own times
+        for beat in self.beats:  # the leading tempo source's, at their own times
             director.beat(beat.at, beat.downbeat)
         presses = self.bus.count("go")
         for _ in range(presses - self._seen_presses["go"]):  # two GOs within a frame fire two cues
@@ -288,7 +331,11 @@ class Conductor:
                 self._seen_presses[trigger] = presses
                 director.select(director.composition_at(t).scene + moves, t, fade)
         director.composition_at(t)  # fires the cues due by t
-        self.fired = director.fired_between(self._directed_until, t)
+        if director.is_cue_list:  # by count: a cue on a late beat fired before the last frame's time
+            self.fired = director.fired_from(self._cues_fired)
+            self._cues_fired = director.fired_count
+        else:
+            self.fired = director.fired_between(self._directed_until, t)
         for at, cue in self.fired:
             self._cue_settings.fire(cue, at)
         self._directed_until = t

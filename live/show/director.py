@@ -168,6 +168,17 @@ class Director:
             fired += [(at, cue) for k in rounds if since < (at := cue.at + k * (length or 0)) <= until]
         return sorted(fired, key=lambda item: item[0])
 
+    @property
+    def fired_count(self) -> int:
+        """Cues of a cue list fired so far (0 for a timed show)."""
+        return len(self._cued) if self._cue_list else 0
+
+    def fired_from(self, position: int) -> list[tuple[float, Cue]]:
+        """(when, cue) for each cue of a cue list fired from `position` (0-based, firing order) on. A cue on
+        a beat that its source handed over late (MIDI clock through JACK's cycle) fired at that beat's
+        time, which can be before the frame that learnt of it, so a caller counts fired cues, not times."""
+        return [(change.at, self._cues[index]) for index, change in enumerate(self._cued[position:], position)]
+
     def beat(self, t: float, downbeat: bool | None = None) -> None:
         """A beat at t from the leading tempo source; `downbeat`: whether it starts a bar, if the source
         knows bars (Link, MIDI clock, a fixed grid)."""

@@ -5,7 +5,7 @@ or a pulled plug loses at most the line being written:
 
     {"event": "start", "version": 1, "show_path": ..., "show_text": ..., "overrides": {...}, "fps": 30}
     {"event": "control", "n": 7, "t": 12.503, "op": "set", "name": "drift.scale", "value": 3.0, "source": "osc"}
-    {"event": "frame", "frame": 375, "t": 12.512, "controls": 7, "audio": [0.41, ...]}
+    {"event": "frame", "frame": 375, "t": 12.512, "controls": 7, "audio": [0.41, ...], "beats": [[12.49, true]]}
     {"event": "cue", "t": 12.5, "cue": 3, "scene": "bloom"}
     {"event": "reload", "t": 40.2, "what": "model", "scene": "snow", "path": "..."}
     {"event": "ladder", "t": 41.0, "frame": 1230, "scene": "drift", "rung": 2}
@@ -14,11 +14,15 @@ or a pulled plug loses at most the line being written:
 
 `control` lines are the controllers' writes to the bus (OSC, keys, GO), numbered
 in the order they reached it; a `frame` line is one composed frame: its show
-time, how many controller writes it had seen and the sound's features it used
-(none: silence). Cues, reloads and screenshots are there for people reading the
+time, how many controller writes it had seen, the sound's features it used
+(none: silence) and the beats the show's leading tempo source handed the
+director that frame, each at its own time and whether it starts a bar (none:
+no beat). Cues, reloads and screenshots are there for people reading the
 night back, and a ladder line says which rung the governor put a scene on from
-that frame. A replay applies each frame's writes and rungs before it and renders
-it at its own time with its own features, so it gives the frames the night gave.
+that frame. A replay applies each frame's writes and rungs before it and
+renders it at its own time with its own features and beats, so it gives the
+frames the night gave, cues quantised to Link or MIDI clock included (a replay
+has neither).
 A log keeps every run appended to it; a replay takes the last.
 """
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,6 +41,7 @@ from live.control.bus import ControlBus
 from live.control.parameters import ControlError
 from live.inputs.audio import AudioStatus
 from live.inputs.audio_analysis import SILENCE, AudioFeatures
+from live.show.tempo import Beat
 
 log = logging.getLogger("latentstage.events")
 
@@ -72,10 +78,13 @@ class EventRecorder:
         self._write({"event": "control", "bus": bus, "n": number, "t": t, "op": operation, "name": name,
                      "value": value, "source": source})
 
-    def frame(self, frame: int, t: float, controls: int, features: AudioFeatures) -> None:
+    def frame(self, frame: int, t: float, controls: int, features: AudioFeatures, beats: list[Beat] = ()) -> None:
         entry = {"event": "frame", "frame": frame, "t": t, "controls": controls}
         if features != SILENCE:
             entry["audio"] = list(dataclasses.astuple(features))
+        if beats:
+            entry["beats"] = [[float(beat.at), None if beat.downbeat is None else bool(beat.downbeat)]
+                              for beat in beats]  # a fitted clock's are numpy numbers
         self._write(entry)
 
     def note(self, event: str, t: float, **details: Any) -> None:
@@ -111,6 +120,7 @@ class RecordedFrame:
     t: float  # seconds of show time it was composed for
     controls: int  # controller writes it had seen
     features: AudioFeatures
+    beats: tuple[Beat, ...] = ()  # the leading tempo source's beats it handed the director
 
 
 @dataclass(frozen=True)
@@ -208,13 +218,43 @@ class RecordedAudio:
         return self._status
 
 
-def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio, reload: Callable[[str, float], None],
+class RecordedBeats:
+    """The beats each recorded frame's tempo source handed the director: a replay's tempo, whatever the
+    night followed (Link and MIDI clock are not there to follow again)."""
+
+    def __init__(self, log_path: Path):
+        self._next: tuple[Beat, ...] = ()
+        self._log_path = log_path
+
+    def hear(self, frame: RecordedFrame) -> None:
+        """The beats the next frame gets (the replay calls this before each frame)."""
+        self._next = frame.beats
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def update(self, t: float, features: AudioFeatures, osc_beats: int = 0) -> list[Beat]:
+        return list(self._next)
+
+    def hud_line(self, t: float) -> str:
+        return f"tempo: the beats of {self._log_path}"
+
+    def describe(self, t: float) -> dict:
+        return {"source": "replayed"}
+
+
+def replayed_frames(run: RecordedRun, controls, hearing: list[RecordedAudio | RecordedBeats],
+                    reload: Callable[[str, float], None],
                     use_rung: Callable[[str, int], None] | None = None) -> Iterator[RecordedFrame]:
     """The run's frames in order; before each is yielded, the controller writes it had seen are made on
-    `controls.bus` and `audio` hears what it heard. A show file reloaded during the run is swapped in
-    by `reload(text, t)` where it was, after the writes the old bus had taken; a ladder rung the governor
-    chose is put on its scene by `use_rung(scene, rung)` before the frame it came with. (A write that came while a
-    frame was being composed can be logged before that frame's line: it waits for the frame that saw it.)"""
+    `controls.bus` and each of `hearing` (the replay's sound, its beats) hears what the frame heard. A show
+    file reloaded during the run is swapped in by `reload(text, t)` where it was, after the writes the old
+    bus had taken; a ladder rung the governor chose is put on its scene by `use_rung(scene, rung)` before
+    the frame it came with. (A write that came while a frame was being composed can be logged before that frame's
+    line: it waits for the frame that saw it.)"""
     pending: list[dict[str, Any]] = []
     generation = 0  # of the bus the writes go to: each reload brings a new one
 
@@ -228,7 +268,8 @@ def replayed_frames(run: RecordedRun, controls, audio: RecordedAudio, reload: Ca
     for item in run.events():
         if isinstance(item, RecordedFrame):
             apply_through(item.controls)
-            audio.hear(item)
+            for listener in hearing:
+                listener.hear(item)
             yield item
         elif item["event"] == "control":
             pending.append(item)
@@ -284,6 +325,16 @@ def _frame(entry: dict[str, Any], path: Path, number: int) -> RecordedFrame:
     try:
         audio = entry.get("audio")
         features = SILENCE if audio is None else AudioFeatures(**dict(zip(AUDIO_FIELDS, audio, strict=True)))
-        return RecordedFrame(int(entry["frame"]), float(entry["t"]), int(entry["controls"]), features)
+        beats = tuple(_beat(beat) for beat in entry.get("beats", ()))
+        return RecordedFrame(int(entry["frame"]), float(entry["t"]), int(entry["controls"]), features, beats)
     except (KeyError, TypeError, ValueError) as error:
         raise EventLogError(f"{path}:{number}: a frame line that cannot be read ({error})") from None
+
+
+def _beat(entry: Any) -> Beat:
+    """A frame's recorded beat, [seconds, starts a bar (true, false or null)]; ValueError if it is not one."""
+    at, downbeat = entry  # ValueError, TypeError for anything but a pair
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) \
+            or not (downbeat is None or isinstance(downbeat, bool)):
+        raise ValueError(f"a beat {entry!r:.40}")
+    return Beat(float(at), downbeat)

@@ -5,13 +5,15 @@ the schema's. What only the files and the network can answer is asked here:
 that each model file has a card of a kind its scene runs, that each source
 that plays a file delivers its first frame (a video decodes, an image folder
 holds pictures), that a sound file decodes, that the OSC feedback host
-resolves. `check`, `run`, `rehearse` and the show reloader all call
+resolves, that a keyframe written as a latent (capture to show) fits the
+model's latent. `check`, `run`, `rehearse` and the show reloader all call
 `preflight` before they build a scene, so a show `check` passes is one `run`
 and `rehearse` start, and each refusal is one line with the show's file, line
 and the key of the value at fault.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -68,6 +70,12 @@ def _check_model(show: Show, key: tuple, spec, path: Path, kinds: tuple[str, ...
         role = "" if key[-1] == "model" else f" as its {key[-1]}"  # a second model: the key says what for
         raise ShowError(f"{where}: {path.name} is a {card.kind} model, but scene {spec.name!r} is a {spec.kind} "
                         f"scene, which runs {takes} models{role}")
+    if key[-1] == "model" and spec.keyframes_at and card.z_dim:
+        named = functools.reduce(getattr, spec.keyframes_at, spec)
+        for name, latent in named.items():
+            if isinstance(latent, list) and len(latent) != card.z_dim:
+                raise ShowError(f"{show.where((*key[:-1], *spec.keyframes_at, name))}: a latent of {len(latent)} "
+                                f"numbers, but {path.name}'s latent has {card.z_dim}; capture it again from this model")
     return card
 
 

@@ -10,7 +10,8 @@ each scene change and the sound.
 
 A replay renders a live run's event log instead: each frame at the show time
 the live run composed it, after the controller writes it had seen, hearing the
-sound features it heard, so the frames are the night's frames.
+sound features it heard and firing quantised cues on the beats it was given
+(a replay has no Link or MIDI clock), so the frames are the night's frames.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from live.output.render import open_renderer
 from live.output.video import VideoWriter, song_track
 from live.show.conductor import Conductor, show_audio
 from live.show.contact_sheet import ContactSheet
-from live.show.event_log import RecordedAudio, RecordedRun, replayed_frames
+from live.show.event_log import RecordedAudio, RecordedBeats, RecordedRun, replayed_frames
 from live.show.schema import Show, ShowError
 from live.show.show_reload import ShowReloader
 from live.show.stage import Stage
@@ -85,12 +86,14 @@ def rehearse(show: Show, out_path: Path, seconds: float, progress: bool = True,
             stage.use_rung(scene, rung)
         except ValueError as error:
             raise ShowError(f"--ladder {scene}={rung}: {error}") from None
-    conductor = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script)
+    beats = RecordedBeats(replay.path) if replay is not None else None  # the night's, Link's or MIDI clock's too
+    conductor = Conductor.build(show, stage.scenes, rehearsal=True, audio=audio, osc_script=osc_script,
+                                tempo_for=(lambda config: beats) if beats is not None else None)
     conductor.start()
     renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
     if replay is not None:
         frames = ((frame.frame, frame.t) for frame in replayed_frames(
-            replay, conductor, audio, _show_reloads(show, stage, conductor, renderer), stage.use_rung))
+            replay, conductor, [audio, beats], _show_reloads(show, stage, conductor, renderer), stage.use_rung))
     else:
         frames = ((index, index / fps) for index in range(frame_count))
     sheet = ContactSheet([scene.name for scene in show.scenes], fps)

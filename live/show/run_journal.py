@@ -2,8 +2,8 @@
 
 Controller writes are numbered as they reach the bus; a reloaded show's new bus
 is the next generation, its writes numbered from 1 again. Each composed frame
-has a line saying how many writes it had seen and what it heard, so a replay
-renders the night's frames (live.show.event_log).
+has a line saying how many writes it had seen, what it heard and the beats its
+tempo source gave, so a replay renders the night's frames (live.show.event_log).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class RunJournal:
 
     def composed(self, seq: int, t: float, conductor: Conductor, stage: Stage) -> None:
         """The frame's line (what a replay needs), and the cues and model reloads that came with it."""
-        self.events.frame(seq, t, conductor.outside_writes, conductor.features)
+        self.events.frame(seq, t, conductor.outside_writes, conductor.features, conductor.beats)
         for at, cue in conductor.fired:
             tempo = {"tempo": conductor.tempo.describe(at)} if conductor.tempo is not None else {}
             self.events.note("cue", at, scene=cue.scene, trigger=cue.trigger, **tempo)

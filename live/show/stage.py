@@ -204,7 +204,8 @@ class Stage:
               ladders: dict[str, SceneLadder] | None = None) -> tuple[list[Scene], list[ModelWatcher]]:
         """Between frames, on the thread that renders: play `show` (its file edited while it runs) from
         t on, with its `scenes` (unchanged ones are the running objects, new ones built, warmed and
-        started) and director carried on from the running one. Returns the scenes and model watchers
+        started; one rebuilt for a changed block of a running scene of its kind and name carries on
+        from that one's resume state) and director carried on from the running one. Returns the scenes and model watchers
         no longer used, for the caller to stop off this thread."""
         kept = {id(scene) for scene in scenes}
         dropped = [scene for scene in {id(s): s for s in [*self.scenes, self.idle]}.values()
@@ -218,6 +219,11 @@ class Stage:
             elif scene.engine is not None:
                 watchers.append((scene, ModelWatcher(scene.engine, self.show.engine, self.clock)))
                 watchers[-1][1].start()
+        running = {(scene.name, type(scene)): scene for scene in self.scenes}
+        for scene in scenes:  # a changed block (a keyframe named, a period edited) carries on where it was
+            before = running.get((scene.name, type(scene)))
+            if before is not None and before is not scene:
+                scene.resume(before.resume_state())
         last_good = {id(self.scenes[index]): at for index, at in self._last_good.items()}
         self._last_good = {index: last_good[id(scene)] for index, scene in enumerate(scenes) if id(scene) in last_good}
         self.director = Director.continuing(show, self.director, t)

@@ -15,7 +15,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from tests.acceptance.test_live_osc import osc_port
 from tests.acceptance.test_window import START_TIMEOUT, LiveShow, cppn_scene, scene_on_screen, write_show
-from tests.conftest import wait_for
+from tests.conftest import latentstage, wait_for
 from tests.live.inputs.test_link import JOIN_TIMEOUT, link_peer, phase_difference
 
 FPS = 30
@@ -78,22 +78,27 @@ def test_the_show_leads_links_tempo_from_its_own_grid(tmp_path):
         assert run.stop() == 0, run.errors()
 
 
-def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
+def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock_and_replays_bit_exact(tmp_path, jack_server):
     """A drum machine's MIDI clock at 128 BPM from a second process on a real JACK server (dummy backend).
     Its beats are stamped on time.perf_counter, the show's on its own clock (perf_counter from its start):
-    the GO's arrival, stamped by both sides, ties the two together to within a loopback UDP packet."""
+    the GO's arrival, stamped by both sides, ties the two together to within a loopback UDP packet.
+    `rehearse --replay` of the night (no MIDI clock there) fires the cue on the same beat: its crossfade's
+    frames are the live screenshots, bit for bit."""
     import time
 
+    from tests.acceptance.test_event_replay import same_as_replayed
     from tests.live.show.test_tempo import ClockPlayer
 
     show = write_show(tmp_path, [cppn_scene("drift"), cppn_scene("bloom", "cppn-sine.onnx", 2, 4.0)],
-                      cues=[{"at": 0, "scene": "drift"}, {"go": True, "scene": "bloom", "quantise": "beat"}],
+                      cues=[{"at": 0, "scene": "drift"},
+                            {"go": True, "scene": "bloom", "quantise": "beat", "fade": 0.5}],
                       tempo={"source": "midi", "midi_in": "tr clock", "fallback": ["fixed"], "bpm": 90},
-                      window={"hud": True})
-    log = tmp_path / "night.log"
+                      window={"hud": False})  # the screenshots are the picture alone, as the replay draws it
+    log, shots = tmp_path / "night.log", tmp_path / "shots"
     player = ClockPlayer("tr clock", 128.0, seconds=60.0)
     try:
-        with LiveShow(show, "--headless", "--record-events", str(log), env=jack_server) as run:
+        with LiveShow(show, "--headless", "--record-events", str(log), "--screenshots", str(shots),
+                      "--screenshot-every", "0.1", env=jack_server) as run:
             run.wait_for_hud(lambda hud: "fixed  (midi lost)" in hud, START_TIMEOUT)
             player.play()
             assert wait_for(lambda: len(player.beats) >= 6, 30.0)  # four beats of ticks to fit the tempo to
@@ -101,6 +106,8 @@ def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
             sent = time.perf_counter()
             SimpleUDPClient("127.0.0.1", osc_port(run)).send_message("/latentstage/go", [])
             run.wait_for_hud(lambda hud: scene_on_screen(hud) == "bloom")
+            taken = len(list(shots.glob("*.png")))
+            assert wait_for(lambda: len(list(shots.glob("*.png"))) >= taken + 8, 30)  # through the fade
             assert run.stop() == 0, run.errors()
     finally:
         player.close()
@@ -115,3 +122,10 @@ def test_a_go_on_the_beat_fires_on_a_beat_of_midi_clock(tmp_path, jack_server):
     assert error < 0.060, error
     read_go = next(line for line in lines if line["event"] == "frame" and line["controls"] >= go["n"])
     assert read_go["t"] <= cue["t"] <= read_go["t"] + 60 / 128 + 0.060
+    beats = [beat for line in lines if line["event"] == "frame" for beat in line.get("beats", [])]
+    assert cue["t"] in [at for at, _ in beats] and len(beats) >= 4  # the clock's beats went into the log
+
+    replay = latentstage("rehearse", str(show), "--replay", str(log), "-o", str(tmp_path / "replay.mp4"),
+                         "--frames", str(tmp_path / "replayed"))
+    assert replay.returncode == 0, replay.stderr
+    assert same_as_replayed(tmp_path, lines) >= 10

@@ -12,7 +12,7 @@ from tests.live.control.conftest import SCENES
 def test_standard_parameters_have_units_and_defaults(bus):
     names = [parameter.name for parameter in bus.parameters()]
     assert names == ["scene", "scene.next", "scene.previous", "go", "beat", "tempo", "fade", "hud", "mirror", "learn",
-                     "mirror.scale", "mirror.speed", "mirror.jitter", "bloom.scale", "bloom.speed", "bloom.jitter",
+                     "capture", "capture.name", "mirror.scale", "mirror.speed", "mirror.jitter", "bloom.scale", "bloom.speed", "bloom.jitter",
                      "snow.canny.sigma", "snow.style.strength", "snow.style.preserve_colour",
                      "cppn.scale", "cppn.speed", "cppn.jitter", "canny.sigma", "style.strength",
                      "style.preserve_colour"]

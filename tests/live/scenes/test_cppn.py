@@ -99,6 +99,33 @@ def test_a_glide_holds_at_speed_0_follows_its_curve_and_a_zero_fade_jumps():
     assert np.allclose(walk.at(9.5, speed=0.0), frames[4], atol=1e-6)
 
 
+def test_a_glide_to_a_latent_of_its_own_reaches_it_exactly_then_walks_on_to_the_next_keyframe():
+    from live.scenes.cppn import LatentWalk
+    from live.scenes.cppn_math import latent_at_position, lerp
+
+    frames = np.random.default_rng(2).uniform(-1, 1, (5, 8)).astype(np.float32)
+    captured = np.random.default_rng(9).uniform(-1, 1, 8).astype(np.float32)
+    walk = LatentWalk(frames, 2.0, "linear", seed=0, named={"capture-1": captured.tolist()})
+    walk.at(2.5)  # 1.25 keyframes along
+    walk.glide_to(walk.named["capture-1"], at=2.5, seconds=1.0, curve="linear")
+    assert np.array_equal(walk.at(3.5, speed=0.0), captured)  # exactly, bit for bit: it is held there
+    assert np.array_equal(walk.latest, captured)
+    # it left the path between keyframes 1 and 2: it walks on from the captured latent to keyframe 2
+    assert np.allclose(walk.at(4.5), lerp(captured, frames[2], 0.5), atol=1e-6)
+    assert np.allclose(walk.at(5.5), frames[2], atol=1e-6)
+    assert np.allclose(walk.at(6.5), latent_at_position(frames, 2.5, "linear"), atol=1e-6)
+    resumed = LatentWalk(frames, 2.0, "linear", seed=0, named={"capture-1": captured.tolist()})
+    walk.glide_to(walk.named["capture-1"], at=7.0, seconds=0.0)
+    walk.at(7.0)
+    resumed.restore(walk.state())  # a resumed show, or a scene rebuilt by a reload, leaves it the same way
+    assert np.allclose(resumed.at(8.0, speed=-1.0), walk.at(8.0, speed=-1.0))
+    # it left the path between keyframes 2 and 3 this time; backwards it heads for keyframe 1, half way in 1 s
+    assert np.allclose(walk.at(8.0, speed=-1.0), lerp(captured, frames[1], 0.5), atol=1e-6)
+    import pytest
+    with pytest.raises(ValueError, match="'short' is a latent of 3 numbers, but the model's latent has 8"):
+        LatentWalk(frames, 2.0, "linear", seed=0, named={"short": [0.0, 1.0, 2.0]})
+
+
 def test_a_named_keyframe_cue_moves_the_scene_s_latent_and_its_picture_there():
     from live.scenes.contract import KeyframeMove
 

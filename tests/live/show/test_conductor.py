@@ -143,3 +143,34 @@ def test_the_vj_show_runs_live_without_a_microphone(tmp_path):
     after = np.asarray(Image.open(pictures[-1]), dtype=int)
     at_note = np.asarray(Image.open(noted[-1] if noted else pictures[0]), dtype=int)
     assert after.std() > 10 and np.abs(after - at_note).mean() > 0, "the picture stopped moving without sound"
+
+
+def test_a_cue_on_a_beat_handed_over_after_the_frame_it_falls_before_still_fires_and_sets_its_values(tmp_path):
+    """MIDI clock's beats come through JACK's cycle: one can reach the show a frame after its own time. The cue
+    waiting for it fires at that beat, and the frame that learns of it reports it (event log, replay) and sets
+    its values, though the beat is earlier than the frame before. The beats here are a replay's, read back
+    from a real event log line by line, as `rehearse --replay` reads them."""
+    from live.inputs.audio_analysis import SILENCE
+    from live.show.event_log import RecordedBeats, RecordedFrame
+    from live.show.tempo import Beat
+
+    model = REPO / "models" / "cppn-tanh.onnx"
+    path = tmp_path / "show.yaml"
+    path.write_text(yaml.safe_dump({
+        "scenes": [{"name": "drift", "kind": "cppn", "model": str(model)}],
+        "tempo": {"source": "midi", "midi_in": "tr", "fallback": ["fixed"], "bpm": 90},
+        "cues": [{"at": 0, "scene": "drift"},
+                 {"go": True, "scene": "drift", "quantise": "beat", "set": {"scale": 3.0}}]}))
+    show = load_show(path)
+    stage = Stage.build(show, rehearsal=True, warm_up=False)
+    beats = RecordedBeats(path)
+    controls = Conductor.build(show, stage.scenes, rehearsal=True, tempo_for=lambda config: beats)
+    fired = []
+    for t, heard in ((1.0, ()), (1.0 + 1 / 30, ()), (1.0 + 2 / 30, (Beat(1.02, False),)), (1.1, ())):
+        beats.hear(RecordedFrame(0, t, 0, SILENCE, heard))
+        if t == 1.0:
+            controls.bus.set("go", source="key")
+        controls.update(t, stage.director)
+        fired += [(at, cue.scene) for at, cue in controls.fired]
+    assert fired == [(0.0, "drift"), (1.02, "drift")]  # the GO cue on the late beat, reported once
+    assert controls.bus.get("drift.scale") == 3.0

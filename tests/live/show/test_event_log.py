@@ -54,3 +54,25 @@ def test_logs_that_cannot_be_replayed_are_refused_with_their_line(tmp_path, cont
     with pytest.raises(EventLogError, match=message) as refused:
         read_run(log)
     assert str(refused.value).startswith(f"{log}:1")
+
+
+def test_a_frames_beats_come_back_at_their_own_times_and_a_broken_one_is_refused(tmp_path):
+    from live.show.event_log import RecordedBeats
+    from live.show.tempo import Beat
+
+    log = tmp_path / "night.log"
+    events = EventRecorder(log)
+    events.start(log.with_name("show.yaml"), "scenes: []\n", {}, 30)
+    beats = [Beat(0.46875 + 1e-13, True), Beat(0.9375, None)]  # two in one frame; a source that knows no bars
+    events.frame(0, 0.0, 0, SILENCE)
+    events.frame(1, 1 / 30, 0, SILENCE, beats)
+    events.close(0.1)
+    frames = [item for item in read_run(log).events() if not isinstance(item, dict)]
+    assert [frame.beats for frame in frames] == [(), tuple(beats)]  # the same floats, bit for bit
+    replayed = RecordedBeats(log)
+    replayed.hear(frames[1])
+    assert replayed.update(1 / 30, SILENCE) == beats
+    import re
+    log.write_text(re.sub(r'"beats":\[\[[^\]]*\]', '"beats":[["soon",true]', log.read_text()))
+    with pytest.raises(EventLogError, match=r"night.log:3: a frame line that cannot be read"):
+        read_run(log)
