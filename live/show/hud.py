@@ -25,7 +25,7 @@ class Hud:
         self.reloader = reloader
         self.banner = ""  # a line said for a while at the top ("resumed at cue 7 after 4.2 s")
         self.banner_until = 0.0  # show time it goes at
-        self.governor = None  # the run's governor (live.show.governor), for the ladder line
+        self.rate_keeper = None  # the run's (live.show.rate_keeper), for the ladder line
 
     def text(self, scene_name: str, shown: Scene | None, dropped: int, notes: list[str], now: float) -> str:
         """The HUD at `now` (show seconds) for the scene on screen (`shown`: None while a reloaded show has
@@ -55,7 +55,7 @@ class Hud:
         if ladder is None:
             return ""
         line = f"ladder rung {ladder.position} of {len(ladder.plans) - 1} ({ladder.plan.label})"
-        governor = self.governor
+        governor = self.rate_keeper.governor if self.rate_keeper is not None else None
         if governor is not None and scene_name in governor.targets:
             p95 = governor.last_p95_ms.get(scene_name)
             line += (f"  p95 {p95:.0f} ms," if p95 is not None else "") + \

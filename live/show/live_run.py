@@ -8,11 +8,11 @@ newest, redraws the last good frame otherwise, and keeps the figures (fps,
 frame-time p99, capture-to-display latency, dropped frames). A failing
 inference step is logged, shown on the HUD and retried with backoff. The loop
 is all this module keeps: the HUD, the keys, the status file, screenshots, the
-recording, the event log and the operator window are each a collaborator of their own.
+recording, the outputs, the event log, the operator window and the scenes'
+ladders (live.show.rate_keeper) are each a collaborator of their own.
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -30,17 +30,15 @@ from live.output.sending import Sending
 from live.scenes.contract import Scene
 from live.show.conductor import Conductor
 from live.show.event_log import EventRecorder
-from live.show.governor import Governor
 from live.show.hud import Hud
 from live.show.operator_desk import OperatorDesk
+from live.show.rate_keeper import RateKeeper
 from live.show.resume_state import ResumeWriter, snapshot
 from live.show.run_journal import RunJournal
 from live.show.run_outputs import Recording, Screenshots, StatusFile
 from live.show.run_stats import Stats
 from live.show.show_reload import ShowReloader
 from live.show.stage import Layers, Stage
-
-log = logging.getLogger("latentstage.live")
 
 RESUME_FADE = 1.0  # seconds: a resumed show comes up from black over this
 RESUME_BANNER = 60.0  # seconds the HUD says where the show resumed
@@ -86,10 +84,8 @@ class LiveRun:
         self.starts_at = 0.0  # show time the clock starts at (a resumed show's moment)
         self._black: np.ndarray | None = None  # (H, W, 3) uint8: what a resumed show fades up from
         self._measured: tuple[str, float | None] | None = None  # (scene, capture time) of the last picture measured
-        self.governor = governor_for(stage)  # steps scenes with a target down their ladders and back up
-        self.hud.governor = self.governor
-        self._held_low: str | None = None  # the attract scene held on its cheapest rung while the room is empty
-        self._composed: tuple[str, float] | None = None  # (scene, capture time) of the last frame composed
+        self.rate_keeper = RateKeeper(stage)  # each scene's ladder, stepped by its rate
+        self.hud.rate_keeper = self.rate_keeper
 
     def resume_at(self, t: float, message: str) -> None:
         """Start at show time t (seconds) with a short fade from black, saying `message` on the HUD a while."""
@@ -97,30 +93,6 @@ class LiveRun:
         self.hud.banner, self.hud.banner_until = message, t + RESUME_BANNER
         width, height = self.stage.size
         self._black = np.zeros((height, width, 3), dtype=np.uint8)
-
-    def hold_rung(self, scene: str, rung: int | None) -> None:
-        """Hold `scene` on rung `rung` of its ladder whatever its rate (an attract mode lowering the work:
-        0 is the top), or let the governor steer it again with None (it goes back to the top, and down
-        again only if it must). Safe from any thread; the move is made before the next frame."""
-        ladder = self.stage.ladders.get(scene)
-        if ladder is None or (rung is not None and not 0 <= rung < len(ladder.plans)):
-            raise ValueError(f"scene {scene!r} has no rung {rung}" if ladder else f"scene {scene!r} has no ladder")
-        self.governor.force(scene, rung)
-
-    def _lower_the_empty_room(self, t: float) -> None:
-        """While the attract scene holds the screen alone, hold it on its cheapest rung if it has a ladder (an
-        empty room needs no detail); let go when it glides out. Journaled as any step: a replay follows."""
-        attract = self.conductor.attract
-        scene = attract.names[attract.scene] if attract is not None else None
-        ladder = self.stage.ladders.get(scene) if scene is not None else None
-        lower = ladder is not None and attract.alone_on_screen(self.stage.director, t)
-        if lower and self._held_low != scene:
-            self.hold_rung(scene, ladder.usable[-1])
-            self._held_low = scene
-        elif not lower and self._held_low is not None:
-            if self._held_low in self.stage.ladders:  # an edit may have taken its ladder away
-                self.hold_rung(self._held_low, None)
-            self._held_low = None
 
     def request_stop(self) -> None:
         """End the run after the frame in progress, as Esc does; safe from a signal handler."""
@@ -137,6 +109,7 @@ class LiveRun:
         if events is not None:  # controllers' writes, numbered as they reach the bus (keys, OSC, GO)
             self.journal = RunJournal(events, self.clock, lambda: self._seq)
             self.journal.watch(self.conductor, self.reloader)
+            self.rate_keeper.journal = self.journal
         operator = self.operator
         windows = [self.renderer.window, *([operator.window.window] if operator is not None else [])]
         self.conductor.add(Keys(windows, self._space_trigger))
@@ -144,7 +117,7 @@ class LiveRun:
         screenshots = Screenshots(screenshot_dir, screenshot_every) if screenshot_dir is not None else None
         status = StatusFile(status_file) if status_file is not None else None
         self.clock.start(self.starts_at)  # first: camera frames and audio blocks are stamped in show time from here on
-        self.governor.start(self.starts_at)
+        self.rate_keeper.governor.start(self.starts_at)
         if self.resume_writer is not None:
             self.resume_writer.start()
         self.stage.start()  # waits (up to `hold`) for the scenes' first frames: no idle flash at the start
@@ -209,7 +182,7 @@ class LiveRun:
                 self.stats.midi = self.conductor.midi.counters()
             if self.conductor.attract is not None:
                 self.stats.attract = self.conductor.attract.summary()
-            self.stats.ladder = self.governor.summary()
+            self.stats.ladder = self.rate_keeper.governor.summary()
         return self.stats
 
     def _space_trigger(self) -> str:
@@ -226,12 +199,12 @@ class LiveRun:
             if self.reloader is not None:
                 ladders = dict(self.stage.ladders)
                 if self.reloader.apply_pending(self.stage, conductor, started) is not None:  # an edited show file
-                    self._follow_reloaded_ladders(ladders)
-            self._steer(started)
+                    self.rate_keeper.follow_reload(ladders, self.now())
+            self.rate_keeper.steer(started, self._seq)
             layers = conductor.step(self.stage, started, copy=True)
             # read each time: an edit may change it, and an empty room's attract scene lowers it
             self._rate = conductor.frame_rate(started, self.stage.director)
-            self._lower_the_empty_room(started)
+            self.rate_keeper.lower_the_empty_room(conductor.attract, started)
             period = 1.0 / self._rate
             self.stats.note_audio(conductor.features)
             for scene, moment in conductor.rendered.items():
@@ -242,10 +215,7 @@ class LiveRun:
             took = self.now() - started
             self.stats.steps.append(took)
             index = layers.composition.scene
-            composed = (self.stage.scene_name(index), layers.captured_at)
-            if composed != self._composed:  # a new picture of the scene in front: its work counts for the ladder
-                self.governor.note_step(composed[0], started, took)
-            self._composed = composed
+            self.rate_keeper.composed(self.stage.scene_name(index), layers.captured_at, started, took)
             if self.resume_writer is not None and self.resume_writer.due(started):  # between frames, on this thread
                 stage = self.stage
                 self.resume_writer.offer(snapshot(started, stage.show, stage.director, conductor.bus, stage.scenes,
@@ -256,30 +226,6 @@ class LiveRun:
             self._seq += 1
             self.stage.warm_up_next()  # a scene not yet warmed up, if any (the start left them to this thread)
             worker.wait(max(0.0, started + period - self.now()))
-
-    def _steer(self, t: float) -> None:
-        """Before composing the frame at t: the governor's move, if any, made, logged once and journaled."""
-        on_screen = self._composed[0] if self._composed is not None else self.stage.scene_name(0)
-        step = self.governor.decide(on_screen, t)
-        if step is None:
-            return
-        ladder = self.stage.ladders[step.scene]
-        before = ladder.position
-        self.stage.use_rung(step.scene, step.rung)
-        describe = ladder.plans[step.rung].label
-        direction = "down" if step.rung > before else "up"
-        (log.warning if direction == "down" else log.info)(
-            "%s: %s to rung %d (%s): %s", step.scene, direction, step.rung, describe, step.reason)
-        if self.journal is not None:
-            self.journal.rung(self._seq, t, step.scene, step.rung)
-
-    def _follow_reloaded_ladders(self, ladders_before: dict) -> None:
-        """A reloaded show's ladders: scenes it kept keep their rung and counts, new ones start at the top."""
-        before = self.governor
-        self.governor = governor_for(self.stage, self.now())
-        kept = {name for name, ladder in self.stage.ladders.items() if ladders_before.get(name) is ladder}
-        self.governor.carry_over(before, kept)
-        self.hud.governor = self.governor
 
     def _measure_flicker(self, scene: Scene, layers: Layers) -> None:
         """Each new picture of the scene in front against its last one, and its input's (live.show.flicker)."""
@@ -314,7 +260,7 @@ class LiveRun:
                 self.operator.take(layers, frame.mirror, frame.scene_name)
             if layers.captured_at != self._last_capture:  # a composed frame of an input it showed already is no news
                 self.stats.note_new_picture(self.now())
-                self.governor.note_picture(frame.scene_name, self.now())
+                self.rate_keeper.shown(frame.scene_name, self.now())
                 self._last_capture = layers.captured_at
         if not self.stats.new_frames:
             return False
@@ -356,15 +302,3 @@ class LiveRun:
         self._deadline = max(self._deadline + period, presented_at - period)  # never bank more than a frame
         time.sleep(max(0.0, self._deadline - self.now()))
 
-
-def governor_for(stage: Stage, start: float = 0.0) -> Governor:
-    """The governor of the stage's scenes that have a target and a ladder, each at the rung it is on;
-    it judges from `start` (show seconds) on."""
-    targets = {spec.name: spec.target_fps for spec in stage.show.scenes
-               if spec.target_fps is not None and spec.name in stage.ladders}
-    governor = Governor(stage.show.governor, targets, {name: ladder.usable for name, ladder in stage.ladders.items()},
-                        {name: ladder.cost_priors() for name, ladder in stage.ladders.items()}, start)
-    for name, ladder in stage.ladders.items():
-        if name in governor.position:
-            governor.position[name] = ladder.position
-    return governor
