@@ -147,7 +147,7 @@ def doctor_report(env: dict[str, str]) -> dict:
 
 def test_doctor_without_a_display_finds_the_cpu_provider_and_headless_egl_but_no_window():
     report = doctor_report(NO_DISPLAY)
-    assert list(report) == ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi"]
+    assert list(report) == ["versions", "onnxruntime", "display", "cppn", "audio", "cameras", "osc", "midi", "outputs"]
     providers = {p["name"]: p for p in report["onnxruntime"]["providers"]}
     assert providers["CPUExecutionProvider"]["loads"] is True
     assert report["onnxruntime"]["verdict"] != "missing"

@@ -132,7 +132,7 @@ def test_a_replay_puts_the_journaled_rung_on_its_scene_before_the_frame_it_came_
     class Controls:
         bus = None
 
-    for frame in replayed_frames(read_run(log), Controls(), RecordedAudio(log, 48000), lambda text, t: None,
+    for frame in replayed_frames(read_run(log), Controls(), [RecordedAudio(log, 48000)], lambda text, t: None,
                                  use_rung):
         order.append(("frame", frame.frame))
     assert order == [("frame", 0), ("rung", "drift", 1), ("frame", 1), ("frame", 2)]
