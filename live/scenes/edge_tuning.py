@@ -18,7 +18,7 @@ from live.core.config import Settings
 from live.core.imaging import change
 
 MOST = 0.95  # the most of the past a Canny step may keep (CannyConfig.stabilise's bound)
-STEP = 0.01  # stabilise moved per new picture
+STEP = 0.01  # stabilise moved per new picture: 0.3 a second at 30, slow beside the figure it follows
 DEAD_BAND = 0.15  # fraction of the target either side of it where nothing moves
 SMOOTHING = 0.1  # weight of each new picture's change in the running figure (about the last ten)
 
