@@ -124,3 +124,15 @@ def test_a_target_on_a_model_is_checked_against_the_edges_its_card_brings(tmp_pa
     export(Pix2PixGenerator(Pix2PixConfig(in_channels=3, base_channels=4, depth=2)).eval(), rgb_model)
     with pytest.raises(ShowError, match=r"show-2.5.yaml:\d+: scenes\[0\].flicker: a flicker target tunes"):
         preflight(load_show(show_file(tmp_path, clip, TARGET, model=str(rgb_model), chain=[])))
+
+
+def test_a_resumed_scene_carries_on_with_the_stabilise_it_had_tuned(noisy_room):
+    show = load_show(show_file(noisy_room.parent, noisy_room, TARGET))
+    before = Stage.build(show, rehearsal=True)
+    for index in range(FPS):
+        before.frame_at(index / FPS)
+    state = before.scene(0).resume_state()
+    after = Stage.build(show, rehearsal=True).scene(0)
+    assert after.flicker_tuning == (TARGET, 0.0)
+    after.resume(state)
+    assert after.flicker_tuning == before.scene(0).flicker_tuning and state["stabilise"] > 0.05, state
