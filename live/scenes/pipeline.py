@@ -272,7 +272,7 @@ class PipelineScene(SceneBase):
                     # strength 0 is the input to the bit: addWeighted's 0 * styled + 1 * input
                     cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
         if self._tuner is not None and frame.seq != self._tuned_seq:  # a new picture, not a fader's re-render
-            self._tuner.note(self._output)
+            self._tuner.note(self._output, frame.pixels)
             self._tuned_seq = frame.seq
         self._last_seq, self._last_values = frame.seq, values
         self.captured_at, self.last_input = frame.captured_at, frame.pixels

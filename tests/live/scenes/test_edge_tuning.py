@@ -63,6 +63,15 @@ def test_a_boiling_scene_settles_near_its_target_with_stabilise_rising(noisy_roo
     assert max(stabilised[settled]) - min(stabilised[settled]) < 0.1, stabilised[settled]  # settled: no pumping
 
 
+def test_a_visitor_walking_through_does_not_raise_stabilise_and_the_still_room_after_does(tmp_path):
+    clip = write_room_clip(tmp_path / "visit.mp4", walk=2.0, still=3.0, fps=FPS, size=SIZE, empty_first=1.0)
+    changes, stabilised = rehearsed(show_file(tmp_path, clip, TARGET), 6.0)
+    walk = slice(FPS + 3, 3 * FPS)  # the figure crossing (a few pictures in: the running figure follows)
+    assert min(changes[walk]) > 1.5 * TARGET, changes[walk]  # the output moves well above the target...
+    assert max(stabilised[walk]) - min(stabilised[walk]) < 0.015, stabilised[walk]  # ...and is not steadied
+    assert stabilised[-1] > stabilised[3 * FPS] + 0.2, stabilised[::FPS]  # the boiling still room is
+
+
 def test_a_still_clean_picture_lets_stabilise_fall(tmp_path):
     clip = write_room_clip(tmp_path / "still.mp4", walk=0.0, still=5.0, fps=FPS, size=SIZE, noise=0.0)
     changes, stabilised = rehearsed(show_file(tmp_path, clip, TARGET, stabilise=0.6), 5.0)
