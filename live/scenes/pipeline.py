@@ -15,7 +15,9 @@ The frame path is decided when the scene is built: the chain's channels (edges
 and gray stay one channel, into a model that eats them), and with a model its
 size (a fit step fits the model's size), so a frame is resampled at most once
 on the CPU before the model and once after it, to the render size. Edges and
-gray become three channels only at the end, for the renderer.
+gray become three channels only at the end, for the renderer. A scene with a
+flicker target tunes its Canny steps' stabilise toward it from its own
+pictures (live.scenes.edge_tuning).
 """
 from __future__ import annotations
 
