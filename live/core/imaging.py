@@ -1,4 +1,5 @@
-"""Picture helpers every part shares: float pictures to 8-bit, one channel to three, and how a picture fits a frame.
+"""Picture helpers every part shares: float pictures to 8-bit, one channel to three, how a picture fits a frame,
+and how much one picture differs from another.
 
 Models give float pictures in some value range; screens, files and the HUD
 want (H, W, 3) uint8 RGB. `to_uint8` is the one conversion (scaled, rounded,
@@ -41,3 +42,9 @@ def as_rgb(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     if image.ndim == 3:
         return image
     return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB, dst=out)
+
+
+def change(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two uint8 pictures of one shape, in 0..255 levels (all pixels and
+    channels): the flicker figure's unit, shared by the HUD's meter and a scene tuning toward a target."""
+    return float(np.mean(cv2.mean(cv2.absdiff(a, b))[:a.shape[2] if a.ndim == 3 else 1]))

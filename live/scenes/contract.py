@@ -131,6 +131,11 @@ class SceneSpec(Settings):
         return {("ladder", index, way): path for index, rung in enumerate(self.ladder)
                 for way in ("model", "upscale") if (path := getattr(rung, way)) is not None}
 
+    def card_refusal(self, card) -> tuple[tuple[str | int, ...], str] | None:
+        """(key under the scene's block, why) when its settings cannot work with its own model's card
+        (live.inference.model_card.ModelCard), which preflight reads; None when they can."""
+        return None
+
     def ladder_models(self) -> dict[tuple[str | int, ...], tuple[Path, tuple[str, ...]]]:
         """Its rungs' model files with the card kinds each may be: a slimmer model is one the scene runs,
         an upscaler a super-resolution model."""
@@ -208,6 +213,11 @@ class Scene(Protocol):
         """(H, W, 3) or (H, W) uint8: the input frame its last render was made from (the flicker figure
         sets the output's change against it); None for a scene with no input."""
 
+    @property
+    def flicker_tuning(self) -> tuple[float, float] | None:
+        """(target levels, stabilise in use) of a scene tuning its edges toward a flicker target (the HUD's
+        flicker line and --stats-json show them); None for one that does not."""
+
     def input_frame(self, t: float) -> Frame | None:
         """The input frame it would render from at t (seconds of show time), whether it is on screen or not:
         live, its source's newest; in rehearsal, the one that belongs to t. None for a scene with no input,
@@ -272,6 +282,7 @@ class SceneBase:
     captured_at: float | None = None  # a scene with no input frame: latency counts from the render
     last_input = None  # a scene with no input frame
     latent = None  # a kind without a latent
+    flicker_tuning = None  # a scene that tunes nothing toward a flicker target
     engine: Engine | None = None
 
     @property

@@ -237,21 +237,30 @@ class FilterChain:
         # decided once: a canny or gray step makes one channel, and no step makes three again
         self.channels = 1 if any(step.canny is not None or step.gray is not None for step in self.steps) else 3
 
-    def apply(self, rgb: np.ndarray, canny_sigma: float | None = None) -> np.ndarray:
+    def apply(self, rgb: np.ndarray, canny_sigma: float | None = None, stabilise: float | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB in; (H', W') or (H', W', 3) uint8 out, `channels` of them.
-        `canny_sigma` (a performer's fader) overrides the Canny steps' own sigma when given."""
+        `canny_sigma` (a performer's fader) and `stabilise` (a scene tuning toward its flicker target)
+        override the Canny steps' own when given."""
         image = rgb
         for index, step in enumerate(self.steps):
-            image = self._run(index, step, image, canny_sigma)
+            image = self._run(index, step, image, canny_sigma, stabilise)
         return image
 
-    def _run(self, index: int, step: FilterStep, image: np.ndarray, canny_sigma: float | None) -> np.ndarray:
+    def stabilise(self) -> float:
+        """The stabilise of its first Canny step (0 without one): where a tuned scene starts."""
+        return next((step.canny.stabilise for step in self.steps if step.canny is not None), 0.0)
+
+    def _run(self, index: int, step: FilterStep, image: np.ndarray, canny_sigma: float | None,
+             stabilise: float | None) -> np.ndarray:
         settings = step.settings
         if isinstance(settings, CannyConfig):
             sigma = settings.sigma if canny_sigma is None else canny_sigma
+            keep = settings.stabilise if stabilise is None else stabilise
             gray = blurred_gray(image, settings.blur)
-            if settings.stabilise:
-                gray = self._stabilised(index, gray, settings.stabilise)
+            if keep:
+                gray = self._stabilised(index, gray, keep)
+            else:
+                self._averages[index] = None  # stabilised again later: the average starts from that frame
             return canny_of_gray(gray, sigma, settings.invert, out=self._buffer(index, image.shape[:2]))
         if isinstance(settings, FitConfig):
             shape = (settings.height, settings.width, *image.shape[2:])

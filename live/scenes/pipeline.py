@@ -15,7 +15,9 @@ The frame path is decided when the scene is built: the chain's channels (edges
 and gray stay one channel, into a model that eats them), and with a model its
 size (a fit step fits the model's size), so a frame is resampled at most once
 on the CPU before the model and once after it, to the render size. Edges and
-gray become three channels only at the end, for the renderer.
+gray become three channels only at the end, for the renderer. A scene with a
+flicker target tunes its Canny steps' stabilise toward it from its own
+pictures (live.scenes.edge_tuning).
 """
 from __future__ import annotations
 
@@ -25,10 +27,10 @@ from typing import ClassVar, Literal
 
 import cv2
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from live.control.parameters import Parameter, Value
-from live.core.config import Settings
+from live.core.config import LocatedError, Settings
 from live.core.frames import Frame
 from live.core.imaging import as_rgb
 from live.inference.engine import Engine, read_card
@@ -38,6 +40,7 @@ from live.inference.model_io import ImageModelIO
 from live.inputs.sources import Source, SourceConfig, VideoFileConfig, open_source
 from live.scenes.contract import Moment, SceneBase, SceneContext, SceneSpec, SceneUnavailable, with_defaults
 from live.scenes.contract import defaults as defaults_of
+from live.scenes.edge_tuning import MOST, EdgeTuner, FlickerTarget
 from live.scenes.filters import CannyConfig, FilterChain, FilterStep, with_model_inputs
 
 READY_POLL = 0.01  # seconds between looks at the mailbox while waiting for a source's first frame
@@ -86,10 +89,23 @@ class PipelineSceneSpec(SceneSpec):
     chain: list[FilterStep] = Field(default_factory=list)
     model: Path | None = None  # relative to the show file's folder
     style: StyleOptions = Field(default_factory=StyleOptions)
+    flicker: FlickerTarget | None = None  # tunes its Canny steps' stabilise toward this output change
+
+    @model_validator(mode="after")
+    def _flicker_target_has_edges(self) -> PipelineSceneSpec:
+        if self.flicker is not None and self.model is None and not _has_edges(self.chain):
+            raise LocatedError(("flicker",), NO_EDGES)
+        return self
 
     @property
     def model_file(self) -> Path | None:
         return self.model
+
+    def card_refusal(self, card: ModelCard) -> tuple[tuple[str, ...], str] | None:
+        """A flicker target needs Canny edges: the chain's, or the ones its model's card brings."""
+        if self.flicker is not None and not _has_edges(with_model_inputs(self.chain, card)):
+            return ("flicker",), NO_EDGES
+        return None
 
     def files(self) -> dict[tuple[str, ...], Path]:
         """The model, and the source's media (a video, a GIF, an image folder)."""
@@ -110,6 +126,14 @@ class PipelineSceneSpec(SceneSpec):
         return self.replaced(source=VideoFileConfig(path=clip)) if self.source.kind == "camera" else self
 
 
+NO_EDGES = ("a flicker target tunes the stabilise of the scene's Canny edges, and this scene has none: "
+            "add a {canny: {}} step to its chain, or remove flicker")
+
+
+def _has_edges(steps: list[FilterStep]) -> bool:
+    return any(step.canny is not None for step in steps)
+
+
 class PipelineScene(SceneBase):
     kind = "pipeline"
     namespace = ""  # its parameters keep their own names: canny.sigma, style.strength
@@ -124,10 +148,12 @@ class PipelineScene(SceneBase):
     )
 
     def __init__(self, name: str, source: Source, chain: FilterChain, engine: Engine | None, rehearsal: bool,
-                 style: StyleOptions | None = None):
+                 style: StyleOptions | None = None, flicker: FlickerTarget | None = None):
         if engine is not None and engine.card.input == "latent":  # a CPPN, a GAN: pictures from a latent
             raise ValueError(f"{engine.path}: scene {name!r} is a pipeline, but this is a {engine.card.kind} model, "
                              f"which makes pictures from a latent; use kind: {engine.card.kind} for it")
+        if flicker is not None and not _has_edges(chain.steps):
+            raise ValueError(f"scene {name!r}: {NO_EDGES}")
         self.name = name
         self.source = source
         self.chain = chain
@@ -144,6 +170,8 @@ class PipelineScene(SceneBase):
         self._plain: np.ndarray | None = None  # (H, W, 3) uint8: the unstyled picture at output size
         self._styled_ycc: np.ndarray | None = None  # (H, W, 3) uint8 YCrCb scratch for preserve-colour
         self._plain_ycc: np.ndarray | None = None
+        self._tuner = EdgeTuner(flicker.target, chain.stabilise()) if flicker is not None else None
+        self._tuned_seq = -1  # the source frame the tuner last saw a picture of
         self.parameters = with_defaults(self.PARAMETERS, starting_values(chain.steps, style or StyleOptions()))
         if engine is not None:
             self.parameters += model_parameters(engine.card, str(engine.path))
@@ -153,7 +181,20 @@ class PipelineScene(SceneBase):
         engine = Engine.load(spec.model, context.engine) if spec.model is not None else None
         steps = with_model_inputs(spec.chain, engine.card) if engine is not None else spec.chain
         return cls(spec.name, open_source(spec.source, context.clock), FilterChain(steps), engine,
-                   rehearsal=context.rehearsal, style=spec.style)
+                   rehearsal=context.rehearsal, style=spec.style, flicker=spec.flicker)
+
+    @property
+    def flicker_tuning(self) -> tuple[float, float] | None:
+        """(target levels, stabilise in use) while it tunes its edges toward a flicker target."""
+        return (self._tuner.target, self._tuner.stabilise) if self._tuner is not None else None
+
+    def resume_state(self) -> dict:
+        return {"stabilise": self._tuner.stabilise} if self._tuner is not None else {}
+
+    def resume(self, state: dict) -> None:
+        stabilise = state.get("stabilise")
+        if self._tuner is not None and isinstance(stabilise, (int, float)):
+            self._tuner.stabilise = min(max(float(stabilise), 0.0), MOST)
 
     @property
     def last_output(self) -> np.ndarray | None:
@@ -217,7 +258,7 @@ class PipelineScene(SceneBase):
         unchanged = frame.seq == self._last_seq and values == self._last_values
         if unchanged and self._output is not None and self._output.shape[:2] == (height, width):
             return self._output  # nothing new from the source or the performer: the last picture stands
-        filtered = self.chain.apply(frame.pixels, sigma)
+        filtered = self.chain.apply(frame.pixels, sigma, self._tuner.stabilise if self._tuner is not None else None)
         if self._io is None:
             self._output = _resized(filtered, width, height, self._output)
         else:
@@ -232,6 +273,9 @@ class PipelineScene(SceneBase):
                 if strength < 1.0:
                     # strength 0 is the input to the bit: addWeighted's 0 * styled + 1 * input
                     cv2.addWeighted(self._output, strength, self._plain, 1.0 - strength, 0.0, dst=self._output)
+        if self._tuner is not None and frame.seq != self._tuned_seq:  # a new picture, not a fader's re-render
+            self._tuner.note(self._output, frame.pixels)
+            self._tuned_seq = frame.seq
         self._last_seq, self._last_values = frame.seq, values
         self.captured_at, self.last_input = frame.captured_at, frame.pixels
         return self._output

@@ -235,7 +235,7 @@ class LiveRun:
             return  # no new picture: the same input, the same output
         if measured is None or measured[0] != scene.name:  # back on screen: not compared with a picture from before
             self.stats.flicker.forget(scene.name)
-        self.stats.flicker.note(scene.name, layers.current, scene.last_input)
+        self.stats.flicker.note(scene.name, layers.current, scene.last_input, scene.flicker_tuning)
         self._measured = (scene.name, captured)
 
     def _draw(self) -> bool:

@@ -33,7 +33,10 @@ def preflight(show: Show) -> None:
     loaded, so a refusal is the only line the command writes."""
     for index, spec in enumerate(show.scenes):
         for key, (path, kinds) in spec.models().items():
-            _check_model(show, ("scenes", index, *key), spec, path, kinds)
+            card = _check_model(show, ("scenes", index, *key), spec, path, kinds)
+            refusal = spec.card_refusal(card) if key == ("model",) else None  # settings its own model must suit
+            if refusal is not None:
+                raise ShowError(f"{show.where(('scenes', index, *refusal[0]))}: {refusal[1]}")
         for key, (path, kinds) in spec.ladder_models().items():
             card = _check_model(show, ("scenes", index, *key), spec, path, kinds)
             if key[-1] == "model":  # a slimmer model stands in for the scene's own: the same contract
