@@ -14,14 +14,11 @@ the rest of it as written, checked as `check` checks, written atomically), and
 the running show's hot reload takes it within a fraction of a second. The
 snapshot is taken between frames on the frame's thread; the write (a few
 hundred milliseconds of YAML parsing on a busy CPU) happens on a thread of its
-own (`CaptureWriter`), one capture at a time, so the show never waits for it.
+own (live.show.show_file_writer), one edit at a time, so the show never waits for it.
 """
 from __future__ import annotations
 
-import logging
-import queue
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +30,8 @@ from live.control.parameters import Value, same_value
 from live.show.schema import Show, ShowError, parse_show, show_text
 from live.show.show_edit import composed, edit_show, flow, with_entry, with_list_item
 
-log = logging.getLogger("latentstage.capture")
-
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # a keyframe name as a cue writes it
 DEFAULT_NAME = "capture-{}"
-PENDING = 8  # captures waiting to be written at most; more (a flooded MIDI button) are refused
-NOTICE_SECONDS = 8.0  # how long the HUD says what a capture did
 
 
 @dataclass(frozen=True)
@@ -131,48 +124,3 @@ def _said(path: Path, taken: Snapshot, keyframe: str | None, cue_at: int | None)
         return said + f": cue {cue_at + 1} (GO) glides {taken.scene} back to it" + (f", holding {held}" if held else "")
     return said + (f"; a timed show gets no cue (name it in one: keyframe: {keyframe})"
                    + (f", and the held values ({held}) are not kept" if held else ""))
-
-
-class CaptureWriter:
-    """Captures written into the show file off the frame's thread, one at a time, in the order they came
-    (two at once would each edit the file as it was). `notice` says what the last one did, for the HUD."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=PENDING)
-        self._thread: threading.Thread | None = None
-        self.notice: tuple[str, float] = ("", 0.0)  # (what happened, show time the HUD stops saying it)
-        self.refused = 0  # captures not written: too many were waiting
-
-    def submit(self, path: Path, taken: Snapshot, t: float) -> None:
-        """Write `taken` (pressed at show time t) into the file at `path`, soon."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="capture", daemon=True)
-            self._thread.start()
-        try:
-            self._queue.put_nowait((path, taken, t))
-        except queue.Full:
-            self.refused += 1
-            if self.refused == 1 or self.refused % 100 == 0:  # a flood is counted, not logged line by line
-                log.warning("capture refused: %d captures are being written already (%d refused)", PENDING,
-                            self.refused)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Write what was pressed before the stop, then end the thread."""
-        if self._thread is not None:
-            self._queue.put(None, timeout=timeout)
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            path, taken, t = item
-            try:
-                message = capture_into(path, taken).message
-                log.info("%s", message)
-            except ShowError as error:
-                message = str(error)
-                log.warning("%s", message)
-            except OSError as error:  # a full disk, a read-only folder: the show goes on
-                message = f"capture: cannot write {path}: {error.strerror or error}"
-                log.warning("%s", message)
-            self.notice = (message, t + NOTICE_SECONDS)

@@ -37,11 +37,12 @@ from live.inputs.presence import PresenceConfig
 from live.scenes.contract import KeyframeMove, Moment, Scene, defaults
 from live.scenes.kinds import control_bus
 from live.show.attract import Attract
-from live.show.capture import CaptureWriter, snapshot
+from live.show.capture import capture_into, snapshot
 from live.show.controllers import show_controllers
 from live.show.director import Director
 from live.show.room import Room
 from live.show.schema import Cue, Show, TempoConfig
+from live.show.show_file_writer import SHOW_FILE_WRITER
 from live.show.stage import Layers, Stage
 from live.show.tempo import Beat, Tempo
 
@@ -49,6 +50,7 @@ log = logging.getLogger("latentstage.conductor")
 
 
 SCENE_STEPS = {"scene.next": 1, "scene.previous": -1}  # trigger -> scenes to move
+NOTICE_SECONDS = 8.0  # how long the HUD says what an edit of the show file (a capture, MIDI learn) did
 TempoFor = Callable[[TempoConfig], Tempo]  # a show's tempo section -> what gives its beats (Tempo, or alike)
 
 
@@ -76,7 +78,8 @@ class Conductor:
         self._seen_scene_version = 0  # the bus's `scene` version already acted on
         self._seen_presses = dict.fromkeys((*SCENE_STEPS, "go", "beat", "capture"), 0)  # trigger -> presses acted on
         self._captures: list[str] = []  # this frame's capture presses, each with the name it asked for
-        self.captures = CaptureWriter()
+        self.show_writes = SHOW_FILE_WRITER  # captures (and MIDI learn's mappings), off this thread
+        self._notice = (self.show_writes.done, -math.inf)  # (edits seen, show time the HUD stops saying the last)
         self.standby = ""  # the next cue of a cue list, as the HUD shows it
         self._cue_settings = CueSettings(bus)
         self._directed_until = -math.inf  # show time up to which fired cues have set their parameters
@@ -159,7 +162,7 @@ class Conductor:
         return next((controller for controller in self.controllers if isinstance(controller, MidiController)), None)
 
     def stop(self) -> None:
-        self.captures.stop()
+        self.show_writes.stop()
         self.audio.stop()
         if self.tempo is not None:
             self.tempo.stop()
@@ -253,7 +256,8 @@ class Conductor:
             log.info("rehearsal: capture at %.2f s not written (a rehearsal never edits the show)", t)
             return
         fired = (director.last_fired(t) or 0) if director.is_cue_list else None
-        self.captures.submit(Path(self.show.source), snapshot(scene, self.bus, fired, name), t)
+        path, taken = Path(self.show.source), snapshot(scene, self.bus, fired, name)
+        self.show_writes.submit("capture", lambda: capture_into(path, taken).message)
 
     def moment(self, scene: Scene, t: float) -> Moment:
         """The scene's parameters for this frame, modulation applied, as the last update took them
@@ -277,9 +281,11 @@ class Conductor:
             lines.append(self.tempo.hud_line(self._t))
         if self.standby:
             lines.append(self.standby)
-        notice, until = self.captures.notice
-        if self._t < until:
-            lines.append(notice)
+        writes = self.show_writes
+        if writes.done != self._notice[0]:  # a new edit of the show file: said on the HUD for a while
+            self._notice = (writes.done, self._t + NOTICE_SECONDS)
+        if self._t < self._notice[1]:
+            lines.append(writes.notice)
         if scene is not None and scene.parameters:  # None: no parameters to show this frame
             values = self.moment(scene, 0.0).values
             ours = scene.name in self._parameter_names  # the bundled idle scene has no bus parameters

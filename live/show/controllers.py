@@ -18,6 +18,7 @@ from live.control.midi import MidiController
 from live.control.osc import OscServer
 from live.show.midi_learning import learned_into
 from live.show.schema import Show
+from live.show.show_file_writer import SHOW_FILE_WRITER
 
 
 def osc_server(show: Show, rehearsal: bool) -> Controller | None:
@@ -26,10 +27,11 @@ def osc_server(show: Show, rehearsal: bool) -> Controller | None:
 
 
 def midi_devices(show: Show, rehearsal: bool) -> Controller | None:
-    """The show's MIDI devices, live, when it names any; learned mappings go into its file."""
+    """The show's MIDI devices, live, when it names any; learned mappings go into its file, off the frame's
+    thread."""
     if rehearsal or not (show.midi.inputs or show.midi.feedback is not None):
         return None
-    return MidiController(show.midi, learned_into(show))
+    return MidiController(show.midi, learned_into(show, SHOW_FILE_WRITER))
 
 
 CONTROLLERS: tuple[Callable[[Show, bool], Controller | None], ...] = (osc_server, midi_devices)

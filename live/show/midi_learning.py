@@ -18,13 +18,15 @@ from live.control.midi import LEARN, Learned, MidiController
 from live.control.parameters import ControlError
 from live.show.learned_mapping import add_mapping
 from live.show.schema import Show, ShowError
+from live.show.show_file_writer import ShowFileWriter
 
 log = logging.getLogger(__name__)
 
 
-def learned_into(show: Show) -> Learned | None:
+def learned_into(show: Show, writes: ShowFileWriter | None = None) -> Learned | None:
     """The MIDI controller's `learned` for this show: writes each learned mapping into its file (naming
-    the device when the show reads several). None for a show that has no file."""
+    the device when the show reads several), through `writes` off the caller's thread when given (a running
+    show: the frame never waits for the YAML), else at once. None for a show that has no file."""
     if not Path(show.source).is_file():
         return None
     several = len(show.midi.inputs) > 1
@@ -32,9 +34,20 @@ def learned_into(show: Show) -> Learned | None:
 
     def write(parameter: str, source: dict, device: str) -> None:
         midi = {**source, "device": entries[device]} if several else source
-        line = add_mapping(Path(show.source), {"midi": midi, "to": parameter})
-        log.info("MIDI learn wrote into %s: - %s", show.source, line)
+        if writes is None:
+            log.info("%s", _written(show.source, midi, parameter))
+        else:
+            writes.submit("MIDI learn", lambda: _written(show.source, midi, parameter))
     return write
+
+
+def _written(path: Path, midi: dict, parameter: str) -> str:
+    """The mapping from `midi` to `parameter` written into the show file; what was written, in words."""
+    try:
+        line = add_mapping(Path(path), {"midi": midi, "to": parameter})
+    except ShowError as error:
+        raise ShowError(f"MIDI learn: {error}") from None
+    return f"MIDI learn wrote into {path}: - {line}"
 
 
 def learn_once(show: Show, bus, parameter: str, timeout: float, progress=print) -> str:

@@ -128,18 +128,18 @@ def test_a_keyframe_latent_of_the_wrong_length_is_refused_by_check_in_one_line(t
 
 
 def test_captures_are_written_off_the_frames_thread_one_at_a_time_and_a_flood_is_refused_not_queued(tmp_path):
-    from live.show.capture import PENDING, CaptureWriter
+    from live.show.show_file_writer import PENDING, ShowFileWriter
 
     path = tmp_path / "show.yaml"
     path.write_text(SHOW)
-    writer = CaptureWriter()
+    writer = ShowFileWriter()
     for number in range(3 * PENDING):  # a MIDI button mapped to capture, flooded
-        writer.submit(path, Snapshot("drift", latent(number), {"speed": 0.0}, 1, 1.0, ""), t=2.0)
+        taken = Snapshot("drift", latent(number), {"speed": 0.0}, 1, 1.0, "")
+        writer.submit("capture", lambda taken=taken: capture_into(path, taken).message)
     writer.stop()  # what was waiting is written first
     named = load_show(path).scenes[0].cppn.named_keyframes
     written = 3 * PENDING - writer.refused
     assert PENDING <= written < 3 * PENDING and writer.refused > 0
     assert list(named) == ["calm", *(f"capture-{n}" for n in range(1, written + 1))]  # none lost, none replaced
     assert len(load_show(path).cues) == 2 + written
-    message, until = writer.notice
-    assert message.startswith(f"captured keyframe capture-{written} into {path}") and until == 10.0
+    assert writer.done == written and writer.notice.startswith(f"captured keyframe capture-{written} into {path}")

@@ -56,3 +56,30 @@ def test_a_mapping_check_refuses_is_not_written(tmp_path):
     with pytest.raises(ShowError, match="is not a parameter"):
         add_mapping(path, {"midi": {"cc": 21, "channel": 1}, "to": "drift.nothing"})
     assert path.read_text() == HEAD and not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_running_show_s_learned_mapping_is_written_off_the_controller_s_thread_and_a_refusal_is_said(tmp_path):
+    """The MIDI controller calls `learned` inside its poll, on the frame's thread: a running show hands the
+    YAML edit to its writer and goes on. Here the writer is kept busy by an edit that waits, so the file must
+    still be as it was when `learned` returns; once the writer is free, the mapping is in."""
+    import threading
+
+    from live.show.midi_learning import learned_into
+    from live.show.show_file_writer import ShowFileWriter
+
+    path = tmp_path / "show.yaml"
+    path.write_text(HEAD)
+    writer, busy = ShowFileWriter(), threading.Event()
+    writer.submit("a slow edit", lambda: str(busy.wait(30)))
+    learned = learned_into(load_show(path), writer)
+    learned("drift.scale", {"cc": 21, "channel": 1}, "pads")
+    assert path.read_text() == HEAD  # returned before the write: the frame never waited for it
+    busy.set()
+    writer.stop()
+    assert load_show(path).mappings[0].midi.cc == 21 and writer.done == 2
+    assert writer.notice == f"MIDI learn wrote into {path}: - {{midi: {{cc: 21, channel: 1}}, to: drift.scale}}"
+
+    learned("nothing.here", {"cc": 22, "channel": 1}, "pads")  # what the file's checks refuse: said, not written
+    writer.stop()
+    assert writer.notice.startswith(f"MIDI learn: {path}") and "nothing.here" in writer.notice, writer.notice
+    assert len(load_show(path).mappings) == 1
