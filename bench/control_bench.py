@@ -97,6 +97,26 @@ def play_controller(controls: Conductor, probes: Probes, stop: threading.Event, 
                 client.send_message("/latentstage/scene", scene)
 
 
+def measured_run(show, seconds: float, play, *play_args) -> Probes:
+    """`show` performed headless for `seconds` while `play(controls, probes, stop, scene_count, *play_args)`
+    drives it from a thread of its own, as a performer's controller would; the probes it timed."""
+    clock = ShowClock()
+    stage = Stage.build(show, clock=clock)
+    renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
+    controls = Conductor.build(show, stage.scenes, clock=clock)
+    probes = Probes()
+    performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
+    stop = threading.Event()
+    controller = threading.Thread(target=play, args=(controls, probes, stop, len(show.scenes), *play_args))
+    controller.start()
+    try:
+        performance.run(seconds)
+    finally:
+        stop.set()
+        controller.join()
+        renderer.close()
+    return probes
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -105,21 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     # no cues: only the controller changes scenes, so each change has one cause
     show = load_show(default_show()).model_copy(update={"cues": []})
     show.osc.port = 0
-    clock = ShowClock()
-    stage = Stage.build(show, clock=clock)
-    renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
-    controls = Conductor.build(show, stage.scenes, clock=clock)
-    probes = Probes()
-    performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
-    stop = threading.Event()
-    controller = threading.Thread(target=play_controller, args=(controls, probes, stop, len(show.scenes)))
-    controller.start()
-    try:
-        performance.run(args.seconds)
-    finally:
-        stop.set()
-        controller.join()
-        renderer.close()
+    probes = measured_run(show, args.seconds, play_controller)
     table = _table(probes.done, show.output.fps)
     publish(table, args.markdown)
     return 0

@@ -32,17 +32,14 @@ from pathlib import Path
 import numpy as np
 from pythonosc.udp_client import SimpleUDPClient
 
-from bench.control_bench import MeasuredRun, Probe, Probes, bound_address
+from bench.control_bench import Probe, Probes, bound_address, measured_run
 from bench.measure import publish
 from live.cli import default_show
 from live.control.mappings import MappingConfig
 from live.control.midi import MidiConfig
 from live.control.midi_ports import MidiUnavailable, open_client, port_names
-from live.core.clock import ShowClock
-from live.output.render import open_renderer
 from live.show.conductor import Conductor
 from live.show.schema import load_show
-from live.show.stage import Stage
 
 PORT = "midi bench pads"
 MIRROR_CC, SCENE_CC = 80, 81
@@ -126,23 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         # no cues: only the controllers change scenes, so each change has one cause
         show = show.model_copy(update={"cues": [], "midi": MidiConfig(inputs=[PORT]), "mappings": mappings})
         show.osc.port = 0
-        clock = ShowClock()
-        stage = Stage.build(show, clock=clock)
-        renderer = open_renderer(show.window, stage.size, headless=True, surface_size=stage.output_size)
-        controls = Conductor.build(show, stage.scenes, clock=clock)
-        probes = Probes()
         lost: list[RoutedProbe] = []
-        performance = MeasuredRun(stage, renderer, controls, clock, probes=probes)
-        stop = threading.Event()
-        controller = threading.Thread(target=play_controllers,
-                                      args=(controls, probes, stop, len(show.scenes), player, lost))
-        controller.start()
-        try:
-            performance.run(args.seconds)
-        finally:
-            stop.set()
-            controller.join()
-            renderer.close()
+        probes = measured_run(show, args.seconds, play_controllers, player, lost)
     finally:
         player.close_port()
         player.delete()
